@@ -1,0 +1,250 @@
+//! Write Sandflow workflow blocks in plain Rust.
+//!
+//! A block is one type implementing [`Block`]: serde-typed params in, a
+//! serde-typed output (or a route, or a pause) out. [`export_block!`] turns it
+//! into a `sandflow:block` component; the WIT contract and wit-bindgen stay
+//! inside this crate.
+//!
+//! ```ignore
+//! use sandflow_sdk::{Block, BlockError, Context, Outcome, JsonSchema};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Deserialize, JsonSchema)]
+//! struct Params { name: String }
+//!
+//! #[derive(Serialize, JsonSchema)]
+//! struct Greeting { text: String }
+//!
+//! struct Greet;
+//!
+//! impl Block for Greet {
+//!     type Params = Params;
+//!     type Output = Greeting;
+//!     const NAME: &'static str = "greet";
+//!     const DESCRIPTION: &'static str = "Says hello";
+//!
+//!     fn run(ctx: &mut Context, params: Params) -> Result<Outcome<Greeting>, BlockError> {
+//!         ctx.info(&format!("greeting {}", params.name));
+//!         Ok(Outcome::Done(Greeting { text: format!("Hello, {}!", params.name) }))
+//!     }
+//! }
+//!
+//! sandflow_sdk::export_block!(Greet);
+//! ```
+
+// The generated bindings name this crate by its public path, from inside it too.
+extern crate self as sandflow_sdk;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use schemars::{self, JsonSchema};
+pub use serde;
+pub use serde_json::{self, Value};
+
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "sandflow:block/block",
+        pub_export_macro: true,
+        export_macro_name: "__export_block_world",
+        default_bindings_module: "::sandflow_sdk::bindings",
+        runtime_path: "::sandflow_sdk::__private::wit_bindgen::rt",
+    });
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use wit_bindgen;
+}
+
+use bindings::sandflow::block::capabilities::{self as caps, Env, Variables};
+use bindings::sandflow::block::types as wit;
+
+/// Identity of the current run.
+pub type BlockInfo = wit::BlockInfo;
+
+/// A workflow block: the one type a block author writes.
+pub trait Block {
+    /// The block's params, after the engine resolved references.
+    type Params: DeserializeOwned + JsonSchema;
+    /// The block's output when it finishes.
+    type Output: Serialize + JsonSchema;
+    /// The block type name, e.g. `transform`.
+    const NAME: &'static str;
+    /// One line on what the block does.
+    const DESCRIPTION: &'static str = "";
+    /// The block's version; [`export_block!`] does not set it, so set it when you publish.
+    const VERSION: &'static str = "0.1.0";
+
+    /// Runs the block once.
+    fn run(ctx: &mut Context, params: Self::Params) -> Result<Outcome<Self::Output>, BlockError>;
+}
+
+/// What a successful run produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome<T> {
+    /// Finished with an output.
+    Done(T),
+    /// Finished and took a route: only edges of that route fire.
+    Route { route: String, output: T },
+    /// Stop this branch until the pause point is resumed (by a person, or by the
+    /// host after `resume_after_ms`). The resume input arrives in
+    /// [`Context::resume_input`] when the block runs again.
+    Pause { response: Value, resume_after_ms: Option<u64> },
+}
+
+/// A failure the block reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlockError {
+    /// The params are unusable; the message says which one and why.
+    InvalidInput(String),
+    /// The block ran and failed.
+    Failed(String),
+}
+
+impl BlockError {
+    /// Shorthand for [`BlockError::Failed`].
+    pub fn failed(message: impl std::fmt::Display) -> Self {
+        Self::Failed(message.to_string())
+    }
+    /// Shorthand for [`BlockError::InvalidInput`].
+    pub fn invalid_input(message: impl std::fmt::Display) -> Self {
+        Self::InvalidInput(message.to_string())
+    }
+}
+
+/// The capabilities of one run: identity, granted environment, workflow
+/// variables and the run log.
+pub struct Context<'a> {
+    info: &'a BlockInfo,
+    env: &'a Env,
+    vars: &'a Variables,
+}
+
+impl Context<'_> {
+    /// Identity of this run (execution, workflow, block, attempt).
+    pub fn run_info(&self) -> &BlockInfo {
+        self.info
+    }
+
+    /// The input sent with the resume, when this run resumes a pause point.
+    pub fn resume_input(&self) -> Option<Value> {
+        self.info.resume_input.as_deref().and_then(|text| serde_json::from_str(text).ok())
+    }
+
+    /// An environment variable the workflow granted this block; `None` when it
+    /// is unset or was not granted (the two are indistinguishable on purpose).
+    pub fn env(&self, name: &str) -> Option<String> {
+        self.env.get(name)
+    }
+
+    /// A workflow variable, including writes made earlier in this run.
+    pub fn variable(&self, name: &str) -> Option<Value> {
+        self.vars.get(name).and_then(|text| serde_json::from_str(&text).ok())
+    }
+
+    /// Sets a workflow variable; later blocks see it as `<variable.name>`.
+    pub fn set_variable(&mut self, name: &str, value: &impl Serialize) -> Result<(), BlockError> {
+        let text = serde_json::to_string(value).map_err(BlockError::failed)?;
+        self.vars.set(name, &text).map_err(BlockError::Failed)
+    }
+
+    /// Logs at trace level.
+    pub fn trace(&self, message: &str) {
+        caps::log(wit::LogLevel::Trace, message)
+    }
+    /// Logs at debug level.
+    pub fn debug(&self, message: &str) {
+        caps::log(wit::LogLevel::Debug, message)
+    }
+    /// Logs at info level.
+    pub fn info(&self, message: &str) {
+        caps::log(wit::LogLevel::Info, message)
+    }
+    /// Logs at warn level.
+    pub fn warn(&self, message: &str) {
+        caps::log(wit::LogLevel::Warn, message)
+    }
+    /// Logs at error level.
+    pub fn error(&self, message: &str) {
+        caps::log(wit::LogLevel::Error, message)
+    }
+}
+
+/// Glue between [`Block`] and the generated WIT exports; used by [`export_block!`].
+#[doc(hidden)]
+pub fn __describe<B: Block>() -> wit::Manifest {
+    wit::Manifest {
+        name: B::NAME.to_string(),
+        version: B::VERSION.to_string(),
+        description: B::DESCRIPTION.to_string(),
+        input_schema: schema_text::<B::Params>(),
+        output_schema: schema_text::<B::Output>(),
+    }
+}
+
+/// Glue between [`Block`] and the generated WIT exports; used by [`export_block!`].
+#[doc(hidden)]
+pub fn __run<B: Block>(
+    info: BlockInfo,
+    params: String,
+    env: &Env,
+    vars: &Variables,
+) -> Result<wit::Outcome, wit::BlockError> {
+    let params: B::Params = serde_json::from_str(&params)
+        .map_err(|e| wit::BlockError::InvalidInput(format!("params: {e}")))?;
+    let mut ctx = Context { info: &info, env, vars };
+    let outcome = B::run(&mut ctx, params).map_err(|e| match e {
+        BlockError::InvalidInput(m) => wit::BlockError::InvalidInput(m),
+        BlockError::Failed(m) => wit::BlockError::Failed(m),
+    })?;
+    let to_json = |output: &B::Output| {
+        serde_json::to_string(output)
+            .map_err(|e| wit::BlockError::Failed(format!("output is not serializable: {e}")))
+    };
+    Ok(match outcome {
+        Outcome::Done(output) => wit::Outcome::Done(to_json(&output)?),
+        Outcome::Route { route, output } => {
+            wit::Outcome::Route(wit::Routed { route, output: to_json(&output)? })
+        }
+        Outcome::Pause { response, resume_after_ms } => wit::Outcome::Pause(wit::PauseRequest {
+            response: response.to_string(),
+            resume_after_ms,
+        }),
+    })
+}
+
+fn schema_text<T: JsonSchema>() -> String {
+    serde_json::to_string(&schemars::schema_for!(T)).expect("a JSON Schema serializes")
+}
+
+/// Exports a [`Block`] type as the component's `sandflow:block/block` world.
+#[macro_export]
+macro_rules! export_block {
+    ($block:ty) => {
+        #[doc(hidden)]
+        struct __SandflowBlockExport;
+
+        impl $crate::bindings::Guest for __SandflowBlockExport {
+            fn describe() -> $crate::bindings::sandflow::block::types::Manifest {
+                $crate::__describe::<$block>()
+            }
+
+            fn run(
+                info: $crate::bindings::sandflow::block::types::BlockInfo,
+                params: ::std::string::String,
+                env: &$crate::bindings::sandflow::block::capabilities::Env,
+                vars: &$crate::bindings::sandflow::block::capabilities::Variables,
+            ) -> ::std::result::Result<
+                $crate::bindings::sandflow::block::types::Outcome,
+                $crate::bindings::sandflow::block::types::BlockError,
+            > {
+                $crate::__run::<$block>(info, params, env, vars)
+            }
+        }
+
+        $crate::bindings::__export_block_world!(__SandflowBlockExport);
+    };
+}

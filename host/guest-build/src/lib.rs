@@ -1,0 +1,143 @@
+//! Build-script helper: compiles a cargo workspace of guest crates to
+//! `wasm32-wasip2` components, the way wasmtime's `test-programs` artifacts do.
+//!
+//! Used by the build scripts of `sandflow-stdblocks` (the standard blocks) and
+//! `sandflow-tests` (the hostile guests), so both share one toolchain check and
+//! one guest target directory.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The guest target: components for WASI 0.2.
+pub const GUEST_TARGET: &str = "wasm32-wasip2";
+
+/// One component produced by a guest build.
+#[derive(Debug, Clone)]
+pub struct GuestArtifact {
+    /// The cargo package name, e.g. `sandflow-block-transform`.
+    pub package: String,
+    /// The `.wasm` component on disk.
+    pub path: PathBuf,
+}
+
+/// Builds every package of the guest workspace at `workspace_dir` in release mode
+/// and returns its components. `watched` lists further directories (the SDK, the
+/// WIT package) whose changes must rebuild the guests.
+///
+/// Panics with a readable message on failure: this only runs inside build scripts.
+pub fn build_guest_workspace(workspace_dir: &Path, watched: &[&Path]) -> Vec<GuestArtifact> {
+    ensure_guest_target_installed();
+    for dir in std::iter::once(&workspace_dir).chain(watched) {
+        println!("cargo:rerun-if-changed={}", dir.display());
+    }
+    let target_dir = guest_target_dir();
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(workspace_dir)
+        .args(["build", "--release", "--message-format=json-render-diagnostics"])
+        .arg(format!("--target={GUEST_TARGET}"))
+        .arg("--manifest-path")
+        .arg(workspace_dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    // Flags and wrappers meant for the host build (clippy, coverage, sanitizers)
+    // must not leak into the guest build.
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "RUSTC_WRAPPER",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR_OVERRIDE",
+    ] {
+        command.env_remove(var);
+    }
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("failed to start cargo for the guest build: {e}"));
+    if !output.status.success() {
+        panic!(
+            "building the guest workspace {} for {GUEST_TARGET} failed (see the compiler output above)",
+            workspace_dir.display()
+        );
+    }
+    let artifacts = components_in_build_output(&output.stdout);
+    assert!(
+        !artifacts.is_empty(),
+        "the guest workspace {} produced no components",
+        workspace_dir.display()
+    );
+    artifacts
+}
+
+/// Picks the `.wasm` files out of cargo's JSON messages.
+fn components_in_build_output(stdout: &[u8]) -> Vec<GuestArtifact> {
+    let mut artifacts = Vec::new();
+    for line in stdout.split(|b| *b == b'\n') {
+        let Ok(message) = serde_json::from_slice::<serde_json::Value>(line) else {
+            continue;
+        };
+        if message["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let package = message["target"]["name"].as_str().unwrap_or_default().to_string();
+        let Some(files) = message["filenames"].as_array() else {
+            continue;
+        };
+        for file in files.iter().filter_map(|f| f.as_str()) {
+            if file.ends_with(".wasm") {
+                artifacts.push(GuestArtifact { package: package.clone(), path: file.into() });
+            }
+        }
+    }
+    artifacts
+}
+
+/// rustup does not install a toolchain file's `targets` for a toolchain that is
+/// already installed, so add the guest target when its standard library is missing.
+fn ensure_guest_target_installed() {
+    if guest_std_present() {
+        return;
+    }
+    let toolchain = env::var("RUSTUP_TOOLCHAIN").ok();
+    let mut command = Command::new("rustup");
+    command.args(["target", "add", GUEST_TARGET]);
+    if let Some(toolchain) = &toolchain {
+        command.args(["--toolchain", toolchain]);
+    }
+    let added = command.status().map(|s| s.success()).unwrap_or(false);
+    if !added || !guest_std_present() {
+        panic!(
+            "the Rust standard library for {GUEST_TARGET} is missing and could not be installed; \
+             run `rustup target add {GUEST_TARGET}{}` and build again",
+            toolchain.map(|t| format!(" --toolchain {t}")).unwrap_or_default()
+        );
+    }
+}
+
+fn guest_std_present() -> bool {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let Ok(output) = Command::new(rustc).args(["--print", "sysroot"]).output() else {
+        return false;
+    };
+    let sysroot = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    Path::new(&sysroot).join("lib/rustlib").join(GUEST_TARGET).join("lib").is_dir()
+}
+
+/// A directory beside the host's own build output, shared by every guest
+/// workspace and every host profile so guests are compiled once, not once per
+/// `cargo build` / `cargo test` / `cargo clippy`.
+fn guest_target_dir() -> PathBuf {
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR is set for build scripts"));
+    // Cargo marks the root of its target directory with CACHEDIR.TAG.
+    let target_root = out_dir
+        .ancestors()
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| out_dir.clone());
+    target_root.join("sandflow-guests")
+}

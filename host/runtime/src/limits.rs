@@ -1,0 +1,83 @@
+//! Limits of one block run and of the runtime as a whole.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Per-run limits. Every size and count a guest controls is bounded here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunLimits {
+    /// Fuel units (≈ wasm instructions) per run; only enforced when the runtime
+    /// was built with [`RuntimeConfig::fuel`].
+    pub fuel: u64,
+    /// Bytes of linear memory, summed over every memory of the component.
+    pub memory_bytes: u64,
+    /// Wall-clock deadline of the run.
+    pub timeout: Duration,
+    /// Elements over every table of the component.
+    pub table_elements: u64,
+    /// Core instances, tables and memories per component instance.
+    pub instances: usize,
+    pub tables: usize,
+    pub memories: usize,
+    /// Live resource handles (capabilities, WASI streams, pollables).
+    pub handles: usize,
+    /// Bytes the guest may pass to one host call.
+    pub hostcall_bytes: usize,
+    /// Bytes of JSON the run may return; also bounds the sum of its variable writes.
+    pub output_bytes: usize,
+    /// Bytes of log messages per run.
+    pub log_bytes: usize,
+    /// Bytes per workflow variable value written.
+    pub variable_bytes: usize,
+}
+
+impl Default for RunLimits {
+    fn default() -> Self {
+        Self {
+            fuel: 1_000_000_000,
+            memory_bytes: 64 << 20,
+            timeout: Duration::from_secs(10),
+            table_elements: 10_000,
+            instances: 32,
+            tables: 16,
+            memories: 4,
+            handles: 1_000,
+            hostcall_bytes: 1 << 20,
+            output_bytes: 1 << 20,
+            log_bytes: 64 << 10,
+            variable_bytes: 256 << 10,
+        }
+    }
+}
+
+/// Settings of a [`crate::Runtime`].
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Compile with fuel metering, so [`RunLimits::fuel`] is enforced and
+    /// fuel use is reported. Costs some speed; epochs bound time either way.
+    pub fuel: bool,
+    /// Where compiled components are cached across processes; `None` keeps
+    /// them in memory only.
+    pub cache_dir: Option<PathBuf>,
+    /// Block runs at once; also the size of the instance pool. Further runs wait.
+    pub max_concurrent_runs: usize,
+    /// Largest `memory_bytes` any run may ask for (sizes the pool's memory slots).
+    pub max_memory_bytes: u64,
+    /// Period of the epoch ticker: the granularity of timeouts and cancellation.
+    pub epoch_tick: Duration,
+    /// Limits for runs that do not bring their own.
+    pub default_limits: RunLimits,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            fuel: true,
+            cache_dir: None,
+            max_concurrent_runs: 128,
+            max_memory_bytes: 1 << 30,
+            epoch_tick: Duration::from_millis(5),
+            default_limits: RunLimits::default(),
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Compiles `blocks/` to wasm32-wasip2 components and embeds them.
+
+use std::path::Path;
+use std::{env, fs};
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let artifacts = sandflow_guest_build::build_guest_workspace(
+        &root.join("blocks"),
+        &[&root.join("guest-sdk"), &root.join("wit")],
+    );
+    let mut entries = String::new();
+    for artifact in &artifacts {
+        let name = artifact
+            .package
+            .strip_prefix("sandflow_block_")
+            .unwrap_or_else(|| panic!("standard block crates are named sandflow-block-<type>, got {}", artifact.package));
+        entries.push_str(&format!(
+            "    StandardBlock {{ block_type: {name:?}, component: include_bytes!({:?}) }},\n",
+            artifact.path.display().to_string()
+        ));
+    }
+    let out = Path::new(&env::var("OUT_DIR").unwrap()).join("standard_blocks.rs");
+    fs::write(out, format!("&[\n{entries}]\n")).unwrap();
+}

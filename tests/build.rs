@@ -1,0 +1,24 @@
+//! Builds the test guests (`tests/guests/`) from source and records their paths.
+
+use std::path::Path;
+use std::{env, fs};
+
+fn main() {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = tests.join("..");
+    let artifacts = sandflow_guest_build::build_guest_workspace(
+        &tests.join("guests"),
+        &[&root.join("guest-sdk"), &root.join("wit")],
+    );
+    let mut consts = String::new();
+    for artifact in &artifacts {
+        let name = artifact.package.trim_start_matches("sandflow_guest_").to_uppercase();
+        consts.push_str(&format!(
+            "/// The `{}` test guest component.\npub const {name}: &[u8] = include_bytes!({:?});\n",
+            artifact.package,
+            artifact.path.display().to_string()
+        ));
+    }
+    let out = Path::new(&env::var("OUT_DIR").unwrap()).join("guests.rs");
+    fs::write(out, consts).unwrap();
+}
