@@ -1,0 +1,189 @@
+//! jq evaluation with jaq, and the conversions between `serde_json` values and jaq values.
+
+use std::fmt;
+
+use jaq_core::load::{self, Arena, File, Loader, lex, parse};
+use jaq_core::{Compiler, Ctx, Vars, compile, data};
+use jaq_json::{Num, Val};
+use sandflow_sdk::Value;
+use serde::Deserialize;
+
+/// Why a filter produced no result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterError {
+    /// The filter does not parse or compile; the message says where and why.
+    Invalid(String),
+    /// The filter raised an error while running, or produced a value JSON cannot hold.
+    Runtime(String),
+}
+
+impl fmt::Display for FilterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Invalid(message) | Self::Runtime(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for FilterError {}
+
+/// Runs the jq program `filter` on `input`: one output is returned as is, several as an array, none as null.
+pub fn run_filter(filter: &str, input: Value) -> Result<Value, FilterError> {
+    let arena = Arena::default();
+    let defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs());
+    // The default module reader refuses every `import`/`include`, which is what a sandboxed block wants.
+    let modules = Loader::new(defs)
+        .load(&arena, File { code: filter, path: () })
+        .map_err(|errors| FilterError::Invalid(load_message(filter, errors)))?;
+    // Data imports (`import "x" as $x;`) would leave a global variable unbound at run time, so refuse them here.
+    load::import(&modules, |_| Err("data imports are not supported".into()))
+        .map_err(|errors| FilterError::Invalid(load_message(filter, errors)))?;
+    // `env` would read the component's process environment; blocks get variables only through granted `Context::env`.
+    let funs = jaq_core::funs().chain(jaq_std::funs().filter(|(name, ..)| *name != "env")).chain(jaq_json::funs());
+    let compiled = Compiler::<_, data::JustLut<Val>>::default()
+        .with_funs(funs)
+        .compile(modules)
+        .map_err(|errors| FilterError::Invalid(compile_message(filter, errors)))?;
+
+    let input = Val::deserialize(input).map_err(|e| FilterError::Runtime(format!("input: {e}")))?;
+    let ctx = Ctx::<data::JustLut<Val>>::new(&compiled.lut, Vars::new([]));
+    let mut outputs = Vec::new();
+    for output in compiled.id.run((ctx, input)) {
+        match output {
+            Ok(value) => outputs.push(to_json(value)?),
+            // Not `jaq_core::unwrap_valr`: it would exit the whole process on `halt`.
+            Err(exn) => match exn.get_err() {
+                Ok(error) => return Err(FilterError::Runtime(error_message(error.into_val()))),
+                // jq's `halt` ends the program without further outputs; a non-zero code means failure.
+                Err(exn) => match exn.get_halt() {
+                    Ok(0) => break,
+                    Ok(code) => return Err(FilterError::Runtime(format!("filter halted with exit code {code}"))),
+                    Err(_) => return Err(FilterError::Runtime("filter used break outside its label".into())),
+                },
+            },
+        }
+    }
+    Ok(match outputs.len() {
+        0 => Value::Null,
+        1 => outputs.pop().unwrap_or_default(),
+        _ => Value::Array(outputs),
+    })
+}
+
+/// Renders the value of a jq error the way jq does: strings raw, anything else as JSON.
+fn error_message(value: Val) -> String {
+    match value {
+        Val::TStr(text) => String::from_utf8_lossy(&text).into_owned(),
+        other => format!("{other} (not a string)"),
+    }
+}
+
+/// Converts a jaq value into JSON, following jq for the numbers JSON has no literal for.
+fn to_json(value: Val) -> Result<Value, FilterError> {
+    Ok(match value {
+        Val::Null => Value::Null,
+        Val::Bool(b) => Value::Bool(b),
+        Val::Num(n) => num_to_json(&n),
+        Val::TStr(text) => Value::String(String::from_utf8_lossy(&text).into_owned()),
+        Val::BStr(_) => {
+            return Err(FilterError::Runtime("filter output contains a byte string, which JSON cannot hold".into()));
+        }
+        Val::Arr(items) => Value::Array(items.iter().cloned().map(to_json).collect::<Result<_, _>>()?),
+        Val::Obj(entries) => {
+            let mut object = serde_json::Map::with_capacity(entries.len());
+            for (key, value) in entries.iter() {
+                let Val::TStr(key) = key else {
+                    let message = format!("filter output has an object key that is not a string: {key}");
+                    return Err(FilterError::Runtime(message));
+                };
+                object.insert(String::from_utf8_lossy(key).into_owned(), to_json(value.clone())?);
+            }
+            Value::Object(object)
+        }
+    })
+}
+
+fn num_to_json(n: &Num) -> Value {
+    match n {
+        Num::Int(i) => Value::from(*i),
+        Num::Float(f) => float_to_json(*f),
+        // Big integers and decimal literals go through their text, so serde_json picks the closest number it has.
+        Num::BigInt(_) | Num::Dec(_) => {
+            let text = n.to_string();
+            serde_json::from_str(&text).unwrap_or_else(|_| float_to_json(text.parse().unwrap_or(f64::NAN)))
+        }
+    }
+}
+
+/// Like jq: NaN becomes null and infinities the largest finite doubles.
+fn float_to_json(f: f64) -> Value {
+    let finite = if f.is_infinite() { f64::MAX.copysign(f) } else { f };
+    serde_json::Number::from_f64(finite).map_or(Value::Null, Value::Number)
+}
+
+fn load_message(code: &str, errors: load::Errors<&str, ()>) -> String {
+    // Refused imports are not syntax errors, so they get their own wording.
+    let what = if errors.iter().all(|(_, error)| matches!(error, load::Error::Io(_))) { "load" } else { "parse" };
+    let mut problems = Vec::new();
+    for (_file, error) in errors {
+        match error {
+            load::Error::Io(imports) => {
+                problems.extend(imports.into_iter().map(|(path, why)| format!("cannot import {path:?}: {why}")));
+            }
+            load::Error::Lex(lexes) => problems.extend(lexes.into_iter().map(|(expect, at)| match expect {
+                // The delimiter is a slice of the filter, so point at where the unclosed one opened.
+                lex::Expect::Delim(open) => format!("unclosed {open:?}{}", position(code, open)),
+                other => format!("expected {}{}", other.as_str(), position(code, at)),
+            })),
+            load::Error::Parse(parses) => problems.extend(parses.into_iter().map(|(expect, at)| {
+                let found = if at.is_empty() { "end of filter".to_string() } else { format!("{:?}", excerpt(at)) };
+                let at_position = position(code, at);
+                match expect {
+                    // jaq says "expected nothing" when a complete filter is followed by more tokens.
+                    parse::Expect::Nothing => format!("unexpected {found}{at_position}"),
+                    other => format!("expected {}, found {found}{at_position}", parse_expect(&other)),
+                }
+            })),
+        }
+    }
+    format!("filter does not {what}: {}", problems.join("; "))
+}
+
+fn parse_expect(expect: &parse::Expect<&str>) -> String {
+    match expect {
+        parse::Expect::Just(token) => format!("{token:?}"),
+        other => other.as_str().to_string(),
+    }
+}
+
+fn compile_message(code: &str, errors: compile::Errors<&str, ()>) -> String {
+    let problems: Vec<String> = (errors.into_iter().flat_map(|(_file, undefined)| undefined))
+        .map(|(name, kind)| {
+            let arity = match kind {
+                compile::Undefined::Filter(arity) => format!("/{arity}"),
+                _ => String::new(),
+            };
+            format!("undefined {} {name}{arity}{}", kind.as_str(), position(code, name))
+        })
+        .collect();
+    format!("filter does not compile: {}", problems.join("; "))
+}
+
+/// The start of `text`, because a found token can be a whole bracketed block.
+fn excerpt(text: &str) -> String {
+    const MAX_CHARS: usize = 24;
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
+/// " at position N" (1-based, in characters) when `part` is a slice of `code`, else nothing.
+fn position(code: &str, part: &str) -> String {
+    // jaq reports problems as slices of the filter text, so the address difference is the offset.
+    let offset = (part.as_ptr() as usize).wrapping_sub(code.as_ptr() as usize);
+    match code.get(..offset) {
+        Some(before) => format!(" at position {}", before.chars().count() + 1),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,56 @@
+//! `transform`: runs a jq filter over a JSON value, using the pure-Rust jaq interpreter.
+
+mod filter;
+#[cfg(test)]
+mod tests;
+
+use sandflow_sdk::{Block, BlockError, Context, Outcome, Value};
+use serde::{Deserialize, Serialize};
+
+pub use filter::{FilterError, run_filter};
+
+/// The `transform` block.
+pub struct Transform;
+
+/// Params of the `transform` block.
+#[derive(Debug, Deserialize, sandflow_sdk::JsonSchema)]
+#[schemars(crate = "sandflow_sdk::schemars")]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// The jq program, e.g. `.items | map(.price * 2)`.
+    pub filter: String,
+    /// The JSON value the filter runs on; null when absent.
+    #[serde(default)]
+    pub input: Value,
+}
+
+/// Output of the `transform` block.
+#[derive(Debug, Serialize, sandflow_sdk::JsonSchema)]
+#[schemars(crate = "sandflow_sdk::schemars")]
+pub struct Output {
+    /// The filter's only output; the array of its outputs when it yields several; null when it yields none.
+    pub result: Value,
+}
+
+impl From<FilterError> for BlockError {
+    fn from(error: FilterError) -> Self {
+        match error {
+            FilterError::Invalid(message) => BlockError::InvalidInput(message),
+            FilterError::Runtime(message) => BlockError::Failed(message),
+        }
+    }
+}
+
+impl Block for Transform {
+    type Params = Params;
+    type Output = Output;
+    const NAME: &'static str = "transform";
+    const DESCRIPTION: &'static str = "Runs a jq filter over a JSON input and outputs its result";
+
+    fn run(_ctx: &mut Context, params: Params) -> Result<Outcome<Output>, BlockError> {
+        let result = run_filter(&params.filter, params.input)?;
+        Ok(Outcome::Done(Output { result }))
+    }
+}
+
+sandflow_sdk::export_block!(Transform);

@@ -1,0 +1,129 @@
+//! Native tests of the jq evaluation and of the block's error mapping.
+
+use sandflow_sdk::BlockError;
+use sandflow_sdk::serde_json::{self, json};
+
+use crate::{FilterError, Params, run_filter};
+
+fn invalid(filter: &str) -> String {
+    match run_filter(filter, json!(null)) {
+        Err(FilterError::Invalid(message)) => message,
+        other => panic!("{filter}: expected an invalid filter, got {other:?}"),
+    }
+}
+
+fn runtime(filter: &str, input: serde_json::Value) -> String {
+    match run_filter(filter, input) {
+        Err(FilterError::Runtime(message)) => message,
+        other => panic!("{filter}: expected a runtime error, got {other:?}"),
+    }
+}
+
+#[test]
+fn simple_path() {
+    let input = json!({"user": {"name": "Ada", "tags": ["a", "b"]}});
+    assert_eq!(run_filter(".user.name", input.clone()), Ok(json!("Ada")));
+    assert_eq!(run_filter(".user.tags[1]", input.clone()), Ok(json!("b")));
+    assert_eq!(run_filter(".", input.clone()), Ok(input));
+    assert_eq!(run_filter(".missing", json!({})), Ok(json!(null)));
+}
+
+#[test]
+fn map_doubles() {
+    let input = json!([{"x": 1}, {"x": 2}, {"x": 3}]);
+    assert_eq!(run_filter("map(.x * 2)", input), Ok(json!([2, 4, 6])));
+}
+
+#[test]
+fn standard_library() {
+    let input = json!({"b": 2, "a": 1});
+    assert_eq!(run_filter("keys", input.clone()), Ok(json!(["a", "b"])));
+    assert_eq!(run_filter("length", input.clone()), Ok(json!(2)));
+    assert_eq!(
+        run_filter("to_entries", input.clone()),
+        Ok(json!([{"key": "a", "value": 1}, {"key": "b", "value": 2}]))
+    );
+    assert_eq!(run_filter("[.[] | select(. > 1)]", input), Ok(json!([2])));
+    assert_eq!(run_filter(r#""id-\(.)" | ascii_upcase"#, json!(7)), Ok(json!("ID-7")));
+    assert_eq!(run_filter(r#"test("^a.c$")"#, json!("abc")), Ok(json!(true)));
+    assert_eq!(run_filter("tojson", json!({"a": [1]})), Ok(json!(r#"{"a":[1]}"#)));
+}
+
+#[test]
+fn several_outputs_become_an_array() {
+    assert_eq!(run_filter(".[]", json!([1, "two", null])), Ok(json!([1, "two", null])));
+    assert_eq!(run_filter(".a, .b", json!({"a": 1, "b": 2})), Ok(json!([1, 2])));
+}
+
+#[test]
+fn no_output_is_null() {
+    assert_eq!(run_filter("empty", json!(1)), Ok(json!(null)));
+    assert_eq!(run_filter(".[] | select(. > 10)", json!([1, 2])), Ok(json!(null)));
+    assert_eq!(run_filter("halt", json!(1)), Ok(json!(null)));
+}
+
+#[test]
+fn numbers_follow_jq() {
+    assert_eq!(run_filter(". / 2", json!(3)), Ok(json!(1.5)));
+    assert_eq!(run_filter("nan", json!(null)), Ok(json!(null)));
+    assert_eq!(run_filter("infinite", json!(null)), Ok(json!(f64::MAX)));
+    assert_eq!(run_filter(". + 1", json!(9_007_199_254_740_993_u64)), Ok(json!(9_007_199_254_740_994_u64)));
+    assert_eq!(run_filter(".", json!(u64::MAX)), Ok(json!(u64::MAX)));
+    assert_eq!(run_filter(".", json!(-0.25)), Ok(json!(-0.25)));
+}
+
+#[test]
+fn parse_errors_are_invalid() {
+    let message = invalid(".a | map(");
+    assert_eq!(message, r#"filter does not parse: unclosed "(" at position 9"#);
+    let message = invalid(".[] |");
+    assert!(message.contains("filter does not parse") && message.contains("end of filter"), "{message}");
+    let message = invalid("1 2");
+    assert!(message.ends_with(r#"unexpected "2" at position 3"#), "{message}");
+    let message = invalid(r#""\q""#);
+    assert!(message.contains("escape"), "{message}");
+}
+
+#[test]
+fn compile_errors_are_invalid() {
+    let message = invalid("nosuchfilter(1)");
+    assert!(message.contains("filter does not compile") && message.contains("nosuchfilter/1"), "{message}");
+    assert!(invalid("$nope").contains("undefined variable"));
+    assert!(invalid("env").contains("undefined filter env/0"));
+    // Imports would reach outside the sandbox (or leave variables unbound), so they are refused.
+    let message = invalid(r#"import "m" as m; m::f"#);
+    assert_eq!(message, r#"filter does not load: cannot import "m": module loading not supported"#);
+    assert!(invalid(r#"import "d" as $d; $d"#).contains("data imports are not supported"));
+}
+
+#[test]
+fn runtime_errors_fail() {
+    assert_eq!(runtime(r#"error("x")"#, json!(null)), "x");
+    assert_eq!(runtime("error", json!({"code": 1})), r#"{"code":1} (not a string)"#);
+    let message = runtime(".a", json!(1));
+    assert!(message.contains("cannot index"), "{message}");
+    assert!(runtime("halt_error(3)", json!("bye")).contains("exit code 3"));
+    // Values jaq has but JSON lacks are refused rather than silently changed.
+    assert!(runtime("tobytes", json!("a")).contains("byte string"));
+    assert!(runtime("{(1): 2}", json!(null)).contains("not a string"));
+}
+
+#[test]
+fn caught_errors_do_not_fail() {
+    assert_eq!(run_filter(r#"try error("x") catch ."#, json!(null)), Ok(json!("x")));
+    assert_eq!(run_filter(".a?", json!(1)), Ok(json!(null)));
+}
+
+#[test]
+fn filter_errors_map_to_block_errors() {
+    assert!(matches!(BlockError::from(FilterError::Invalid("p".into())), BlockError::InvalidInput(m) if m == "p"));
+    assert!(matches!(BlockError::from(FilterError::Runtime("r".into())), BlockError::Failed(m) if m == "r"));
+}
+
+#[test]
+fn params_default_input_and_deny_unknown_fields() {
+    let params: Params = serde_json::from_value(json!({"filter": "."})).unwrap();
+    assert_eq!(params.input, json!(null));
+    assert!(serde_json::from_value::<Params>(json!({"filter": ".", "extra": 1})).is_err());
+    assert!(serde_json::from_value::<Params>(json!({"input": 1})).is_err());
+}

@@ -1,0 +1,75 @@
+//! The embedded standard blocks, run through the real runtime as components.
+
+use sandflow_runtime::{BlockOutcome, BlockRun, BlockRunError, RunLimits, RunRequest, Runtime};
+use sandflow_stdblocks::{STANDARD_BLOCKS, standard_block};
+use sandflow_tests::runtime_with;
+use serde_json::{Value, json};
+
+async fn run_block(runtime: &Runtime, block_type: &str, params: Value, limits: Option<RunLimits>) -> BlockRun {
+    let block = standard_block(block_type).unwrap_or_else(|| panic!("no standard block `{block_type}`"));
+    let loaded = runtime.load(block.component).await.expect("standard block loads");
+    runtime.run(&loaded, RunRequest { params, limits, ..Default::default() }).await
+}
+
+#[tokio::test]
+async fn every_standard_block_satisfies_the_world_and_names_itself() {
+    let runtime = runtime_with(|_| {});
+    for block in STANDARD_BLOCKS {
+        let loaded = runtime.load(block.component).await.unwrap_or_else(|e| panic!("{}: {e}", block.block_type));
+        assert_eq!(loaded.manifest().name, block.block_type);
+        assert!(loaded.manifest().input_schema.is_object());
+    }
+}
+
+#[tokio::test]
+async fn start_outputs_its_input_unchanged() {
+    let runtime = runtime_with(|_| {});
+    let input = json!({"url": "https://example.com", "n": 3, "tags": ["a", "b"]});
+    let run = run_block(&runtime, "start", input.clone(), None).await;
+    assert_eq!(run.outcome, Ok(BlockOutcome::Done(input)));
+}
+
+#[tokio::test]
+async fn transform_runs_a_jq_filter_over_its_input() {
+    let runtime = runtime_with(|_| {});
+    let input = json!({"orders": [{"id": 1, "total": 30}, {"id": 2, "total": 120}, {"id": 3, "total": 500}]});
+    let cases = [
+        (".orders | length", json!(3)),
+        ("[.orders[] | select(.total > 100) | .id]", json!([2, 3])),
+        (".orders | map(.total * 2)", json!([60, 240, 1000])),
+        (".orders[] | .id", json!([1, 2, 3])),
+        ("empty", Value::Null),
+        ("{count: (.orders | length), first: .orders[0].id} | to_entries | map(.key)", json!(["count", "first"])),
+    ];
+    for (filter, expected) in cases {
+        let run = run_block(&runtime, "transform", json!({"filter": filter, "input": input}), None).await;
+        assert_eq!(run.outcome, Ok(BlockOutcome::Done(json!({"result": expected}))), "filter {filter}");
+    }
+}
+
+#[tokio::test]
+async fn transform_rejects_a_filter_that_does_not_parse() {
+    let runtime = runtime_with(|_| {});
+    let run = run_block(&runtime, "transform", json!({"filter": ".orders | map(", "input": {}}), None).await;
+    match &run.outcome {
+        Err(BlockRunError::InvalidInput(message)) => assert!(message.contains("filter"), "{message}"),
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+    let run = run_block(&runtime, "transform", json!({"filtre": "."}), None).await;
+    assert!(matches!(&run.outcome, Err(BlockRunError::InvalidInput(m)) if m.contains("filtre")), "{:?}", run.outcome);
+}
+
+#[tokio::test]
+async fn transform_reports_jq_runtime_errors_as_failures() {
+    let runtime = runtime_with(|_| {});
+    let run = run_block(&runtime, "transform", json!({"filter": ".a", "input": 3}), None).await;
+    assert!(matches!(&run.outcome, Err(BlockRunError::Failed(m)) if m.contains("cannot index")), "{:?}", run.outcome);
+}
+
+#[tokio::test]
+async fn transform_cannot_run_away() {
+    let runtime = runtime_with(|c| c.fuel = true);
+    let limits = RunLimits { fuel: 200_000_000, ..RunLimits::default() };
+    let run = run_block(&runtime, "transform", json!({"filter": "last(range(1e12))"}), Some(limits)).await;
+    assert_eq!(run.outcome, Err(BlockRunError::OutOfFuel { limit: 200_000_000 }));
+}
