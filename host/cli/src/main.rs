@@ -1,5 +1,7 @@
-//! `sandflow`: one binary for the server, the block tools and (soon) the
-//! workflow runner and worker.
+//! `sandflow`: one binary for the server, the workflow runner and the block tools.
+
+mod run_command;
+mod wasm_runner;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -34,6 +36,20 @@ enum Command {
         data_dir: PathBuf,
         #[arg(long)]
         database_url: Option<String>,
+    },
+    /// Run a workflow in process; progress on stderr, the ExecutionResult JSON on stdout.
+    Run {
+        /// The workflow state (JSON, SPEC section 2).
+        workflow: PathBuf,
+        /// The start block's output (JSON).
+        #[arg(long)]
+        input: Option<String>,
+        /// An environment variable for `{{NAME}}` references and granted env handles.
+        #[arg(long = "env", value_name = "NAME=VALUE")]
+        env: Vec<String>,
+        /// At most this many block runs at once (1..=64, default 4).
+        #[arg(long)]
+        max_parallel: Option<usize>,
     },
     /// The block catalogue.
     Blocks {
@@ -71,6 +87,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { addr, data_dir, database_url } => {
             let cache = cli.cache_dir.unwrap_or_else(|| data_dir.join("component-cache"));
             serve_demo(&addr, &cache, database_url.as_deref()).await
+        }
+        Command::Run { workflow, input, env, max_parallel } => {
+            let args = run_command::RunArgs { workflow: &workflow, input: input.as_deref(), env: &env, max_parallel };
+            run_command::run_workflow(runtime(cli.cache_dir)?, args).await
         }
         Command::Blocks { command } => {
             let runtime = runtime(cli.cache_dir)?;

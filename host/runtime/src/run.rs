@@ -86,6 +86,13 @@ pub struct BlockInfo {
 #[derive(Debug, Clone, Default)]
 pub struct CancelFlag(Arc<AtomicBool>);
 
+impl From<Arc<AtomicBool>> for CancelFlag {
+    /// Shares a flag the caller already raises (the engine's cancellation).
+    fn from(flag: Arc<AtomicBool>) -> Self {
+        Self(flag)
+    }
+}
+
 impl CancelFlag {
     /// Asks every run holding this flag to stop.
     pub fn cancel(&self) {

@@ -1,0 +1,146 @@
+//! `sandflow run`: one workflow, in process, with live progress on stderr.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
+use sandflow_engine::{
+    CheckpointOutcome, Engine, EngineSettings, ExecuteError, ExecutionEvent, ExecutionObserver, ExecutionRequest,
+    ExecutionStatus, WorkflowState,
+};
+use sandflow_runtime::Runtime;
+
+use crate::wasm_runner::WasmBlockRunner;
+
+/// Largest workflow file `run` reads.
+const MAX_WORKFLOW_BYTES: u64 = 16 << 20;
+
+/// Arguments of `sandflow run`.
+pub struct RunArgs<'a> {
+    pub workflow: &'a Path,
+    pub input: Option<&'a str>,
+    pub env: &'a [String],
+    pub max_parallel: Option<usize>,
+}
+
+pub async fn run_workflow(runtime: Runtime, args: RunArgs<'_>) -> anyhow::Result<ExitCode> {
+    let size = std::fs::metadata(args.workflow).with_context(|| format!("reading {}", args.workflow.display()))?.len();
+    anyhow::ensure!(size <= MAX_WORKFLOW_BYTES, "{} is over {MAX_WORKFLOW_BYTES} bytes", args.workflow.display());
+    let text = std::fs::read_to_string(args.workflow).with_context(|| format!("reading {}", args.workflow.display()))?;
+    let state: WorkflowState =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a workflow state", args.workflow.display()))?;
+    let input = match args.input {
+        Some(text) => serde_json::from_str(text).context("--input is not JSON")?,
+        None => serde_json::json!({}),
+    };
+    let mut env = HashMap::new();
+    for pair in args.env {
+        let (name, value) = pair.split_once('=').with_context(|| format!("--env {pair}: expected NAME=VALUE"))?;
+        env.insert(name.to_string(), value.to_string());
+    }
+
+    let runner = Arc::new(WasmBlockRunner::with_standard_blocks(runtime).await?);
+    let engine = Engine::new(runner, EngineSettings::default());
+    let progress = Arc::new(Progress::new());
+    let request = ExecutionRequest {
+        execution_id: new_execution_id(),
+        workflow_id: args.workflow.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        state,
+        input,
+        env,
+        max_parallel_nodes: args.max_parallel,
+        observer: Some(progress.clone()),
+        ..Default::default()
+    };
+    let cancel = request.cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.cancel();
+        }
+    });
+    let result = engine.execute(request).await;
+    progress.finish();
+    match result {
+        Ok(result) => {
+            println!("{}", serde_json::to_string_pretty(&result)?);
+            Ok(match result.status {
+                ExecutionStatus::Failed | ExecutionStatus::Cancelled => ExitCode::FAILURE,
+                _ => ExitCode::SUCCESS,
+            })
+        }
+        Err(ExecuteError::Invalid(problems)) => {
+            eprintln!("invalid workflow:");
+            for problem in &problems {
+                let place = [problem.block_id.as_deref(), problem.field.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(".");
+                eprintln!("  {place}: {}", problem.message);
+            }
+            Ok(ExitCode::from(2))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn new_execution_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// A spinner naming the block being run on a terminal; plain lines otherwise.
+struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed}] {pos} blocks done · {msg}").expect("valid template"));
+            bar.enable_steady_tick(std::time::Duration::from_millis(100));
+            bar
+        });
+        Self { bar }
+    }
+
+    fn line(&self, text: String) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl ExecutionObserver for Progress {
+    fn event(&self, event: ExecutionEvent) {
+        match event {
+            ExecutionEvent::BlockStarted { context_id, block_type, .. } => match &self.bar {
+                Some(bar) => bar.set_message(format!("running {context_id} ({block_type})")),
+                None => eprintln!("started  {context_id} ({block_type})"),
+            },
+            ExecutionEvent::BlockFinished(checkpoint) => {
+                if let Some(bar) = &self.bar {
+                    bar.inc(1);
+                }
+                let took = checkpoint.log.duration_ms;
+                let id = &checkpoint.context_id;
+                self.line(match (&checkpoint.outcome, &checkpoint.pause) {
+                    (_, Some(_)) => format!("paused   {id} after {took}ms"),
+                    (CheckpointOutcome::Succeeded { .. }, None) => format!("finished {id} in {took}ms"),
+                    (CheckpointOutcome::Failed { message }, None) => format!("failed   {id} in {took}ms: {message}"),
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The engine's [`BlockRunner`] over the wasm runtime: standard blocks from
+//! the binary, each loaded (compiled, linked, described) once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sandflow_engine::{BlockCall, BlockOutcome, BlockReport, BlockRunner, Cancellation, GuestLog};
+use sandflow_runtime::{BlockInfo, LoadedBlock, RunLimits, RunRequest, Runtime};
+use serde_json::Value;
+
+/// Runs workflow blocks as components.
+pub struct WasmBlockRunner {
+    runtime: Runtime,
+    blocks: HashMap<String, Arc<LoadedBlock>>,
+}
+
+impl WasmBlockRunner {
+    /// Loads every standard block into `runtime`.
+    pub async fn with_standard_blocks(runtime: Runtime) -> anyhow::Result<Self> {
+        let mut blocks = HashMap::new();
+        for block in sandflow_stdblocks::STANDARD_BLOCKS {
+            let loaded = runtime.load(block.component).await?;
+            blocks.insert(block.block_type.to_string(), loaded);
+        }
+        Ok(Self { runtime, blocks })
+    }
+
+    fn limits(&self, call: &BlockCall) -> RunLimits {
+        let mut limits = self.runtime.config().default_limits.clone();
+        if let Some(requested) = call.limits {
+            if let Some(fuel) = requested.fuel {
+                limits.fuel = fuel;
+            }
+            if let Some(memory) = requested.memory_bytes {
+                limits.memory_bytes = memory;
+            }
+            if let Some(timeout) = requested.timeout_ms {
+                limits.timeout = Duration::from_millis(timeout);
+            }
+        }
+        limits
+    }
+}
+
+impl BlockRunner for WasmBlockRunner {
+    fn input_schemas(&self) -> HashMap<String, Value> {
+        self.blocks.iter().map(|(name, block)| (name.clone(), block.manifest().input_schema.clone())).collect()
+    }
+
+    async fn run(&self, call: BlockCall) -> BlockReport {
+        let Some(block) = self.blocks.get(&call.block_type) else {
+            return BlockReport::outcome(Err(format!("unknown block type `{}`", call.block_type)));
+        };
+        let request = RunRequest {
+            limits: Some(self.limits(&call)),
+            info: BlockInfo {
+                execution_id: call.info.execution_id,
+                workflow_id: call.info.workflow_id,
+                block_id: call.info.block_id,
+                block_name: call.info.block_name,
+                attempt: call.info.attempt,
+                resume_input: call.info.resume_input,
+            },
+            params: call.params,
+            env: call.env,
+            variables: call.variables,
+            cancel: Some(call.cancel.flag().into()),
+        };
+        let run = self.runtime.run(block, request).await;
+        BlockReport {
+            outcome: match run.outcome {
+                Ok(sandflow_runtime::BlockOutcome::Done(output)) => Ok(BlockOutcome::Done { output }),
+                Ok(sandflow_runtime::BlockOutcome::Route { route, output }) => Ok(BlockOutcome::Route { route, output }),
+                Ok(sandflow_runtime::BlockOutcome::Pause { response, resume_after_ms }) => {
+                    Ok(BlockOutcome::Pause { response, resume_after_ms })
+                }
+                Err(error) => Err(error.to_string()),
+            },
+            logs: run
+                .logs
+                .into_iter()
+                .map(|log| GuestLog {
+                    level: serde_json::to_value(log.level).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                    message: log.message,
+                })
+                .collect(),
+            variable_writes: run.variable_writes,
+            fuel_consumed: run.usage.fuel_consumed,
+            memory_peak_bytes: run.usage.memory_peak_bytes,
+        }
+    }
+
+    async fn evaluate(&self, _expression: &str, _cancel: Cancellation) -> Result<Value, String> {
+        Err("JavaScript conditions need the sandboxed JavaScript engine of the `function` block, which is not built yet".into())
+    }
+}

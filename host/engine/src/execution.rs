@@ -1,0 +1,244 @@
+//! One execution: the request, the checkpoints it may start from, and the
+//! `ExecutionResult` it ends with.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use crate::graph::{Problem, WorkflowGraph};
+use crate::model::WorkflowState;
+use crate::reference::{BlockIndex, Redactor};
+use crate::result::{BlockLog, BlockState, ExecutionResult, ExecutionStatus, FinalState, PausePoint, ResumeStatus};
+use crate::runner::{BlockOutcome, BlockRunner, Cancellation};
+use crate::scheduler::{ExecutionContext, Frame};
+use crate::validate::{ValidationSettings, validate};
+
+/// Server-wide settings of the engine.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Largest `maxParallelNodes` a request may ask for.
+    pub max_parallel_nodes: usize,
+    /// `maxParallelNodes` when the request gives none.
+    pub default_parallel_nodes: usize,
+    pub validation: ValidationSettings,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self { max_parallel_nodes: 64, default_parallel_nodes: 4, validation: ValidationSettings::default() }
+    }
+}
+
+/// Everything one execution needs.
+#[derive(Clone, Default)]
+pub struct ExecutionRequest {
+    pub execution_id: String,
+    pub workflow_id: String,
+    pub state: WorkflowState,
+    /// The start block's output.
+    pub input: Value,
+    /// Environment values for `{{NAME}}` and granted env handles; redacted everywhere.
+    pub env: HashMap<String, String>,
+    /// Overrides of workflow variables, by variable name.
+    pub workflow_variables: BTreeMap<String, Value>,
+    /// At most this many block runs at once; the engine default when `None`.
+    pub max_parallel_nodes: Option<usize>,
+    pub cancel: Cancellation,
+    /// Block runs that already finished in this execution (after a crash, for
+    /// a resume, or for a run from a block): reused, never run again.
+    pub checkpoints: Vec<Checkpoint>,
+    pub resume: Option<ResumeRequest>,
+    pub observer: Option<Arc<dyn ExecutionObserver>>,
+}
+
+/// Resume one pause point with this input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResumeRequest {
+    pub context_id: String,
+    pub input: Value,
+}
+
+/// How a finished block run ended, as stored in a checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum CheckpointOutcome {
+    Succeeded { outcome: BlockOutcome },
+    Failed { message: String },
+}
+
+/// One finished block run: enough to replay it without running it again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checkpoint {
+    /// The run's path through containers, e.g. `loop1[2].each`.
+    pub context_id: String,
+    pub block_id: String,
+    pub outcome: CheckpointOutcome,
+    pub variable_writes: BTreeMap<String, Value>,
+    pub log: BlockLog,
+    /// Set when the run paused.
+    pub pause: Option<PausePoint>,
+}
+
+/// Progress of an execution, for progress bars, server-sent events and the store.
+#[derive(Debug, Clone)]
+pub enum ExecutionEvent {
+    BlockStarted { context_id: String, block_id: String, block_name: String, block_type: String },
+    BlockFinished(Box<Checkpoint>),
+}
+
+/// Receives [`ExecutionEvent`]s as they happen.
+pub trait ExecutionObserver: Send + Sync {
+    fn event(&self, event: ExecutionEvent);
+}
+
+/// Why an execution could not start.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ExecuteError {
+    #[error("invalid workflow: {} problem(s)", .0.len())]
+    Invalid(Vec<Problem>),
+    #[error("maxParallelNodes must be between 1 and {max}, got {got}")]
+    MaxParallelNodes { got: usize, max: usize },
+    #[error("no pause point `{0}` in this execution")]
+    UnknownPausePoint(String),
+    #[error("pause point `{0}` was already resumed")]
+    AlreadyResumed(String),
+}
+
+/// Runs workflows with a [`BlockRunner`].
+pub struct Engine<R> {
+    runner: Arc<R>,
+    settings: EngineSettings,
+}
+
+impl<R: BlockRunner> Engine<R> {
+    pub fn new(runner: Arc<R>, settings: EngineSettings) -> Self {
+        Self { runner, settings }
+    }
+
+    /// The block runner.
+    pub fn runner(&self) -> &Arc<R> {
+        &self.runner
+    }
+
+    /// Validates a workflow against the runner's block catalogue.
+    pub fn validate(&self, state: &WorkflowState) -> Result<(), Vec<Problem>> {
+        validate(state, &self.runner.input_schemas(), &self.settings.validation)
+    }
+
+    /// Runs (or continues, or resumes) an execution to completion, failure,
+    /// cancellation or pause.
+    pub async fn execute(&self, request: ExecutionRequest) -> Result<ExecutionResult, ExecuteError> {
+        let parallel = request.max_parallel_nodes.unwrap_or(self.settings.default_parallel_nodes);
+        if parallel == 0 || parallel > self.settings.max_parallel_nodes {
+            return Err(ExecuteError::MaxParallelNodes { got: parallel, max: self.settings.max_parallel_nodes });
+        }
+        self.validate(&request.state).map_err(ExecuteError::Invalid)?;
+        let mut memo: HashMap<String, Checkpoint> =
+            request.checkpoints.iter().map(|c| (c.context_id.clone(), c.clone())).collect();
+        let mut resumed = None;
+        if let Some(resume) = &request.resume {
+            let checkpoint = memo
+                .remove(&resume.context_id)
+                .ok_or_else(|| ExecuteError::UnknownPausePoint(resume.context_id.clone()))?;
+            // A later checkpoint of the same context replaces the paused one once it is resumed.
+            let pause = match checkpoint.pause {
+                Some(pause) if pause.resume_status == ResumeStatus::Paused => pause,
+                _ => return Err(ExecuteError::AlreadyResumed(resume.context_id.clone())),
+            };
+            resumed = Some((resume.clone(), pause));
+        }
+
+        let (graph, _) = WorkflowGraph::build(&request.state);
+        let blocks = BlockIndex::new(&request.state);
+        let mut variables: BTreeMap<String, Value> =
+            request.state.variables.values().map(|v| (v.name.clone(), v.value.clone())).collect();
+        for (name, value) in &request.workflow_variables {
+            variables.insert(name.clone(), value.clone());
+        }
+        let next_order = memo.values().map(|c| c.log.execution_order + 1).max().unwrap_or(1);
+        let context = Arc::new(ExecutionContext {
+            runner: self.runner.clone(),
+            graph,
+            blocks,
+            permits: Semaphore::new(parallel),
+            order: AtomicU64::new(next_order),
+            variables: std::sync::Mutex::new(variables),
+            logs: Default::default(),
+            pause_points: Default::default(),
+            decisions: Default::default(),
+            executed: Default::default(),
+            failure: Default::default(),
+            memo,
+            resumed,
+            loop_cap: self.settings.validation.max_loop_iterations,
+            request,
+        });
+        let top = Arc::new(Frame::top());
+        context.clone().run_scope(None, top.clone()).await;
+        Ok(context.result(&top))
+    }
+}
+
+impl<R: BlockRunner> ExecutionContext<R> {
+    /// Assembles the `ExecutionResult`, with environment values redacted.
+    fn result(&self, top: &Frame) -> ExecutionResult {
+        let failure = self.failure.lock().expect("failure lock").clone();
+        let pause_points: Vec<PausePoint> = self.pause_points.lock().expect("pause lock").clone();
+        let waiting = pause_points.iter().any(|p| p.resume_status == ResumeStatus::Paused);
+        let status = if let Some(_failure) = &failure {
+            ExecutionStatus::Failed
+        } else if self.request.cancel.is_cancelled() {
+            ExecutionStatus::Cancelled
+        } else if waiting {
+            ExecutionStatus::Paused
+        } else {
+            ExecutionStatus::Completed
+        };
+        let error = match status {
+            ExecutionStatus::Cancelled => Some("execution cancelled".to_string()),
+            _ => failure,
+        };
+        let output: BTreeMap<String, Value> = top.outputs.lock().expect("outputs lock").clone().into_iter().collect();
+        let mut logs = self.logs.lock().expect("logs lock").clone();
+        logs.sort_by_key(|log| log.execution_order);
+        let execution_times: HashMap<&str, u64> = logs.iter().map(|l| (l.block_id.as_str(), l.duration_ms)).collect();
+        let executed_blocks = self.executed.lock().expect("executed lock").clone();
+        let block_states = output
+            .iter()
+            .map(|(id, value)| {
+                let state = BlockState {
+                    output: value.clone(),
+                    executed: true,
+                    execution_time_ms: execution_times.get(id.as_str()).copied().unwrap_or(0),
+                };
+                (id.clone(), state)
+            })
+            .collect();
+        let final_state = FinalState {
+            block_states,
+            executed_blocks,
+            decisions: self.decisions.lock().expect("decisions lock").clone(),
+            variables: self.variables.lock().expect("variables lock").clone(),
+        };
+        let mut result = ExecutionResult {
+            success: matches!(status, ExecutionStatus::Completed | ExecutionStatus::Paused),
+            status,
+            execution_id: self.request.execution_id.clone(),
+            output,
+            error,
+            pause_points,
+            logs,
+            final_state,
+        };
+        let secrets: Vec<String> = self.request.env.values().cloned().collect();
+        let mut value = serde_json::to_value(&result).expect("results serialize");
+        Redactor::new(&secrets).value(&mut value);
+        result = serde_json::from_value(value).expect("redacted results deserialize");
+        result
+    }
+}

@@ -1,0 +1,21 @@
+//! The workflow engine: turns a workflow state into block runs and one
+//! `ExecutionResult`, following SPEC section 3. It talks to blocks only
+//! through the [`BlockRunner`] trait, so scheduling is tested with fake runners.
+
+pub mod execution;
+pub mod graph;
+pub mod model;
+pub mod reference;
+pub mod result;
+pub mod runner;
+mod scheduler;
+pub mod validate;
+
+pub use execution::{
+    Checkpoint, CheckpointOutcome, Engine, EngineSettings, ExecuteError, ExecutionEvent, ExecutionObserver,
+    ExecutionRequest, ResumeRequest,
+};
+pub use graph::Problem;
+pub use model::WorkflowState;
+pub use result::{ExecutionResult, ExecutionStatus, PausePoint};
+pub use runner::{BlockCall, BlockOutcome, BlockReport, BlockRunner, Cancellation, GuestLog};

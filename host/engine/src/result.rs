@@ -1,0 +1,121 @@
+//! The `ExecutionResult` of SPEC section 4 and its parts.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::runner::GuestLog;
+
+/// Where an execution stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecutionStatus {
+    Queued,
+    Running,
+    Completed,
+    Failed,
+    Paused,
+    Cancelled,
+}
+
+/// The answer to an execution: outputs by block, logs, pause points, final state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionResult {
+    pub success: bool,
+    pub status: ExecutionStatus,
+    pub execution_id: String,
+    pub output: BTreeMap<String, Value>,
+    pub error: Option<String>,
+    pub pause_points: Vec<PausePoint>,
+    pub logs: Vec<BlockLog>,
+    pub final_state: FinalState,
+}
+
+/// One block run in the execution log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockLog {
+    pub block_id: String,
+    pub block_name: String,
+    pub block_type: String,
+    pub execution_order: u64,
+    pub started_at: String,
+    pub ended_at: String,
+    pub duration_ms: u64,
+    pub success: bool,
+    pub input: Value,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    pub error_handled: bool,
+    pub loop_id: Option<String>,
+    pub parallel_id: Option<String>,
+    pub iteration_index: Option<u64>,
+    pub fuel_consumed: u64,
+    pub memory_peak_bytes: u64,
+    pub guest_logs: Vec<GuestLog>,
+}
+
+/// Why a branch is paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PauseKind {
+    Human,
+    Time,
+}
+
+/// Whether a pause point is still waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResumeStatus {
+    Paused,
+    Resumed,
+}
+
+/// The loop iteration or parallel branch a pause happened in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerScope {
+    pub container_id: String,
+    pub index: u64,
+}
+
+/// A paused block, waiting to be resumed by `contextId`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PausePoint {
+    /// Unique within the execution: the block's path through containers.
+    pub context_id: String,
+    pub block_id: String,
+    pub block_name: String,
+    pub pause_kind: PauseKind,
+    pub response: Value,
+    pub registered_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume_at: Option<String>,
+    pub resume_status: ResumeStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loop_scope: Option<ContainerScope>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallel_scope: Option<ContainerScope>,
+}
+
+/// What a later run (run from block, resume) starts from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FinalState {
+    pub block_states: BTreeMap<String, BlockState>,
+    pub executed_blocks: Vec<String>,
+    pub decisions: BTreeMap<String, String>,
+    pub variables: BTreeMap<String, Value>,
+}
+
+/// The stored state of one top-level block (or container).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockState {
+    pub output: Value,
+    pub executed: bool,
+    pub execution_time_ms: u64,
+}

@@ -1,0 +1,144 @@
+//! Every reference must name something that exists and will have run first.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::graph::{Problem, WorkflowGraph};
+use crate::model::WorkflowState;
+use crate::reference::{BlockIndex, KeyMatch, Reference, find_references, variable_id};
+
+/// The workflow as the reference check sees it.
+pub(super) struct ReferenceCheck<'a> {
+    pub(super) state: &'a WorkflowState,
+    pub(super) graph: &'a WorkflowGraph,
+    pub(super) index: &'a BlockIndex,
+}
+
+/// Where a text sits, and so what it may reference.
+struct Site<'a> {
+    /// The block or container whose field holds the text.
+    owner: &'a str,
+    /// Outputs that will exist when the text is resolved.
+    upstream: BTreeSet<String>,
+    /// Containers still running when the text is resolved, innermost first.
+    running: Vec<String>,
+}
+
+impl ReferenceCheck<'_> {
+    /// Checks the references in every block's params and every container's fields.
+    pub(super) fn run(&self, problems: &mut Vec<Problem>) {
+        for (id, block) in &self.state.blocks {
+            let Some(params) = &block.params else { continue };
+            let mut site = None;
+            for (key, value) in params {
+                self.walk(value, format!("params.{key}"), &mut |text, field| {
+                    let site = site.get_or_insert_with(|| self.block_site(id));
+                    self.check_text(site, text, field, problems);
+                });
+            }
+        }
+        for (id, def) in &self.state.loops {
+            if let Some(items) = &def.for_each_items {
+                let site = self.block_site(id);
+                self.walk(items, "forEachItems".into(), &mut |text, field| {
+                    self.check_text(&site, text, field, problems)
+                });
+            }
+            if let Some(condition) = &def.while_condition {
+                // The condition runs between iterations: the loop's own
+                // `<loop.*>` and its direct members' latest outputs are visible.
+                let mut site = self.block_site(id);
+                site.running.insert(0, id.clone());
+                site.upstream.extend(self.graph.scope(&Some(id.clone())).nodes.iter().cloned());
+                self.check_text(&site, condition, "whileCondition", problems);
+            }
+        }
+        for (id, def) in &self.state.parallels {
+            if let Some(items) = &def.distribution {
+                let site = self.block_site(id);
+                self.walk(items, "distribution".into(), &mut |text, field| {
+                    self.check_text(&site, text, field, problems)
+                });
+            }
+        }
+    }
+
+    fn block_site<'s>(&self, owner: &'s str) -> Site<'s> {
+        Site { owner, upstream: self.graph.upstream(owner), running: self.graph.enclosing_containers(owner) }
+    }
+
+    /// Calls `visit` with every string in `value` and its field path.
+    fn walk(&self, value: &Value, field: String, visit: &mut dyn FnMut(&str, &str)) {
+        match value {
+            Value::String(text) => visit(text, &field),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.walk(item, format!("{field}[{i}]"), visit);
+                }
+            }
+            Value::Object(map) => {
+                for (key, item) in map {
+                    self.walk(item, format!("{field}.{key}"), visit);
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+
+    fn check_text(&self, site: &Site<'_>, text: &str, field: &str, problems: &mut Vec<Problem>) {
+        for found in find_references(text) {
+            if let Some(message) = self.problem_with(site, &found.reference) {
+                problems.push(Problem::at(site.owner, field, message));
+            }
+        }
+    }
+
+    fn problem_with(&self, site: &Site<'_>, reference: &Reference) -> Option<String> {
+        let in_loop = || site.running.iter().any(|c| self.state.loops.contains_key(c));
+        let in_parallel = || site.running.iter().any(|c| self.state.parallels.contains_key(c));
+        match reference {
+            Reference::Env { .. } => None,
+            Reference::Variable { name, .. } => variable_id(&self.state.variables, name)
+                .is_none()
+                .then(|| format!("`{reference}` refers to undeclared variable `{name}`")),
+            Reference::Loop { .. } => (!in_loop()).then(|| format!("`{reference}` is only available inside a loop")),
+            Reference::Parallel { .. } => {
+                (!in_parallel()).then(|| format!("`{reference}` is only available inside a parallel"))
+            }
+            Reference::Block { key, path } => match self.index.resolve(key) {
+                KeyMatch::Unknown if path.is_empty() => None,
+                KeyMatch::Unknown if key == "loop" || key == "parallel" => {
+                    Some(format!("`{reference}`: a {key} offers only index, currentItem and items"))
+                }
+                KeyMatch::Unknown => Some(format!("`{reference}` refers to unknown block `{key}`")),
+                KeyMatch::Ambiguous(ids) => Some(format!(
+                    "`{reference}` is ambiguous: blocks {} share that name; use an ID",
+                    ids.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", ")
+                )),
+                KeyMatch::Found(id) => self.target_problem(site, reference, id),
+            },
+        }
+    }
+
+    fn target_problem(&self, site: &Site<'_>, reference: &Reference, id: &str) -> Option<String> {
+        if id == site.owner {
+            return Some(format!("`{reference}` refers to `{id}` itself"));
+        }
+        if site.running.iter().any(|c| c == id) {
+            return Some(format!(
+                "`{reference}` refers to `{id}`, which is still running around this reference; use <loop.…> or <parallel.…>"
+            ));
+        }
+        if site.upstream.contains(id) {
+            return None;
+        }
+        let hint = match self.graph.container_of.get(id) {
+            Some(container) if !site.running.contains(container) => {
+                format!("; it is inside `{container}`, whose output holds its results")
+            }
+            _ => String::new(),
+        };
+        Some(format!("`{reference}` refers to `{id}`, which is not upstream of `{}`{hint}", site.owner))
+    }
+}

@@ -1,0 +1,128 @@
+//! Params against each block type's input schema, minus what references decide.
+
+use std::collections::HashMap;
+
+use jsonschema::Validator;
+use jsonschema::error::ValidationErrorKind;
+use serde_json::Value;
+
+use crate::graph::Problem;
+use crate::model::BlockDef;
+use crate::reference::BlockIndex;
+
+/// Compiled input schemas, built once per block type on first use.
+pub(super) struct SchemaCache<'a> {
+    schemas: &'a HashMap<String, Value>,
+    compiled: HashMap<String, Result<Validator, String>>,
+}
+
+impl<'a> SchemaCache<'a> {
+    pub(super) fn new(schemas: &'a HashMap<String, Value>) -> Self {
+        Self { schemas, compiled: HashMap::new() }
+    }
+
+    /// Reports every schema error of `block`'s params (absent params are `{}`)
+    /// except those a reference may resolve away.
+    pub(super) fn check_params(&mut self, id: &str, block: &BlockDef, index: &BlockIndex, problems: &mut Vec<Problem>) {
+        let Some(schema) = self.schemas.get(&block.block_type) else { return };
+        let validator = self
+            .compiled
+            .entry(block.block_type.clone())
+            .or_insert_with(|| jsonschema::validator_for(schema).map_err(|e| e.to_string()));
+        let validator = match validator {
+            Ok(validator) => validator,
+            Err(message) => {
+                problems.push(Problem::at(
+                    id,
+                    "type",
+                    format!("the input schema of block type `{}` is invalid: {message}", block.block_type),
+                ));
+                return;
+            }
+        };
+        let params = Value::Object(block.params.clone().unwrap_or_default());
+        for error in validator.iter_errors(&params) {
+            let pointer = error.instance_path.as_str();
+            if decided_by_reference(&params, pointer, &error.kind, index) {
+                continue;
+            }
+            problems.push(Problem::at(id, &pointer_to_field(&params, pointer), error.to_string()));
+        }
+    }
+}
+
+/// Whether an error may vanish once references resolve: it points at (or
+/// inside) a string holding a reference, or it is a verdict on a whole value
+/// (`anyOf`, `enum`, …) that holds a reference somewhere inside.
+fn decided_by_reference(params: &Value, pointer: &str, kind: &ValidationErrorKind, index: &BlockIndex) -> bool {
+    let mut current = Some(params);
+    for token in tokens(pointer) {
+        if let Some(Value::String(text)) = current
+            && index.holds_reference(text)
+        {
+            return true;
+        }
+        current = current.and_then(|value| child(value, &token));
+    }
+    let Some(target) = current else { return false };
+    match target {
+        Value::String(text) => index.holds_reference(text),
+        _ => judges_whole_value(kind) && contains_reference(target, index),
+    }
+}
+
+/// Error kinds whose verdict depends on nested values, not only on the shape here.
+fn judges_whole_value(kind: &ValidationErrorKind) -> bool {
+    matches!(
+        kind,
+        ValidationErrorKind::AnyOf { .. }
+            | ValidationErrorKind::OneOfNotValid { .. }
+            | ValidationErrorKind::OneOfMultipleValid { .. }
+            | ValidationErrorKind::Not { .. }
+            | ValidationErrorKind::Enum { .. }
+            | ValidationErrorKind::Constant { .. }
+            | ValidationErrorKind::Contains
+            | ValidationErrorKind::UniqueItems
+            | ValidationErrorKind::UnevaluatedItems { .. }
+            | ValidationErrorKind::UnevaluatedProperties { .. }
+    )
+}
+
+fn contains_reference(value: &Value, index: &BlockIndex) -> bool {
+    match value {
+        Value::String(text) => index.holds_reference(text),
+        Value::Array(items) => items.iter().any(|item| contains_reference(item, index)),
+        Value::Object(map) => map.values().any(|item| contains_reference(item, index)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+/// The unescaped tokens of a JSON pointer (`/a~1b/0` → `a/b`, `0`).
+fn tokens(pointer: &str) -> impl Iterator<Item = String> + '_ {
+    pointer.split('/').skip(1).map(|token| token.replace("~1", "/").replace("~0", "~"))
+}
+
+fn child<'v>(value: &'v Value, token: &str) -> Option<&'v Value> {
+    match value {
+        Value::Object(map) => map.get(token),
+        Value::Array(items) => items.get(token.parse::<usize>().ok()?),
+        _ => None,
+    }
+}
+
+/// `params.conditions[0].expression` for the pointer `/conditions/0/expression`.
+fn pointer_to_field(params: &Value, pointer: &str) -> String {
+    let mut field = String::from("params");
+    let mut current = Some(params);
+    for token in tokens(pointer) {
+        match current {
+            Some(Value::Array(_)) => field.push_str(&format!("[{token}]")),
+            _ => {
+                field.push('.');
+                field.push_str(&token);
+            }
+        }
+        current = current.and_then(|value| child(value, &token));
+    }
+    field
+}
