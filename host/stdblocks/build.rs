@@ -11,10 +11,9 @@ fn main() {
     );
     let mut entries = String::new();
     for artifact in &artifacts {
-        let name = artifact
-            .package
-            .strip_prefix("sandflow_block_")
-            .unwrap_or_else(|| panic!("standard block crates are named sandflow-block-<type>, got {}", artifact.package));
+        let name = artifact.package.strip_prefix("sandflow_block_").unwrap_or_else(|| {
+            panic!("standard block crates are named sandflow-block-<type>, got {}", artifact.package)
+        });
         entries.push_str(&format!(
             "    StandardBlock {{ block_type: {name:?}, component: include_bytes!({:?}) }},\n",
             artifact.path.display().to_string()

@@ -1,4 +1,6 @@
-//! Black-box tests of the `sandflow` binary's block tools.
+//! Black-box tests of the `sandflow` binary: block tools and `run`.
+
+mod examples;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -132,7 +132,8 @@ async fn two_memories_cannot_exceed_the_summed_memory_limit() {
 async fn growing_memory_in_a_loop_hits_the_memory_limit() {
     let runtime = runtime_with(|_| {});
     let block = runtime.load(&wat_guests::grow_in_a_loop()).await.expect("loads");
-    let run = runtime.run(&block, RunRequest { limits: limits(|l| l.memory_bytes = 8 << 20), ..Default::default() }).await;
+    let run =
+        runtime.run(&block, RunRequest { limits: limits(|l| l.memory_bytes = 8 << 20), ..Default::default() }).await;
     assert!(matches!(failure(&run), BlockRunError::MemoryLimit { limit: 8_388_608, .. }), "got {:?}", run.outcome);
     assert_healthy(&runtime).await;
 }
@@ -162,7 +163,8 @@ async fn deep_recursion_on_the_shadow_stack_is_a_memory_fault_trap() {
 async fn table_growth_bomb_hits_the_table_limit() {
     let runtime = runtime_with(|_| {});
     let block = runtime.load(&wat_guests::table_bomb(5_000)).await.expect("loads");
-    let run = runtime.run(&block, RunRequest { limits: limits(|l| l.table_elements = 8_000), ..Default::default() }).await;
+    let run =
+        runtime.run(&block, RunRequest { limits: limits(|l| l.table_elements = 8_000), ..Default::default() }).await;
     assert!(matches!(failure(&run), BlockRunError::TableLimit { limit: 8_000, .. }), "got {:?}", run.outcome);
     assert_healthy(&runtime).await;
 }
@@ -314,7 +316,10 @@ async fn sixty_four_runs_at_once_all_finish_correctly() {
                         ..Default::default()
                     };
                     let run = runtime.run(&hostile, request).await;
-                    assert!(matches!(run.outcome, Err(BlockRunError::OutOfFuel { .. } | BlockRunError::Timeout { .. })));
+                    assert!(matches!(
+                        run.outcome,
+                        Err(BlockRunError::OutOfFuel { .. } | BlockRunError::Timeout { .. })
+                    ));
                     return;
                 }
                 let params = json!({"run": i});
@@ -339,7 +344,8 @@ async fn run_ok(runtime: &Runtime, block: &LoadedBlock, params: Value) -> BlockR
 async fn variable_writes_logs_and_usage_are_reported() {
     let runtime = runtime_with(|c| c.fuel = true);
     let hostile = runtime.load(guests::HOSTILE).await.unwrap();
-    let run = run_ok(&runtime, &hostile, json!({"attack": "set_variables", "values": {"count": 3, "who": "bob"}})).await;
+    let run =
+        run_ok(&runtime, &hostile, json!({"attack": "set_variables", "values": {"count": 3, "who": "bob"}})).await;
     assert_eq!(run.outcome, Ok(BlockOutcome::Done(json!({"read_back": [3, "bob"]}))));
     assert_eq!(run.variable_writes.get("count"), Some(&json!(3)));
     let run = run_ok(&runtime, &hostile, json!({"attack": "log", "lines": ["one", "two"]})).await;
@@ -358,10 +364,17 @@ async fn outcomes_and_block_errors_are_typed() {
     assert_eq!(run.outcome, Ok(BlockOutcome::Pause { response: json!({"ask": "approve?"}), resume_after_ms: None }));
     let run = run_ok(&runtime, &hostile, json!({"attack": "route", "route": "left"})).await;
     assert_eq!(run.outcome, Ok(BlockOutcome::Route { route: "left".into(), output: json!({"routed": true}) }));
-    let run = runtime.run(&hostile, RunRequest { params: json!({"attack": "fail", "message": "nope"}), ..Default::default() }).await;
+    let run = runtime
+        .run(&hostile, RunRequest { params: json!({"attack": "fail", "message": "nope"}), ..Default::default() })
+        .await;
     assert_eq!(run.outcome, Err(BlockRunError::Failed("nope".into())));
-    let run = runtime.run(&hostile, RunRequest { params: json!({"attack": "no_such_attack"}), ..Default::default() }).await;
-    assert!(matches!(&run.outcome, Err(BlockRunError::InvalidInput(m)) if m.contains("no_such_attack")), "{:?}", run.outcome);
+    let run =
+        runtime.run(&hostile, RunRequest { params: json!({"attack": "no_such_attack"}), ..Default::default() }).await;
+    assert!(
+        matches!(&run.outcome, Err(BlockRunError::InvalidInput(m)) if m.contains("no_such_attack")),
+        "{:?}",
+        run.outcome
+    );
 }
 
 #[tokio::test]

@@ -73,3 +73,22 @@ async fn transform_cannot_run_away() {
     let run = run_block(&runtime, "transform", json!({"filter": "last(range(1e12))"}), Some(limits)).await;
     assert_eq!(run.outcome, Err(BlockRunError::OutOfFuel { limit: 200_000_000 }));
 }
+
+#[tokio::test]
+async fn human_in_the_loop_pauses_then_outputs_the_resume_input_with_submitted_at() {
+    let runtime = runtime_with(|_| {});
+    let block = runtime.load(standard_block("human_in_the_loop").unwrap().component).await.unwrap();
+    let params = json!({"response": {"question": "ship it?"}});
+    let first = runtime.run(&block, RunRequest { params: params.clone(), ..Default::default() }).await;
+    assert_eq!(
+        first.outcome,
+        Ok(BlockOutcome::Pause { response: json!({"question": "ship it?"}), resume_after_ms: None })
+    );
+    let mut request = RunRequest { params, ..Default::default() };
+    request.info.resume_input = Some(json!({"approved": true}));
+    let resumed = runtime.run(&block, request).await;
+    let Ok(BlockOutcome::Done(output)) = resumed.outcome else { panic!("{:?}", resumed.outcome) };
+    assert_eq!(output["approved"], json!(true));
+    let submitted = output["submittedAt"].as_str().unwrap();
+    assert!(submitted.starts_with("20") && submitted.ends_with('Z'), "{submitted}");
+}

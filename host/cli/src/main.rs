@@ -1,7 +1,6 @@
 //! `sandflow`: one binary for the server, the workflow runner and the block tools.
 
 mod run_command;
-mod wasm_runner;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -50,6 +49,15 @@ enum Command {
         /// At most this many block runs at once (1..=64, default 4).
         #[arg(long)]
         max_parallel: Option<usize>,
+        /// Keep the execution's checkpoints in this file (to resume a pause later).
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+        /// Resume this pause point (its contextId) of the run saved in --checkpoints.
+        #[arg(long, requires = "checkpoints")]
+        resume: Option<String>,
+        /// The resume input (JSON).
+        #[arg(long, requires = "resume")]
+        resume_input: Option<String>,
     },
     /// The block catalogue.
     Blocks {
@@ -88,8 +96,16 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let cache = cli.cache_dir.unwrap_or_else(|| data_dir.join("component-cache"));
             serve_demo(&addr, &cache, database_url.as_deref()).await
         }
-        Command::Run { workflow, input, env, max_parallel } => {
-            let args = run_command::RunArgs { workflow: &workflow, input: input.as_deref(), env: &env, max_parallel };
+        Command::Run { workflow, input, env, max_parallel, checkpoints, resume, resume_input } => {
+            let args = run_command::RunArgs {
+                workflow: &workflow,
+                input: input.as_deref(),
+                env: &env,
+                max_parallel,
+                checkpoints: checkpoints.as_deref(),
+                resume: resume.as_deref(),
+                resume_input: resume_input.as_deref(),
+            };
             run_command::run_workflow(runtime(cli.cache_dir)?, args).await
         }
         Command::Blocks { command } => {
@@ -117,10 +133,8 @@ fn default_cache_dir() -> Option<PathBuf> {
 async fn list_blocks(runtime: &Runtime, as_json: bool) -> anyhow::Result<ExitCode> {
     let mut manifests = Vec::new();
     for block in STANDARD_BLOCKS {
-        let loaded = runtime
-            .load(block.component)
-            .await
-            .with_context(|| format!("standard block `{}`", block.block_type))?;
+        let loaded =
+            runtime.load(block.component).await.with_context(|| format!("standard block `{}`", block.block_type))?;
         manifests.push(loaded.manifest().clone());
     }
     if as_json {
@@ -135,9 +149,18 @@ async fn list_blocks(runtime: &Runtime, as_json: bool) -> anyhow::Result<ExitCod
 
 async fn inspect(runtime: &Runtime, file: &Path) -> anyhow::Result<ExitCode> {
     let size = std::fs::metadata(file).with_context(|| format!("reading {}", file.display()))?.len();
-    anyhow::ensure!(size <= MAX_COMPONENT_BYTES, "{} is {size} bytes, over the {MAX_COMPONENT_BYTES}-byte limit", file.display());
+    anyhow::ensure!(
+        size <= MAX_COMPONENT_BYTES,
+        "{} is {size} bytes, over the {MAX_COMPONENT_BYTES}-byte limit",
+        file.display()
+    );
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    println!("component: {} ({} bytes, sha256 {})", file.display(), bytes.len(), sandflow_runtime::component_digest(&bytes));
+    println!(
+        "component: {} ({} bytes, sha256 {})",
+        file.display(),
+        bytes.len(),
+        sandflow_runtime::component_digest(&bytes)
+    );
     match runtime.load(&bytes).await {
         Ok(block) => {
             println!("satisfies sandflow:block/block@0.1.0: yes");

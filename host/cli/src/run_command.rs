@@ -4,17 +4,18 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
+use sandflow_engine::reference::Redactor;
 use sandflow_engine::{
-    CheckpointOutcome, Engine, EngineSettings, ExecuteError, ExecutionEvent, ExecutionObserver, ExecutionRequest,
-    ExecutionStatus, WorkflowState,
+    Checkpoint, CheckpointOutcome, Engine, EngineSettings, ExecuteError, ExecutionEvent, ExecutionObserver,
+    ExecutionRequest, ExecutionStatus, ResumeRequest, WorkflowState,
 };
 use sandflow_runtime::Runtime;
 
-use crate::wasm_runner::WasmBlockRunner;
+use sandflow_wasm_runner::WasmBlockRunner;
 
 /// Largest workflow file `run` reads.
 const MAX_WORKFLOW_BYTES: u64 = 16 << 20;
@@ -25,12 +26,26 @@ pub struct RunArgs<'a> {
     pub input: Option<&'a str>,
     pub env: &'a [String],
     pub max_parallel: Option<usize>,
+    /// Where the execution's checkpoints are kept, so a paused run can be resumed.
+    pub checkpoints: Option<&'a Path>,
+    /// Resume this pause point (needs `checkpoints` from the paused run).
+    pub resume: Option<&'a str>,
+    pub resume_input: Option<&'a str>,
+}
+
+/// What `--checkpoints` keeps between a paused run and its resume.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SavedExecution {
+    execution_id: String,
+    checkpoints: Vec<Checkpoint>,
 }
 
 pub async fn run_workflow(runtime: Runtime, args: RunArgs<'_>) -> anyhow::Result<ExitCode> {
     let size = std::fs::metadata(args.workflow).with_context(|| format!("reading {}", args.workflow.display()))?.len();
     anyhow::ensure!(size <= MAX_WORKFLOW_BYTES, "{} is over {MAX_WORKFLOW_BYTES} bytes", args.workflow.display());
-    let text = std::fs::read_to_string(args.workflow).with_context(|| format!("reading {}", args.workflow.display()))?;
+    let text =
+        std::fs::read_to_string(args.workflow).with_context(|| format!("reading {}", args.workflow.display()))?;
     let state: WorkflowState =
         serde_json::from_str(&text).with_context(|| format!("{} is not a workflow state", args.workflow.display()))?;
     let input = match args.input {
@@ -43,11 +58,36 @@ pub async fn run_workflow(runtime: Runtime, args: RunArgs<'_>) -> anyhow::Result
         env.insert(name.to_string(), value.to_string());
     }
 
+    let saved = match (args.resume, args.checkpoints) {
+        (None, _) => None,
+        (Some(_), None) => anyhow::bail!("--resume needs --checkpoints FILE from the paused run"),
+        (Some(_), Some(file)) => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+            Some(
+                serde_json::from_str::<SavedExecution>(&text)
+                    .with_context(|| format!("{} holds no checkpoints", file.display()))?,
+            )
+        }
+    };
+    let resume = match args.resume {
+        Some(context_id) => Some(ResumeRequest {
+            context_id: context_id.to_string(),
+            input: serde_json::from_str(args.resume_input.unwrap_or("{}")).context("--resume-input is not JSON")?,
+        }),
+        None => None,
+    };
     let runner = Arc::new(WasmBlockRunner::with_standard_blocks(runtime).await?);
     let engine = Engine::new(runner, EngineSettings::default());
-    let progress = Arc::new(Progress::new());
+    let secrets: Vec<String> = env.values().cloned().collect();
+    let progress = Arc::new(Progress::new(&secrets));
+    let (execution_id, checkpoints) = match saved {
+        Some(saved) => (saved.execution_id, saved.checkpoints),
+        None => (new_execution_id(), Vec::new()),
+    };
     let request = ExecutionRequest {
-        execution_id: new_execution_id(),
+        execution_id: execution_id.clone(),
+        checkpoints: checkpoints.clone(),
+        resume,
         workflow_id: args.workflow.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
         state,
         input,
@@ -64,6 +104,12 @@ pub async fn run_workflow(runtime: Runtime, args: RunArgs<'_>) -> anyhow::Result
     });
     let result = engine.execute(request).await;
     progress.finish();
+    if let Some(file) = args.checkpoints {
+        let mut all = checkpoints;
+        all.extend(progress.finished.lock().expect("progress lock").drain(..));
+        let saved = SavedExecution { execution_id, checkpoints: all };
+        std::fs::write(file, serde_json::to_vec(&saved)?).with_context(|| format!("writing {}", file.display()))?;
+    }
     match result {
         Ok(result) => {
             println!("{}", serde_json::to_string_pretty(&result)?);
@@ -95,20 +141,27 @@ fn new_execution_id() -> String {
 /// A spinner naming the block being run on a terminal; plain lines otherwise.
 struct Progress {
     bar: Option<ProgressBar>,
+    secrets: Redactor,
+    /// Every finished block run, for `--checkpoints`.
+    finished: Mutex<Vec<Checkpoint>>,
 }
 
 impl Progress {
-    fn new() -> Self {
+    fn new(secrets: &[String]) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new_spinner();
-            bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed}] {pos} blocks done · {msg}").expect("valid template"));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed}] {pos} blocks done · {msg}")
+                    .expect("valid template"),
+            );
             bar.enable_steady_tick(std::time::Duration::from_millis(100));
             bar
         });
-        Self { bar }
+        Self { bar, secrets: Redactor::new(secrets), finished: Mutex::default() }
     }
 
     fn line(&self, text: String) {
+        let text = self.secrets.text(&text);
         match &self.bar {
             Some(bar) => bar.println(text),
             None => eprintln!("{text}"),
@@ -133,13 +186,14 @@ impl ExecutionObserver for Progress {
                 if let Some(bar) = &self.bar {
                     bar.inc(1);
                 }
-                let took = checkpoint.log.duration_ms;
+                let took = checkpoint.log.as_ref().map_or(0, |log| log.duration_ms);
                 let id = &checkpoint.context_id;
                 self.line(match (&checkpoint.outcome, &checkpoint.pause) {
                     (_, Some(_)) => format!("paused   {id} after {took}ms"),
                     (CheckpointOutcome::Succeeded { .. }, None) => format!("finished {id} in {took}ms"),
                     (CheckpointOutcome::Failed { message }, None) => format!("failed   {id} in {took}ms: {message}"),
                 });
+                self.finished.lock().expect("progress lock").push(*checkpoint);
             }
         }
     }

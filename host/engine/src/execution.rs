@@ -52,6 +52,9 @@ pub struct ExecutionRequest {
     /// a resume, or for a run from a block): reused, never run again.
     pub checkpoints: Vec<Checkpoint>,
     pub resume: Option<ResumeRequest>,
+    /// Re-run a block and everything downstream of it, keeping the other
+    /// outputs of an earlier execution of the same workflow.
+    pub run_from: Option<RunFrom>,
     pub observer: Option<Arc<dyn ExecutionObserver>>,
 }
 
@@ -60,6 +63,13 @@ pub struct ExecutionRequest {
 pub struct ResumeRequest {
     pub context_id: String,
     pub input: Value,
+}
+
+/// Where a run from a block starts, and the earlier execution it builds on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunFrom {
+    pub start_block_id: String,
+    pub previous: FinalState,
 }
 
 /// How a finished block run ended, as stored in a checkpoint.
@@ -79,7 +89,8 @@ pub struct Checkpoint {
     pub block_id: String,
     pub outcome: CheckpointOutcome,
     pub variable_writes: BTreeMap<String, Value>,
-    pub log: BlockLog,
+    /// The run's log; `None` for an output carried over by a run from a block.
+    pub log: Option<BlockLog>,
     /// Set when the run paused.
     pub pause: Option<PausePoint>,
 }
@@ -107,6 +118,8 @@ pub enum ExecuteError {
     UnknownPausePoint(String),
     #[error("pause point `{0}` was already resumed")]
     AlreadyResumed(String),
+    #[error("run from block: {0}")]
+    RunFrom(String),
 }
 
 /// Runs workflows with a [`BlockRunner`].
@@ -154,13 +167,20 @@ impl<R: BlockRunner> Engine<R> {
         }
 
         let (graph, _) = WorkflowGraph::build(&request.state);
+        let mut variables_from = None;
+        if let Some(run_from) = &request.run_from {
+            for checkpoint in carried_over(&graph, run_from)? {
+                memo.entry(checkpoint.context_id.clone()).or_insert(checkpoint);
+            }
+            variables_from = Some(run_from.previous.variables.clone());
+        }
         let blocks = BlockIndex::new(&request.state);
-        let mut variables: BTreeMap<String, Value> =
-            request.state.variables.values().map(|v| (v.name.clone(), v.value.clone())).collect();
+        let mut variables: BTreeMap<String, Value> = variables_from
+            .unwrap_or_else(|| request.state.variables.values().map(|v| (v.name.clone(), v.value.clone())).collect());
         for (name, value) in &request.workflow_variables {
             variables.insert(name.clone(), value.clone());
         }
-        let next_order = memo.values().map(|c| c.log.execution_order + 1).max().unwrap_or(1);
+        let next_order = memo.values().filter_map(|c| c.log.as_ref()).map(|l| l.execution_order + 1).max().unwrap_or(1);
         let context = Arc::new(ExecutionContext {
             runner: self.runner.clone(),
             graph,
@@ -182,6 +202,58 @@ impl<R: BlockRunner> Engine<R> {
         context.clone().run_scope(None, top.clone()).await;
         Ok(context.result(&top))
     }
+}
+
+/// The outputs a run from `start_block_id` keeps: every top-level node that is
+/// not the start block or downstream of it, as checkpoints without logs.
+fn carried_over(graph: &WorkflowGraph, run_from: &RunFrom) -> Result<Vec<Checkpoint>, ExecuteError> {
+    let start = run_from.start_block_id.as_str();
+    let top = graph.scope(&None);
+    if !top.nodes.contains(start) {
+        return Err(if graph.container_of.contains_key(start) {
+            ExecuteError::RunFrom(format!("`{start}` is inside a loop or parallel; run from its container instead"))
+        } else {
+            ExecuteError::RunFrom(format!("no block `{start}` in this workflow"))
+        });
+    }
+    let mut downstream = std::collections::BTreeSet::from([start.to_string()]);
+    let mut queue = vec![start.to_string()];
+    while let Some(node) = queue.pop() {
+        for edge in top.outgoing.get(&node).into_iter().flatten() {
+            if downstream.insert(edge.target.clone()) {
+                queue.push(edge.target.clone());
+            }
+        }
+    }
+    let previous = &run_from.previous.block_states;
+    let missing: Vec<String> = top.ancestors(start).into_iter().filter(|id| !previous.contains_key(id)).collect();
+    if !missing.is_empty() {
+        return Err(ExecuteError::RunFrom(format!(
+            "upstream block(s) {} never ran in execution being re-run",
+            missing.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let decisions = &run_from.previous.decisions;
+    Ok(top
+        .nodes
+        .iter()
+        .filter(|id| !downstream.contains(*id))
+        .filter_map(|id| {
+            let output = previous.get(id)?.output.clone();
+            let outcome = match decisions.get(id) {
+                Some(route) => BlockOutcome::Route { route: route.clone(), output },
+                None => BlockOutcome::Done { output },
+            };
+            Some(Checkpoint {
+                context_id: id.clone(),
+                block_id: id.clone(),
+                outcome: CheckpointOutcome::Succeeded { outcome },
+                variable_writes: BTreeMap::new(),
+                log: None,
+                pause: None,
+            })
+        })
+        .collect())
 }
 
 impl<R: BlockRunner> ExecutionContext<R> {
@@ -235,10 +307,12 @@ impl<R: BlockRunner> ExecutionContext<R> {
             logs,
             final_state,
         };
-        let secrets: Vec<String> = self.request.env.values().cloned().collect();
-        let mut value = serde_json::to_value(&result).expect("results serialize");
-        Redactor::new(&secrets).value(&mut value);
-        result = serde_json::from_value(value).expect("redacted results deserialize");
+        let secrets: Vec<String> = self.request.env.values().filter(|v| !v.is_empty()).cloned().collect();
+        if !secrets.is_empty() {
+            let mut value = serde_json::to_value(&result).expect("results serialize");
+            Redactor::new(&secrets).value(&mut value);
+            result = serde_json::from_value(value).expect("redacted results deserialize");
+        }
         result
     }
 }

@@ -122,7 +122,9 @@ impl WorkflowGraph {
                 problems.push(Problem::at(container, "nodes", "a container needs at least one node"));
             }
             for node in nodes {
-                let known = state.blocks.contains_key(node) || state.loops.contains_key(node) || state.parallels.contains_key(node);
+                let known = state.blocks.contains_key(node)
+                    || state.loops.contains_key(node)
+                    || state.parallels.contains_key(node);
                 if !known {
                     problems.push(Problem::at(container, "nodes", format!("`{node}` is not a block or container")));
                 } else if node == container {
@@ -175,7 +177,10 @@ impl WorkflowGraph {
             if from != to {
                 problems.push(Problem::workflow(
                     &field,
-                    format!("`{}` → `{}` crosses a container boundary; connect the container instead", edge.source, edge.target),
+                    format!(
+                        "`{}` → `{}` crosses a container boundary; connect the container instead",
+                        edge.source, edge.target
+                    ),
                 ));
                 continue;
             }

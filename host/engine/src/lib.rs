@@ -13,7 +13,7 @@ pub mod validate;
 
 pub use execution::{
     Checkpoint, CheckpointOutcome, Engine, EngineSettings, ExecuteError, ExecutionEvent, ExecutionObserver,
-    ExecutionRequest, ResumeRequest,
+    ExecutionRequest, ResumeRequest, RunFrom,
 };
 pub use graph::Problem;
 pub use model::WorkflowState;

@@ -53,7 +53,9 @@ pub(crate) struct Binding {
     pub container: String,
     pub index: u64,
     pub current_item: Value,
-    pub items: Value,
+    /// Shared by every iteration or branch: copying it per branch would make a
+    /// fan-out quadratic in its width.
+    pub items: Arc<Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,13 +78,7 @@ pub(crate) struct Frame {
 
 impl Frame {
     pub fn top() -> Self {
-        Self {
-            prefix: String::new(),
-            binding: None,
-            outputs: Mutex::default(),
-            parent: None,
-            stop: Arc::default(),
-        }
+        Self { prefix: String::new(), binding: None, outputs: Mutex::default(), parent: None, stop: Arc::default() }
     }
 
     fn child(self: &Arc<Self>, binding: Binding, stop: Arc<AtomicBool>) -> Arc<Self> {
@@ -112,10 +108,16 @@ impl Frame {
 /// How a node (block or container) of a scope ended.
 #[derive(Debug, Clone)]
 pub(crate) enum NodeEnd {
-    Succeeded { output: Value, route: Option<String> },
+    Succeeded {
+        output: Value,
+        route: Option<String>,
+    },
     /// `message` is `"<blockName>: <message>"`, for the execution's error;
     /// `output_error` is what an error edge's `{"error": ...}` output carries.
-    Failed { message: String, output_error: String },
+    Failed {
+        message: String,
+        output_error: String,
+    },
     Paused,
     /// Stopped because the execution failed or was cancelled.
     Halted,
@@ -159,7 +161,11 @@ impl<R: BlockRunner> ExecutionContext<R> {
     }
 
     /// Runs the nodes of `scope` in `frame` until nothing is runnable.
-    pub fn run_scope(self: Arc<Self>, scope: ScopeId, frame: Arc<Frame>) -> Pin<Box<dyn Future<Output = ScopeEnd> + Send>> {
+    pub fn run_scope(
+        self: Arc<Self>,
+        scope: ScopeId,
+        frame: Arc<Frame>,
+    ) -> Pin<Box<dyn Future<Output = ScopeEnd> + Send>> {
         Box::pin(async move {
             let definition = self.graph.scope(&scope);
             let mut undecided: HashMap<&str, usize> = HashMap::new();
@@ -223,10 +229,10 @@ impl<R: BlockRunner> ExecutionContext<R> {
                 let fires: Box<dyn Fn(&Handle) -> bool> = match &end {
                     NodeEnd::Succeeded { output, route } => {
                         frame.outputs.lock().expect("outputs lock").insert(node.clone(), output.clone());
-                        if let Some(route) = route {
-                            if frame.prefix.is_empty() {
-                                self.decisions.lock().expect("decisions lock").insert(node.clone(), route.clone());
-                            }
+                        if let Some(route) = route
+                            && frame.prefix.is_empty()
+                        {
+                            self.decisions.lock().expect("decisions lock").insert(node.clone(), route.clone());
                         }
                         let route = route.clone();
                         Box::new(move |handle: &Handle| match handle {
@@ -236,7 +242,11 @@ impl<R: BlockRunner> ExecutionContext<R> {
                         })
                     }
                     NodeEnd::Failed { output_error, .. } if has_error_edge => {
-                        frame.outputs.lock().expect("outputs lock").insert(node.clone(), json!({"error": output_error}));
+                        frame
+                            .outputs
+                            .lock()
+                            .expect("outputs lock")
+                            .insert(node.clone(), json!({"error": output_error}));
                         Box::new(|handle: &Handle| *handle == Handle::Error)
                     }
                     NodeEnd::Failed { message, .. } => {
@@ -282,6 +292,12 @@ impl<R: BlockRunner> ExecutionContext<R> {
     }
 
     async fn run_node(self: Arc<Self>, node: &str, frame: Arc<Frame>) -> NodeEnd {
+        // A container's output carried over by a run from a block.
+        if let Some(checkpoint) = self.memo.get(&format!("{}{node}", frame.prefix))
+            && !self.request.state.blocks.contains_key(node)
+        {
+            return self.replay(checkpoint);
+        }
         if let Some(container) = self.request.state.loops.get(node) {
             let container = container.clone();
             return self.run_loop(node, &container, frame).await;
@@ -318,7 +334,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
             },
             _ => Vec::new(),
         };
-        let items_value = Value::Array(items.clone());
+        let items_value = Arc::new(Value::Array(items.clone()));
         let scope = Some(id.to_string());
         let mut results: Vec<Value> = Vec::new();
         let mut last_outputs: HashMap<String, Value> = HashMap::new();
@@ -366,7 +382,12 @@ impl<R: BlockRunner> ExecutionContext<R> {
         NodeEnd::Succeeded { output: json!({"results": results}), route: None }
     }
 
-    async fn run_parallel(self: Arc<Self>, id: &str, definition: &crate::model::ParallelDef, frame: Arc<Frame>) -> NodeEnd {
+    async fn run_parallel(
+        self: Arc<Self>,
+        id: &str,
+        definition: &crate::model::ParallelDef,
+        frame: Arc<Frame>,
+    ) -> NodeEnd {
         let items = match definition.parallel_type {
             ParallelType::Count => (0..definition.count.unwrap_or(0)).map(|i| json!(i)).collect(),
             ParallelType::Collection => match self.container_items(definition.distribution.as_ref(), &frame, id) {
@@ -374,7 +395,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
                 Err(message) => return NodeEnd::failed(message),
             },
         };
-        let items_value = Value::Array(items.clone());
+        let items_value = Arc::new(Value::Array(items.clone()));
         let stop = Arc::new(AtomicBool::new(false));
         let scope = Some(id.to_string());
         let branches: FuturesUnordered<_> = items
@@ -396,7 +417,9 @@ impl<R: BlockRunner> ExecutionContext<R> {
             .collect();
         let mut ends: Vec<(usize, ScopeEnd, Arc<Frame>)> = branches.collect().await;
         ends.sort_by_key(|(index, ..)| *index);
-        if let Some((_, ScopeEnd::Failed(message), _)) = ends.iter().find(|(_, end, _)| matches!(end, ScopeEnd::Failed(_))) {
+        if let Some((_, ScopeEnd::Failed(message), _)) =
+            ends.iter().find(|(_, end, _)| matches!(end, ScopeEnd::Failed(_)))
+        {
             return NodeEnd::failed(message.clone());
         }
         if ends.iter().any(|(_, end, _)| *end == ScopeEnd::Halted) {
@@ -407,12 +430,21 @@ impl<R: BlockRunner> ExecutionContext<R> {
         }
         let results: Vec<Value> = ends
             .into_iter()
-            .map(|(_, _, child)| Value::Object(child.outputs.lock().expect("outputs lock").clone().into_iter().collect()))
+            .map(|(_, _, child)| {
+                Value::Object(child.outputs.lock().expect("outputs lock").clone().into_iter().collect())
+            })
             .collect();
         NodeEnd::Succeeded { output: json!({"results": results}), route: None }
     }
 
-    fn binding(&self, container: &str, kind: ContainerKind, index: u64, current_item: Value, items: Value) -> Binding {
+    fn binding(
+        &self,
+        container: &str,
+        kind: ContainerKind,
+        index: u64,
+        current_item: Value,
+        items: Arc<Value>,
+    ) -> Binding {
         Binding { kind, container: container.to_string(), index, current_item, items }
     }
 
@@ -561,7 +593,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
                 Err(message) => CheckpointOutcome::Failed { message },
             },
             variable_writes: report.variable_writes,
-            log,
+            log: Some(log),
             pause,
         };
         if let Some(observer) = &self.request.observer {
@@ -572,7 +604,9 @@ impl<R: BlockRunner> ExecutionContext<R> {
 
     /// Applies a finished run (fresh or from a checkpoint) to the execution.
     fn replay(&self, checkpoint: &Checkpoint) -> NodeEnd {
-        self.logs.lock().expect("logs lock").push(checkpoint.log.clone());
+        if let Some(log) = &checkpoint.log {
+            self.logs.lock().expect("logs lock").push(log.clone());
+        }
         if let Some((resume, pause)) = &self.resumed
             && resume.context_id == checkpoint.context_id
         {
@@ -660,6 +694,6 @@ fn binding_value(binding: &Binding, field: ContainerField) -> Option<Value> {
     Some(match field {
         ContainerField::Index => json!(binding.index),
         ContainerField::CurrentItem => binding.current_item.clone(),
-        ContainerField::Items => binding.items.clone(),
+        ContainerField::Items => Value::clone(&binding.items),
     })
 }

@@ -7,9 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use sandflow_engine::result::{PauseKind, ResumeStatus};
-use sandflow_engine::{
-    Checkpoint, ExecuteError, ExecutionEvent, ExecutionObserver, ExecutionStatus, ResumeRequest,
-};
+use sandflow_engine::{Checkpoint, ExecuteError, ExecutionEvent, ExecutionObserver, ExecutionStatus, ResumeRequest};
 use serde_json::{Value, json};
 use support::{engine, request, run, workflow};
 
@@ -19,7 +17,10 @@ fn chain(ids: &[&str]) -> Value {
     let mut edges = Vec::new();
     let mut previous = "start".to_string();
     for id in ids {
-        blocks.insert(id.to_string(), json!({"type": "echo", "name": id.to_uppercase(), "params": {"from": format!("<{previous}>")}}));
+        blocks.insert(
+            id.to_string(),
+            json!({"type": "echo", "name": id.to_uppercase(), "params": {"from": format!("<{previous}>")}}),
+        );
         edges.push(json!({"source": previous, "target": id}));
         previous = id.to_string();
     }
@@ -179,9 +180,17 @@ async fn every_loop_type_iterates_and_collects_results() {
     let member = json!({"type": "echo", "name": "Each", "parentId": "loop1", "params": {"i": "<loop.index>", "item": "<loop.currentItem>"}});
     let cases = [
         (json!({"nodes": ["each"], "loopType": "for", "iterations": 3}), json!([0, 1, 2]), json!([0, 1, 2])),
-        (json!({"nodes": ["each"], "loopType": "forEach", "forEachItems": ["a", "b"]}), json!([0, 1]), json!(["a", "b"])),
+        (
+            json!({"nodes": ["each"], "loopType": "forEach", "forEachItems": ["a", "b"]}),
+            json!([0, 1]),
+            json!(["a", "b"]),
+        ),
         (json!({"nodes": ["each"], "loopType": "forEach", "forEachItems": {"k": 1}}), json!([0]), json!([["k", 1]])),
-        (json!({"nodes": ["each"], "loopType": "while", "whileCondition": "<loop.index> < 2"}), json!([0, 1]), json!([0, 1])),
+        (
+            json!({"nodes": ["each"], "loopType": "while", "whileCondition": "<loop.index> < 2"}),
+            json!([0, 1]),
+            json!([0, 1]),
+        ),
         (json!({"nodes": ["each"], "loopType": "doWhile", "whileCondition": "false"}), json!([0]), json!([0])),
         (json!({"nodes": ["each"], "loopType": "while", "whileCondition": "false"}), json!([]), json!([])),
     ];
@@ -218,9 +227,23 @@ fn in_parallel(parallel: Value, members: Value) -> Value {
 async fn parallels_run_one_branch_per_count_or_item() {
     let members = json!({"b": {"type": "echo", "name": "B", "params": {"i": "<parallel.index>", "item": "<parallel.currentItem>"}}});
     let (engine, _) = engine();
-    let result = run(&engine, request(workflow(in_parallel(json!({"nodes": ["b"], "parallelType": "count", "count": 3}), members.clone())))).await;
-    assert_eq!(result.output["par"]["results"], json!([{"b": {"i": 0, "item": 0}}, {"b": {"i": 1, "item": 1}}, {"b": {"i": 2, "item": 2}}]));
-    let result = run(&engine, request(workflow(in_parallel(json!({"nodes": ["b"], "parallelType": "collection", "distribution": ["x", "y"]}), members)))).await;
+    let result = run(
+        &engine,
+        request(workflow(in_parallel(json!({"nodes": ["b"], "parallelType": "count", "count": 3}), members.clone()))),
+    )
+    .await;
+    assert_eq!(
+        result.output["par"]["results"],
+        json!([{"b": {"i": 0, "item": 0}}, {"b": {"i": 1, "item": 1}}, {"b": {"i": 2, "item": 2}}])
+    );
+    let result = run(
+        &engine,
+        request(workflow(in_parallel(
+            json!({"nodes": ["b"], "parallelType": "collection", "distribution": ["x", "y"]}),
+            members,
+        ))),
+    )
+    .await;
     assert_eq!(result.output["par"]["results"], json!([{"b": {"i": 0, "item": "x"}}, {"b": {"i": 1, "item": "y"}}]));
 }
 
@@ -228,7 +251,8 @@ async fn parallels_run_one_branch_per_count_or_item() {
 async fn ten_thousand_parallel_branches_finish_under_the_bound() {
     let (engine, runner) = engine();
     let members = json!({"b": {"type": "slow", "name": "B", "params": {"ms": 0}}});
-    let mut request = request(workflow(in_parallel(json!({"nodes": ["b"], "parallelType": "count", "count": 10000}), members)));
+    let mut request =
+        request(workflow(in_parallel(json!({"nodes": ["b"], "parallelType": "count", "count": 10000}), members)));
     request.max_parallel_nodes = Some(8);
     let result = run(&engine, request).await;
     assert_eq!(result.status, ExecutionStatus::Completed);
@@ -251,11 +275,9 @@ async fn containers_nest() {
     });
     let result = run(&engine, request(workflow(state))).await;
     assert_eq!(result.status, ExecutionStatus::Completed, "{:?}", result.error);
-    assert_eq!(
-        result.output["par"]["results"][1]["inner"]["results"][0]["leaf"],
-        json!({"branch": 1, "iteration": 0})
-    );
-    let contexts: Vec<String> = result.logs.iter().map(|l| format!("{:?}/{:?}", l.parallel_id, l.iteration_index)).collect();
+    assert_eq!(result.output["par"]["results"][1]["inner"]["results"][0]["leaf"], json!({"branch": 1, "iteration": 0}));
+    let contexts: Vec<String> =
+        result.logs.iter().map(|l| format!("{:?}/{:?}", l.parallel_id, l.iteration_index)).collect();
     assert_eq!(contexts.len(), 5);
 }
 
@@ -296,7 +318,10 @@ async fn a_pause_stops_its_branch_and_resume_continues_the_same_execution() {
     assert_eq!(paused.status, ExecutionStatus::Paused);
     assert_eq!(paused.pause_points.len(), 1);
     let point = &paused.pause_points[0];
-    assert_eq!((point.context_id.as_str(), point.pause_kind, point.resume_status), ("approve", PauseKind::Human, ResumeStatus::Paused));
+    assert_eq!(
+        (point.context_id.as_str(), point.pause_kind, point.resume_status),
+        ("approve", PauseKind::Human, ResumeStatus::Paused)
+    );
     assert_eq!(point.response, json!({"question": "ship it?"}));
     assert!(paused.output.contains_key("other") && !paused.output.contains_key("ship"));
 
@@ -339,7 +364,11 @@ async fn pauses_inside_a_loop_and_a_parallel_have_unique_context_ids() {
     assert_eq!(result.pause_points[0].parallel_scope.as_ref().unwrap().container_id, "par");
 
     let member = json!({"type": "pause", "name": "Ask", "parentId": "loop1"});
-    let result = run(&engine, request(workflow(in_loop(json!({"nodes": ["each"], "loopType": "for", "iterations": 3}), member)))).await;
+    let result = run(
+        &engine,
+        request(workflow(in_loop(json!({"nodes": ["each"], "loopType": "for", "iterations": 3}), member))),
+    )
+    .await;
     assert_eq!(result.status, ExecutionStatus::Paused);
     // A loop stops at the paused iteration.
     assert_eq!(result.pause_points.len(), 1);
@@ -438,5 +467,66 @@ async fn an_invalid_workflow_is_rejected_before_anything_runs() {
     let error = engine.execute(request(workflow(state))).await.unwrap_err();
     let ExecuteError::Invalid(problems) = error else { panic!("expected Invalid") };
     assert!(problems.len() >= 2, "{problems:?}");
+    assert_eq!(runner.total_runs(), 0);
+}
+
+fn diamond() -> Value {
+    json!({
+        "blocks": {
+            "start": {"type": "start", "name": "Start"},
+            "left": {"type": "echo", "name": "Left", "params": {"n": "<start.n>"}},
+            "right": {"type": "echo", "name": "Right", "params": {"n": "<start.n>"}},
+            "join": {"type": "echo", "name": "Join", "params": {"left": "<left.n>", "right": "<right.n>"}},
+            "each": {"type": "echo", "name": "Each"}
+        },
+        "edges": [
+            {"source": "start", "target": "left"},
+            {"source": "start", "target": "right"},
+            {"source": "left", "target": "join"},
+            {"source": "right", "target": "join"},
+            {"source": "start", "target": "loop1"}
+        ],
+        "loops": {"loop1": {"nodes": ["each"], "loopType": "for", "iterations": 2}}
+    })
+}
+
+#[tokio::test]
+async fn run_from_block_reruns_the_block_and_its_downstream_only() {
+    let (engine, _) = engine();
+    let first = run(&engine, request(workflow(diamond()))).await;
+    assert_eq!(first.status, ExecutionStatus::Completed, "{:?}", first.error);
+
+    let (engine, runner) = support::engine();
+    let mut again = request(workflow(diamond()));
+    again.execution_id = "exec-2".into();
+    again.input = json!({"n": 99});
+    again.run_from =
+        Some(sandflow_engine::RunFrom { start_block_id: "left".into(), previous: first.final_state.clone() });
+    let rerun = run(&engine, again).await;
+    assert_eq!(rerun.status, ExecutionStatus::Completed, "{:?}", rerun.error);
+    assert_eq!(*runner.started.lock().unwrap(), ["left", "join"]);
+    // `left` re-ran against the stored start output, not the new input.
+    assert_eq!(rerun.output["join"], json!({"left": 1, "right": 1}));
+    assert_eq!(rerun.output["loop1"], first.output["loop1"]);
+    assert_eq!(rerun.logs.iter().map(|l| l.block_id.as_str()).collect::<Vec<_>>(), ["left", "join"]);
+}
+
+#[tokio::test]
+async fn run_from_a_block_inside_a_container_is_refused() {
+    let (engine, runner) = engine();
+    let mut again = request(workflow(diamond()));
+    again.run_from = Some(sandflow_engine::RunFrom { start_block_id: "each".into(), previous: Default::default() });
+    let error = engine.execute(again).await.unwrap_err();
+    assert!(matches!(&error, ExecuteError::RunFrom(m) if m.contains("inside a loop or parallel")), "{error}");
+    assert_eq!(runner.total_runs(), 0);
+}
+
+#[tokio::test]
+async fn run_from_block_with_an_upstream_block_that_never_ran_is_refused() {
+    let (engine, runner) = engine();
+    let mut again = request(workflow(diamond()));
+    again.run_from = Some(sandflow_engine::RunFrom { start_block_id: "join".into(), previous: Default::default() });
+    let error = engine.execute(again).await.unwrap_err();
+    assert!(matches!(&error, ExecuteError::RunFrom(m) if m.contains("`left`") && m.contains("never ran")), "{error}");
     assert_eq!(runner.total_runs(), 0);
 }

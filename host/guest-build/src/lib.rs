@@ -56,9 +56,7 @@ pub fn build_guest_workspace(workspace_dir: &Path, watched: &[&Path]) -> Vec<Gue
     ] {
         command.env_remove(var);
     }
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("failed to start cargo for the guest build: {e}"));
+    let output = command.output().unwrap_or_else(|e| panic!("failed to start cargo for the guest build: {e}"));
     if !output.status.success() {
         panic!(
             "building the guest workspace {} for {GUEST_TARGET} failed (see the compiler output above)",
@@ -66,11 +64,7 @@ pub fn build_guest_workspace(workspace_dir: &Path, watched: &[&Path]) -> Vec<Gue
         );
     }
     let artifacts = components_in_build_output(&output.stdout);
-    assert!(
-        !artifacts.is_empty(),
-        "the guest workspace {} produced no components",
-        workspace_dir.display()
-    );
+    assert!(!artifacts.is_empty(), "the guest workspace {} produced no components", workspace_dir.display());
     artifacts
 }
 

@@ -32,12 +32,10 @@ impl ComponentCache {
         let engine_key = format!("{:016x}", hasher.finish());
         let dir = match dir {
             None => None,
-            Some(path) => {
-                Dir::create_ambient_dir_all(path, ambient_authority())
-                    .and_then(|()| Dir::open_ambient_dir(path, ambient_authority()))
-                    .map(Some)
-                    .map_err(|e| LoadError::Cache(format!("{}: {e}", path.display())))?
-            }
+            Some(path) => Dir::create_ambient_dir_all(path, ambient_authority())
+                .and_then(|()| Dir::open_ambient_dir(path, ambient_authority()))
+                .map(Some)
+                .map_err(|e| LoadError::Cache(format!("{}: {e}", path.display())))?,
         };
         Ok(Self { dir, engine_key })
     }
@@ -55,9 +53,7 @@ impl ComponentCache {
                 return Ok(component);
             }
         }
-        let compiled = engine
-            .precompile_component(bytes)
-            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let compiled = engine.precompile_component(bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
         // Write then rename, so concurrent processes never read a partial file.
         static WRITES: AtomicU64 = AtomicU64::new(0);
         let temp = format!("{name}.{}.{}.tmp", std::process::id(), WRITES.fetch_add(1, Ordering::Relaxed));

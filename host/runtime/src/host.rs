@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
-use wasmtime::component::{Resource, ResourceTable};
 use wasmtime::ResourceLimiter;
+use wasmtime::component::{Resource, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::sandflow::block::{capabilities, types};

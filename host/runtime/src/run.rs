@@ -186,8 +186,7 @@ impl Runtime {
         // Blocks built by rustc import parts of WASI (stdio, clocks, random);
         // each run gets an empty context: no env, no args, no files, no sockets.
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link)?;
-        Block::add_to_linker::<_, wasmtime::component::HasSelf<RunState>>(&mut linker, |state| state)
-            .map_err(link)?;
+        Block::add_to_linker::<_, wasmtime::component::HasSelf<RunState>>(&mut linker, |state| state).map_err(link)?;
         let cache = ComponentCache::open(&engine, config.cache_dir.as_deref())?;
         spawn_epoch_ticker(engine.weak(), config.epoch_tick);
         Ok(Self {
@@ -213,10 +212,7 @@ impl Runtime {
             return Ok(block.clone());
         }
         let component = self.cache.load(&self.engine, &digest, bytes)?;
-        let instance_pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| LoadError::World(format!("{e:#}")))?;
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| LoadError::World(format!("{e:#}")))?;
         let pre = BlockPre::new(instance_pre).map_err(|e| LoadError::World(format!("{e:#}")))?;
         let manifest = self.describe(&pre).await?;
         let block = Arc::new(LoadedBlock { digest: digest.clone(), manifest, pre });
@@ -287,17 +283,18 @@ impl Runtime {
             Ok(Ok(Err(wit::BlockError::Failed(message)))) => Err(BlockRunError::Failed(message)),
             Ok(Ok(Ok(outcome))) => parse_outcome(outcome, limits.output_bytes),
         };
-        let fuel_consumed = if self.config.fuel {
-            limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0))
-        } else {
-            0
-        };
+        let fuel_consumed =
+            if self.config.fuel { limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)) } else { 0 };
         let state = store.into_data();
         BlockRun {
             outcome,
             logs: state.logs,
             variable_writes: state.variable_writes,
-            usage: RunUsage { fuel_consumed, memory_peak_bytes: state.limiter.memory_peak, duration: started.elapsed() },
+            usage: RunUsage {
+                fuel_consumed,
+                memory_peak_bytes: state.limiter.memory_peak,
+                duration: started.elapsed(),
+            },
         }
     }
 

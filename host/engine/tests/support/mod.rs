@@ -39,10 +39,11 @@ impl FakeRunner {
 impl BlockRunner for FakeRunner {
     fn input_schemas(&self) -> HashMap<String, Value> {
         let open = json!({"type": "object"});
-        let mut schemas: HashMap<String, Value> = ["start", "echo", "slow", "pause", "spin", "setvar", "condition", "router"]
-            .into_iter()
-            .map(|t| (t.to_string(), open.clone()))
-            .collect();
+        let mut schemas: HashMap<String, Value> =
+            ["start", "echo", "slow", "pause", "spin", "setvar", "condition", "router"]
+                .into_iter()
+                .map(|t| (t.to_string(), open.clone()))
+                .collect();
         schemas.insert(
             "fail".into(),
             json!({"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sandflow_engine::{BlockCall, BlockOutcome, BlockReport, BlockRunner, Cancellation, GuestLog};
-use sandflow_runtime::{BlockInfo, LoadedBlock, RunLimits, RunRequest, Runtime};
+use sandflow_runtime::{BlockInfo, LoadError, LoadedBlock, RunLimits, RunRequest, Runtime};
 use serde_json::Value;
 
 /// Runs workflow blocks as components.
@@ -17,13 +17,19 @@ pub struct WasmBlockRunner {
 
 impl WasmBlockRunner {
     /// Loads every standard block into `runtime`.
-    pub async fn with_standard_blocks(runtime: Runtime) -> anyhow::Result<Self> {
-        let mut blocks = HashMap::new();
+    pub async fn with_standard_blocks(runtime: Runtime) -> Result<Self, LoadError> {
+        let mut runner = Self { runtime, blocks: HashMap::new() };
         for block in sandflow_stdblocks::STANDARD_BLOCKS {
-            let loaded = runtime.load(block.component).await?;
-            blocks.insert(block.block_type.to_string(), loaded);
+            runner.add_block(block.block_type, block.component).await?;
         }
-        Ok(Self { runtime, blocks })
+        Ok(runner)
+    }
+
+    /// Adds (or replaces) a block type from its component.
+    pub async fn add_block(&mut self, block_type: &str, component: &[u8]) -> Result<(), LoadError> {
+        let loaded = self.runtime.load(component).await?;
+        self.blocks.insert(block_type.to_string(), loaded);
+        Ok(())
     }
 
     fn limits(&self, call: &BlockCall) -> RunLimits {
@@ -71,7 +77,9 @@ impl BlockRunner for WasmBlockRunner {
         BlockReport {
             outcome: match run.outcome {
                 Ok(sandflow_runtime::BlockOutcome::Done(output)) => Ok(BlockOutcome::Done { output }),
-                Ok(sandflow_runtime::BlockOutcome::Route { route, output }) => Ok(BlockOutcome::Route { route, output }),
+                Ok(sandflow_runtime::BlockOutcome::Route { route, output }) => {
+                    Ok(BlockOutcome::Route { route, output })
+                }
                 Ok(sandflow_runtime::BlockOutcome::Pause { response, resume_after_ms }) => {
                     Ok(BlockOutcome::Pause { response, resume_after_ms })
                 }
@@ -81,7 +89,10 @@ impl BlockRunner for WasmBlockRunner {
                 .logs
                 .into_iter()
                 .map(|log| GuestLog {
-                    level: serde_json::to_value(log.level).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                    level: serde_json::to_value(log.level)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
                     message: log.message,
                 })
                 .collect(),

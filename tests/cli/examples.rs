@@ -1,0 +1,99 @@
+//! Every example in `examples/README.md` runs with `sandflow run` and gives
+//! the result the README states.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::scratch_file;
+
+fn sandflow_run(args: &[&str]) -> (Option<i32>, Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sandflow"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .arg("--cache-dir")
+        .arg(sandflow_tests::component_cache_dir())
+        .arg("run")
+        .args(args)
+        .output()
+        .expect("sandflow runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let result = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code(), result, stderr)
+}
+
+#[test]
+fn error_edge_example_takes_the_error_edge_only_on_failure() {
+    let (code, result, stderr) = sandflow_run(&["examples/error-edge.json", "--input", r#"{"price": "21"}"#]);
+    assert_eq!((code, &result["status"]), (Some(0), &json!("completed")), "{stderr}");
+    assert_eq!(result["output"]["double"], json!({"result": 42}));
+    assert!(result["output"].get("fallback").is_none());
+
+    let (code, result, stderr) = sandflow_run(&["examples/error-edge.json", "--input", r#"{"price": "abc"}"#]);
+    assert_eq!((code, &result["status"]), (Some(0), &json!("completed")), "{stderr}");
+    assert!(result["output"]["parse"]["error"].as_str().unwrap().starts_with("cannot parse \"abc\""));
+    assert_eq!(result["output"]["fallback"]["result"]["price"], json!(0));
+    assert!(result["output"].get("double").is_none());
+    assert!(stderr.contains("failed   parse"), "{stderr}");
+}
+
+#[test]
+fn loop_example_totals_every_order() {
+    let input = r#"{"orders": [{"id": 1, "net": 10}, {"id": 2, "net": 25}]}"#;
+    let (code, result, stderr) = sandflow_run(&["examples/loop.json", "--input", input]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(result["output"]["each_order"]["results"].as_array().unwrap().len(), 2);
+    assert_eq!(result["output"]["total"], json!({"result": 42.0}));
+}
+
+#[test]
+fn parallel_example_fans_out_one_branch_per_word() {
+    let input = r#"{"words": ["wasm", "sandbox", "flow"]}"#;
+    let (code, result, stderr) =
+        sandflow_run(&["examples/parallel-fan-out.json", "--input", input, "--max-parallel", "2"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(result["output"]["fan_out"]["results"].as_array().unwrap().len(), 3);
+    assert_eq!(result["output"]["longest"], json!({"result": "sandbox"}));
+}
+
+#[test]
+fn pause_example_pauses_then_resumes_the_same_execution_once() {
+    let checkpoints = scratch_file("pause-example", "checkpoints.json", b"");
+    let file = checkpoints.to_str().unwrap();
+    let (code, paused, stderr) =
+        sandflow_run(&["examples/pause.json", "--input", r#"{"order": 42}"#, "--checkpoints", file]);
+    assert_eq!((code, &paused["status"]), (Some(0), &json!("paused")), "{stderr}");
+    assert_eq!(paused["pausePoints"][0]["contextId"], json!("approve"));
+    assert_eq!(paused["output"]["receipt"], json!({"result": "Order 42 received"}));
+
+    let resume = [
+        "examples/pause.json",
+        "--checkpoints",
+        file,
+        "--resume",
+        "approve",
+        "--resume-input",
+        r#"{"approved": true}"#,
+    ];
+    let (code, done, stderr) = sandflow_run(&resume);
+    assert_eq!((code, &done["status"]), (Some(0), &json!("completed")), "{stderr}");
+    assert_eq!(done["executionId"], paused["executionId"]);
+    assert_eq!(done["output"]["refund"], json!({"result": {"refunded": true}}));
+    assert!(stderr.contains("finished approve") && !stderr.contains("finished receipt"), "{stderr}");
+
+    let (code, _, stderr) = sandflow_run(&resume);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("pause point `approve` was already resumed"), "{stderr}");
+}
+
+#[test]
+fn an_invalid_workflow_is_reported_with_every_problem() {
+    let workflow = scratch_file(
+        "invalid-workflow",
+        "bad.json",
+        br#"{"blocks": {"x": {"type": "nope", "name": "X"}}, "edges": [{"source": "x", "target": "ghost"}]}"#,
+    );
+    let (code, _, stderr) = sandflow_run(&[workflow.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("invalid workflow"), "{stderr}");
+    assert!(stderr.contains("nope") && stderr.contains("ghost") && stderr.contains("start"), "{stderr}");
+}
