@@ -9,6 +9,8 @@ fn main() {
         &root.join("blocks"),
         &[&root.join("guest-sdk"), &root.join("wit")],
     );
+    let mut artifacts = artifacts;
+    artifacts.sort_by(|a, b| a.package.cmp(&b.package));
     let mut entries = String::new();
     for artifact in &artifacts {
         let name = artifact.package.strip_prefix("sandflow_block_").unwrap_or_else(|| {

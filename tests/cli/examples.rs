@@ -97,3 +97,26 @@ fn an_invalid_workflow_is_reported_with_every_problem() {
     assert!(stderr.contains("invalid workflow"), "{stderr}");
     assert!(stderr.contains("nope") && stderr.contains("ghost") && stderr.contains("start"), "{stderr}");
 }
+
+#[test]
+fn subworkflow_example_runs_the_loop_example_as_a_child() {
+    let input = r#"{"orders": [{"id": 1, "net": 10}, {"id": 2, "net": 25}]}"#;
+    let (code, result, stderr) = sandflow_run(&["examples/subworkflow.json", "--input", input]);
+    assert_eq!((code, &result["status"]), (Some(0), &json!("completed")), "{stderr}");
+    assert_eq!(result["output"]["report"], json!({"result": "total: 42.0"}));
+    assert_eq!(result["output"]["totals"]["workflowId"], json!("loop"));
+    assert_eq!(result["output"]["totals"]["parentExecutionId"], result["executionId"]);
+}
+
+#[test]
+fn branching_example_takes_only_the_branch_its_condition_selects() {
+    let (code, result, stderr) = sandflow_run(&["examples/branching.json", "--input", r#"{"total": 250}"#]);
+    assert_eq!((code, &result["status"]), (Some(0), &json!("completed")), "{stderr}");
+    assert_eq!(result["output"]["review"], json!({"result": {"queue": "review", "total": 250}}));
+    assert!(result["output"].get("auto").is_none());
+    assert_eq!(result["finalState"]["decisions"]["check"], json!("big"));
+
+    let (_, result, stderr) = sandflow_run(&["examples/branching.json", "--input", r#"{"total": 20}"#]);
+    assert_eq!(result["output"]["auto"], json!({"result": {"queue": "auto", "total": 20}}), "{stderr}");
+    assert!(result["output"].get("review").is_none());
+}

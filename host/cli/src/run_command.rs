@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sandflow_engine::reference::Redactor;
 use sandflow_engine::{
     Checkpoint, CheckpointOutcome, Engine, EngineSettings, ExecuteError, ExecutionEvent, ExecutionObserver,
-    ExecutionRequest, ExecutionStatus, ResumeRequest, WorkflowState,
+    ExecutionRequest, ExecutionStatus, ResumeRequest, WorkflowSource, WorkflowState,
 };
 use sandflow_runtime::Runtime;
 
@@ -96,6 +96,12 @@ pub async fn run_workflow(runtime: Runtime, args: RunArgs<'_>) -> anyhow::Result
         observer: Some(progress.clone()),
         ..Default::default()
     };
+    let request = ExecutionRequest {
+        workflows: Some(Arc::new(WorkflowDirectory {
+            dir: args.workflow.parent().map(Path::to_path_buf).unwrap_or_default(),
+        })),
+        ..request
+    };
     let cancel = request.cancel.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -131,6 +137,29 @@ pub async fn run_workflow(runtime: Runtime, args: RunArgs<'_>) -> anyhow::Result
             Ok(ExitCode::from(2))
         }
         Err(other) => Err(other.into()),
+    }
+}
+
+/// `workflow` blocks of `sandflow run` find workflow `ID` in `ID.json` beside
+/// the workflow being run.
+struct WorkflowDirectory {
+    dir: std::path::PathBuf,
+}
+
+impl WorkflowSource for WorkflowDirectory {
+    fn workflow(&self, workflow_id: &str) -> Option<WorkflowState> {
+        // An ID is a file name, never a path.
+        let plain = !workflow_id.is_empty()
+            && workflow_id.len() <= 128
+            && workflow_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !plain {
+            return None;
+        }
+        let path = self.dir.join(format!("{workflow_id}.json"));
+        if std::fs::metadata(&path).ok()?.len() > MAX_WORKFLOW_BYTES {
+            return None;
+        }
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
     }
 }
 

@@ -15,6 +15,7 @@ use crate::reference::{BlockIndex, Redactor};
 use crate::result::{BlockLog, BlockState, ExecutionResult, ExecutionStatus, FinalState, PausePoint, ResumeStatus};
 use crate::runner::{BlockOutcome, BlockRunner, Cancellation};
 use crate::scheduler::{ExecutionContext, Frame};
+use crate::subworkflow::{MAX_CALL_DEPTH, SUBWORKFLOW_BLOCK_TYPE, WorkflowSource, subworkflow_input_schema};
 use crate::validate::{ValidationSettings, validate};
 
 /// Server-wide settings of the engine.
@@ -55,6 +56,12 @@ pub struct ExecutionRequest {
     /// Re-run a block and everything downstream of it, keeping the other
     /// outputs of an earlier execution of the same workflow.
     pub run_from: Option<RunFrom>,
+    /// The workflows that led to this one, outermost first (for cycle detection).
+    pub call_chain: Vec<String>,
+    /// Set when a `workflow` block started this execution.
+    pub parent_execution_id: Option<String>,
+    /// Where `workflow` blocks find their child workflows (same tenant).
+    pub workflows: Option<Arc<dyn WorkflowSource>>,
     pub observer: Option<Arc<dyn ExecutionObserver>>,
 }
 
@@ -120,6 +127,10 @@ pub enum ExecuteError {
     AlreadyResumed(String),
     #[error("run from block: {0}")]
     RunFrom(String),
+    #[error("workflow `{0}` is already in the call chain")]
+    WorkflowCycle(String),
+    #[error("the call chain is deeper than {0} workflows")]
+    CallChainTooDeep(usize),
 }
 
 /// Runs workflows with a [`BlockRunner`].
@@ -140,7 +151,9 @@ impl<R: BlockRunner> Engine<R> {
 
     /// Validates a workflow against the runner's block catalogue.
     pub fn validate(&self, state: &WorkflowState) -> Result<(), Vec<Problem>> {
-        validate(state, &self.runner.input_schemas(), &self.settings.validation)
+        let mut schemas = self.runner.input_schemas();
+        schemas.insert(SUBWORKFLOW_BLOCK_TYPE.to_string(), subworkflow_input_schema());
+        validate(state, &schemas, &self.settings.validation)
     }
 
     /// Runs (or continues, or resumes) an execution to completion, failure,
@@ -149,6 +162,12 @@ impl<R: BlockRunner> Engine<R> {
         let parallel = request.max_parallel_nodes.unwrap_or(self.settings.default_parallel_nodes);
         if parallel == 0 || parallel > self.settings.max_parallel_nodes {
             return Err(ExecuteError::MaxParallelNodes { got: parallel, max: self.settings.max_parallel_nodes });
+        }
+        if request.call_chain.contains(&request.workflow_id) {
+            return Err(ExecuteError::WorkflowCycle(request.workflow_id.clone()));
+        }
+        if request.call_chain.len() > MAX_CALL_DEPTH {
+            return Err(ExecuteError::CallChainTooDeep(MAX_CALL_DEPTH));
         }
         self.validate(&request.state).map_err(ExecuteError::Invalid)?;
         let mut memo: HashMap<String, Checkpoint> =
@@ -196,6 +215,7 @@ impl<R: BlockRunner> Engine<R> {
             memo,
             resumed,
             loop_cap: self.settings.validation.max_loop_iterations,
+            settings: self.settings.clone(),
             request,
         });
         let top = Arc::new(Frame::top());

@@ -9,6 +9,7 @@ pub mod reference;
 pub mod result;
 pub mod runner;
 mod scheduler;
+pub mod subworkflow;
 pub mod validate;
 
 pub use execution::{
@@ -19,3 +20,4 @@ pub use graph::Problem;
 pub use model::WorkflowState;
 pub use result::{ExecutionResult, ExecutionStatus, PausePoint};
 pub use runner::{BlockCall, BlockOutcome, BlockReport, BlockRunner, Cancellation, GuestLog};
+pub use subworkflow::WorkflowSource;

@@ -22,6 +22,7 @@ use std::borrow::Cow;
 use crate::reference::{self, BlockIndex, BlockLookup, ContainerField, Embedding, KeyMatch, ReferenceScope};
 use crate::result::{BlockLog, ContainerScope, PauseKind, PausePoint, ResumeStatus};
 use crate::runner::{BlockCall, BlockOutcome, BlockRunner, CallInfo};
+use crate::subworkflow::SUBWORKFLOW_BLOCK_TYPE;
 
 /// Shared state of one execution while it runs.
 pub(crate) struct ExecutionContext<R> {
@@ -44,6 +45,8 @@ pub(crate) struct ExecutionContext<R> {
     pub resumed: Option<(ResumeRequest, PausePoint)>,
     /// Iterations any loop may run.
     pub loop_cap: u64,
+    /// For starting child executions of `workflow` blocks.
+    pub settings: crate::execution::EngineSettings,
 }
 
 /// The values a loop iteration or parallel branch binds.
@@ -475,9 +478,16 @@ impl<R: BlockRunner> ExecutionContext<R> {
             let params = Value::Object(block.params.clone().unwrap_or_default());
             reference::resolve_params(&params, &FrameScope { context: &self, frame: &frame }).map_err(|e| e.to_string())
         };
-        let permit = tokio::select! {
-            permit = self.permits.acquire() => permit.expect("permits are never closed"),
-            () = self.request.cancel.cancelled() => return NodeEnd::Halted,
+        // A subworkflow holds no slot while its child runs: the child has its
+        // own bound, and waiting on it must not starve the parent or the child.
+        let is_subworkflow = block.block_type == SUBWORKFLOW_BLOCK_TYPE;
+        let permit = if is_subworkflow {
+            None
+        } else {
+            Some(tokio::select! {
+                permit = self.permits.acquire() => permit.expect("permits are never closed"),
+                () = self.request.cancel.cancelled() => return NodeEnd::Halted,
+            })
         };
         if self.halted() {
             return NodeEnd::Halted;
@@ -505,6 +515,10 @@ impl<R: BlockRunner> ExecutionContext<R> {
             .collect();
         let report = match &params {
             Err(message) => crate::runner::BlockReport::outcome(Err(format!("params: {message}"))),
+            Ok(params) if is_subworkflow => match self.run_child(&context_id, params).await {
+                Some(report) => report,
+                None => return NodeEnd::Halted,
+            },
             Ok(params) => {
                 let call = BlockCall {
                     block_type: block.block_type.clone(),

@@ -78,6 +78,13 @@ fn components_in_build_output(stdout: &[u8]) -> Vec<GuestArtifact> {
         if message["reason"] != "compiler-artifact" {
             continue;
         }
+        // Only the workspace's own cdylib crates are components; a dependency
+        // may declare a cdylib too (boa_engine does) and leave a stray .wasm.
+        let local = message["package_id"].as_str().is_some_and(|id| id.starts_with("path+file://"));
+        let cdylib = message["target"]["kind"].as_array().is_some_and(|kinds| kinds.iter().any(|k| k == "cdylib"));
+        if !local || !cdylib {
+            continue;
+        }
         let package = message["target"]["name"].as_str().unwrap_or_default().to_string();
         let Some(files) = message["filenames"].as_array() else {
             continue;

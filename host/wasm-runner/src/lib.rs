@@ -102,7 +102,21 @@ impl BlockRunner for WasmBlockRunner {
         }
     }
 
-    async fn evaluate(&self, _expression: &str, _cancel: Cancellation) -> Result<Value, String> {
-        Err("JavaScript conditions need the sandboxed JavaScript engine of the `function` block, which is not built yet".into())
+    /// Runs the expression in a fresh `condition` sandbox, so loop conditions
+    /// get the same limits as any block.
+    async fn evaluate(&self, expression: &str, cancel: Cancellation) -> Result<Value, String> {
+        let call = BlockCall {
+            block_type: "condition".into(),
+            info: Default::default(),
+            params: serde_json::json!({"conditions": [{"id": "true", "expression": expression}, {"id": "false"}]}),
+            env: HashMap::new(),
+            variables: Default::default(),
+            limits: None,
+            cancel,
+        };
+        match self.run(call).await.outcome? {
+            BlockOutcome::Route { route, .. } => Ok(Value::Bool(route == "true")),
+            other => Err(format!("the condition block answered {other:?}")),
+        }
     }
 }
