@@ -92,3 +92,49 @@ async fn human_in_the_loop_pauses_then_outputs_the_resume_input_with_submitted_a
     let submitted = output["submittedAt"].as_str().unwrap();
     assert!(submitted.starts_with("20") && submitted.ends_with('Z'), "{submitted}");
 }
+
+#[tokio::test]
+async fn condition_takes_the_first_truthy_expression_or_the_else_branch() {
+    let runtime = runtime_with(|_| {});
+    let conditions = |count: u64| {
+        json!({"conditions": [
+            {"id": "big", "expression": format!("{{\"count\": {count}}}.count > 10")},
+            {"id": "list", "expression": "[1, 2, 3].length > 5"},
+            {"id": "else"}
+        ]})
+    };
+    let run = run_block(&runtime, "condition", conditions(12), None).await;
+    assert_eq!(
+        run.outcome,
+        Ok(BlockOutcome::Route { route: "big".into(), output: json!({"selectedCondition": "big", "conditionResult": true}) })
+    );
+    let run = run_block(&runtime, "condition", conditions(3), None).await;
+    assert_eq!(
+        run.outcome,
+        Ok(BlockOutcome::Route { route: "else".into(), output: json!({"selectedCondition": "else", "conditionResult": false}) })
+    );
+}
+
+#[tokio::test]
+async fn condition_reports_javascript_errors_and_runaway_loops_as_failures() {
+    let runtime = runtime_with(|_| {});
+    let run = run_block(&runtime, "condition", json!({"conditions": [{"id": "bad", "expression": "1 +"}]}), None).await;
+    assert!(matches!(&run.outcome, Err(BlockRunError::Failed(m)) if m.contains("bad") && m.contains("SyntaxError")), "{:?}", run.outcome);
+    let spin = json!({"conditions": [{"id": "spin", "expression": "(() => { while (true) {} })()"}]});
+    let run = run_block(&runtime, "condition", spin, None).await;
+    assert!(matches!(&run.outcome, Err(BlockRunError::Failed(_) | BlockRunError::OutOfFuel { .. } | BlockRunError::Timeout { .. })), "{:?}", run.outcome);
+}
+
+#[tokio::test]
+async fn router_takes_the_matching_route_or_the_default_and_fails_without_one() {
+    let runtime = runtime_with(|_| {});
+    let routes = json!({"routes": [{"id": "vip", "expression": "\"gold\" === 'gold'"}, {"id": "default"}]});
+    let run = run_block(&runtime, "router", routes, None).await;
+    assert_eq!(run.outcome, Ok(BlockOutcome::Route { route: "vip".into(), output: json!({"selectedRoute": "vip"}) }));
+    let routes = json!({"routes": [{"id": "vip", "expression": "false"}, {"id": "default"}]});
+    let run = run_block(&runtime, "router", routes, None).await;
+    assert_eq!(run.outcome, Ok(BlockOutcome::Route { route: "default".into(), output: json!({"selectedRoute": "default"}) }));
+    let routes = json!({"routes": [{"id": "vip", "expression": "false"}]});
+    let run = run_block(&runtime, "router", routes, None).await;
+    assert!(matches!(&run.outcome, Err(BlockRunError::Failed(m)) if m.contains("no route matched")), "{:?}", run.outcome);
+}

@@ -133,6 +133,50 @@ impl NodeEnd {
     }
 }
 
+/// Per node of a scope: incoming edges not yet decided, and those that fired.
+struct EdgeTally<'a> {
+    undecided: HashMap<&'a str, usize>,
+    fired: HashMap<&'a str, usize>,
+}
+
+/// What a node becomes once its last incoming edge is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settled {
+    Pending,
+    Ready,
+    Skipped,
+}
+
+impl<'a> EdgeTally<'a> {
+    fn new(scope: &'a crate::graph::Scope) -> Self {
+        let undecided = scope.nodes.iter().map(|n| (n.as_str(), scope.incoming.get(n).map_or(0, Vec::len))).collect();
+        Self { undecided, fired: HashMap::new() }
+    }
+
+    /// Decides one edge into `target`: the node runs when its last edge is
+    /// decided and at least one fired, and is skipped when none did.
+    fn decide(&mut self, target: &str, fires: bool) -> Settled {
+        let (key, left) = self.undecided.get_key_value(target).map(|(k, v)| (*k, *v)).expect("edge target in scope");
+        if fires {
+            *self.fired.entry(key).or_default() += 1;
+        }
+        self.undecided.insert(key, left - 1);
+        match (left - 1, self.fired.get(key).copied().unwrap_or(0)) {
+            (0, 0) => Settled::Skipped,
+            (0, _) => Settled::Ready,
+            _ => Settled::Pending,
+        }
+    }
+}
+
+fn settle(settled: Settled, target: &str, ready: &mut Vec<String>, skipped: &mut Vec<String>) {
+    match settled {
+        Settled::Ready => ready.push(target.to_string()),
+        Settled::Skipped => skipped.push(target.to_string()),
+        Settled::Pending => {}
+    }
+}
+
 /// How a scope ended.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum ScopeEnd {
@@ -171,11 +215,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
     ) -> Pin<Box<dyn Future<Output = ScopeEnd> + Send>> {
         Box::pin(async move {
             let definition = self.graph.scope(&scope);
-            let mut undecided: HashMap<&str, usize> = HashMap::new();
-            let mut fired: HashMap<&str, usize> = HashMap::new();
-            for node in &definition.nodes {
-                undecided.insert(node, definition.incoming.get(node).map_or(0, Vec::len));
-            }
+            let mut tally = EdgeTally::new(definition);
             // At the top level only `start` begins the run; other nodes without
             // incoming edges are unreachable. In a container every entry node starts.
             let mut ready: Vec<String> = Vec::new();
@@ -195,16 +235,8 @@ impl<R: BlockRunner> ExecutionContext<R> {
                 // Deactivate untaken branches transitively.
                 while let Some(node) = skipped.pop() {
                     for edge in definition.outgoing.get(&node).into_iter().flatten() {
-                        let target = edge.target.as_str();
-                        let left = undecided.get_mut(target).expect("edge target in scope");
-                        *left -= 1;
-                        if *left == 0 {
-                            if fired.get(target).copied().unwrap_or(0) > 0 {
-                                ready.push(target.to_string());
-                            } else {
-                                skipped.push(target.to_string());
-                            }
-                        }
+                        let settled = tally.decide(&edge.target, false);
+                        settle(settled, &edge.target, &mut ready, &mut skipped);
                     }
                 }
                 let stop = failed.is_some() || self.halted() || frame.stopped();
@@ -266,19 +298,8 @@ impl<R: BlockRunner> ExecutionContext<R> {
                     self.executed.lock().expect("executed lock").push(node.clone());
                 }
                 for edge in outgoing {
-                    let target = edge.target.as_str();
-                    if fires(&edge.handle()) {
-                        *fired.entry(target).or_default() += 1;
-                    }
-                    let left = undecided.get_mut(target).expect("edge target in scope");
-                    *left -= 1;
-                    if *left == 0 {
-                        if fired.get(target).copied().unwrap_or(0) > 0 {
-                            ready.push(target.to_string());
-                        } else {
-                            skipped.push(target.to_string());
-                        }
-                    }
+                    let settled = tally.decide(&edge.target, fires(&edge.handle()));
+                    settle(settled, &edge.target, &mut ready, &mut skipped);
                 }
             }
             if let Some(message) = failed {

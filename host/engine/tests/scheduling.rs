@@ -530,3 +530,20 @@ async fn run_from_block_with_an_upstream_block_that_never_ran_is_refused() {
     assert!(matches!(&error, ExecuteError::RunFrom(m) if m.contains("`left`") && m.contains("never ran")), "{error}");
     assert_eq!(runner.total_runs(), 0);
 }
+
+#[tokio::test]
+async fn a_timed_pause_is_a_time_pause_point_with_its_resume_time() {
+    let (engine, _) = engine();
+    let state = json!({
+        "blocks": {"start": {"type": "start", "name": "Start"}, "wait": {"type": "timer", "name": "Wait", "params": {"ms": 3_600_000}}},
+        "edges": [{"source": "start", "target": "wait"}]
+    });
+    let result = run(&engine, request(workflow(state))).await;
+    assert_eq!(result.status, ExecutionStatus::Paused);
+    let point = &result.pause_points[0];
+    assert_eq!(point.pause_kind, PauseKind::Time);
+    let registered = time::OffsetDateTime::parse(&point.registered_at, &time::format_description::well_known::Rfc3339).unwrap();
+    let resume_at = time::OffsetDateTime::parse(point.resume_at.as_deref().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let delay = resume_at - registered;
+    assert!(delay >= time::Duration::minutes(59) && delay <= time::Duration::minutes(61), "{delay}");
+}

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 /// Block types: `start`, `echo` (output = params), `fail` (`message`),
 /// `slow` (sleeps `ms`), `condition` / `router` (route = `select`),
 /// `pause` (pauses with params; on resume outputs the resume input),
+/// `timer` (a timed pause of `ms`),
 /// `spin` (runs until cancelled), `setvar` (writes `name` = `value`).
 #[derive(Default)]
 pub struct FakeRunner {
@@ -40,7 +41,7 @@ impl BlockRunner for FakeRunner {
     fn input_schemas(&self) -> HashMap<String, Value> {
         let open = json!({"type": "object"});
         let mut schemas: HashMap<String, Value> =
-            ["start", "echo", "slow", "pause", "spin", "setvar", "condition", "router"]
+            ["start", "echo", "slow", "pause", "timer", "spin", "setvar", "condition", "router"]
                 .into_iter()
                 .map(|t| (t.to_string(), open.clone()))
                 .collect();
@@ -70,6 +71,10 @@ impl BlockRunner for FakeRunner {
             "pause" => match call.info.resume_input {
                 Some(input) => Ok(BlockOutcome::Done { output: input }),
                 None => Ok(BlockOutcome::Pause { response: params, resume_after_ms: None }),
+            },
+            "timer" => match call.info.resume_input {
+                Some(_) => Ok(BlockOutcome::Done { output: json!({"waited": params["ms"]}) }),
+                None => Ok(BlockOutcome::Pause { response: json!({}), resume_after_ms: params["ms"].as_u64() }),
             },
             "spin" => {
                 while !call.cancel.is_cancelled() {
