@@ -106,12 +106,18 @@ async fn condition_takes_the_first_truthy_expression_or_the_else_branch() {
     let run = run_block(&runtime, "condition", conditions(12), None).await;
     assert_eq!(
         run.outcome,
-        Ok(BlockOutcome::Route { route: "big".into(), output: json!({"selectedCondition": "big", "conditionResult": true}) })
+        Ok(BlockOutcome::Route {
+            route: "big".into(),
+            output: json!({"selectedCondition": "big", "conditionResult": true})
+        })
     );
     let run = run_block(&runtime, "condition", conditions(3), None).await;
     assert_eq!(
         run.outcome,
-        Ok(BlockOutcome::Route { route: "else".into(), output: json!({"selectedCondition": "else", "conditionResult": false}) })
+        Ok(BlockOutcome::Route {
+            route: "else".into(),
+            output: json!({"selectedCondition": "else", "conditionResult": false})
+        })
     );
 }
 
@@ -119,10 +125,21 @@ async fn condition_takes_the_first_truthy_expression_or_the_else_branch() {
 async fn condition_reports_javascript_errors_and_runaway_loops_as_failures() {
     let runtime = runtime_with(|_| {});
     let run = run_block(&runtime, "condition", json!({"conditions": [{"id": "bad", "expression": "1 +"}]}), None).await;
-    assert!(matches!(&run.outcome, Err(BlockRunError::Failed(m)) if m.contains("bad") && m.contains("SyntaxError")), "{:?}", run.outcome);
+    assert!(
+        matches!(&run.outcome, Err(BlockRunError::Failed(m)) if m.contains("bad") && m.contains("SyntaxError")),
+        "{:?}",
+        run.outcome
+    );
     let spin = json!({"conditions": [{"id": "spin", "expression": "(() => { while (true) {} })()"}]});
     let run = run_block(&runtime, "condition", spin, None).await;
-    assert!(matches!(&run.outcome, Err(BlockRunError::Failed(_) | BlockRunError::OutOfFuel { .. } | BlockRunError::Timeout { .. })), "{:?}", run.outcome);
+    assert!(
+        matches!(
+            &run.outcome,
+            Err(BlockRunError::Failed(_) | BlockRunError::OutOfFuel { .. } | BlockRunError::Timeout { .. })
+        ),
+        "{:?}",
+        run.outcome
+    );
 }
 
 #[tokio::test]
@@ -133,8 +150,15 @@ async fn router_takes_the_matching_route_or_the_default_and_fails_without_one() 
     assert_eq!(run.outcome, Ok(BlockOutcome::Route { route: "vip".into(), output: json!({"selectedRoute": "vip"}) }));
     let routes = json!({"routes": [{"id": "vip", "expression": "false"}, {"id": "default"}]});
     let run = run_block(&runtime, "router", routes, None).await;
-    assert_eq!(run.outcome, Ok(BlockOutcome::Route { route: "default".into(), output: json!({"selectedRoute": "default"}) }));
+    assert_eq!(
+        run.outcome,
+        Ok(BlockOutcome::Route { route: "default".into(), output: json!({"selectedRoute": "default"}) })
+    );
     let routes = json!({"routes": [{"id": "vip", "expression": "false"}]});
     let run = run_block(&runtime, "router", routes, None).await;
-    assert!(matches!(&run.outcome, Err(BlockRunError::Failed(m)) if m.contains("no route matched")), "{:?}", run.outcome);
+    assert!(
+        matches!(&run.outcome, Err(BlockRunError::Failed(m)) if m.contains("no route matched")),
+        "{:?}",
+        run.outcome
+    );
 }

@@ -542,8 +542,13 @@ async fn a_timed_pause_is_a_time_pause_point_with_its_resume_time() {
     assert_eq!(result.status, ExecutionStatus::Paused);
     let point = &result.pause_points[0];
     assert_eq!(point.pause_kind, PauseKind::Time);
-    let registered = time::OffsetDateTime::parse(&point.registered_at, &time::format_description::well_known::Rfc3339).unwrap();
-    let resume_at = time::OffsetDateTime::parse(point.resume_at.as_deref().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let registered =
+        time::OffsetDateTime::parse(&point.registered_at, &time::format_description::well_known::Rfc3339).unwrap();
+    let resume_at = time::OffsetDateTime::parse(
+        point.resume_at.as_deref().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
     let delay = resume_at - registered;
     assert!(delay >= time::Duration::minutes(59) && delay <= time::Duration::minutes(61), "{delay}");
 }

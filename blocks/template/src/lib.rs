@@ -1,0 +1,122 @@
+//! `template`: renders a Jinja template over JSON `data` with minijinja.
+
+#[cfg(test)]
+mod tests;
+
+use std::io;
+
+use minijinja::{Environment, ErrorKind};
+use sandflow_sdk::{Block, BlockError, Context, Outcome, Value, serde_json};
+use serde::{Deserialize, Serialize};
+
+/// Largest rendered text, in bytes.
+pub const MAX_OUTPUT_BYTES: usize = 1024 * 1024;
+
+/// minijinja fuel for one render (about one unit per template instruction): enough for loops
+/// over tens of thousands of items, and spent (at roughly 300 wasm instructions a unit) well
+/// before the host's default wasm fuel of 10^9 or its deadline, so a runaway template gets
+/// this block's clear message rather than a trap.
+pub const FUEL: u64 = 1_000_000;
+
+/// The `template` block.
+pub struct Template;
+
+/// Params of the `template` block.
+#[derive(Debug, Deserialize, sandflow_sdk::JsonSchema)]
+#[schemars(crate = "sandflow_sdk::schemars")]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// The Jinja template, e.g. `Hello {{ user.name }}!`.
+    pub template: String,
+    /// The values the template sees: the keys of an object are top-level variables,
+    /// and the whole value is also `data` (unless the object has its own `data` key).
+    #[serde(default = "empty_object")]
+    pub data: Value,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+
+/// Output of the `template` block.
+#[derive(Debug, Serialize, sandflow_sdk::JsonSchema)]
+#[schemars(crate = "sandflow_sdk::schemars")]
+pub struct Output {
+    /// The rendered text.
+    pub text: String,
+}
+
+/// Renders `template` over `data`: a template that does not parse is
+/// [`BlockError::InvalidInput`]; a failure while rendering (unknown filter, bad
+/// operation, out of fuel, output over [`MAX_OUTPUT_BYTES`]) is [`BlockError::Failed`].
+pub fn render(template: &str, data: Value) -> Result<String, BlockError> {
+    let mut env = Environment::new();
+    env.set_fuel(Some(FUEL));
+    let compiled =
+        env.template_from_named_str("template", template).map_err(|e| BlockError::InvalidInput(describe(&e)))?;
+
+    let mut context = serde_json::Map::new();
+    context.insert("data".into(), data.clone());
+    if let Value::Object(map) = data {
+        context.extend(map);
+    }
+
+    let mut out = CappedWriter { buf: Vec::new(), over: false };
+    if let Err(e) = compiled.render_captured_to(&context, &mut out) {
+        if out.over {
+            return Err(BlockError::Failed(format!("template: rendered text exceeds {MAX_OUTPUT_BYTES} bytes")));
+        }
+        if e.kind() == ErrorKind::OutOfFuel {
+            return Err(BlockError::Failed(format!(
+                "template: rendering ran out of fuel ({FUEL} units): the template does too much work{}",
+                e.line().map(|l| format!(" (line {l})")).unwrap_or_default()
+            )));
+        }
+        return Err(BlockError::Failed(describe(&e)));
+    }
+    String::from_utf8(out.buf).map_err(|e| BlockError::Failed(format!("template: rendered text is not UTF-8: {e}")))
+}
+
+/// `template line N: <kind>: <detail>`.
+fn describe(e: &minijinja::Error) -> String {
+    let place = e.line().map(|l| format!(" line {l}")).unwrap_or_default();
+    match e.detail() {
+        Some(detail) => format!("template{place}: {}: {detail}", e.kind()),
+        None => format!("template{place}: {}", e.kind()),
+    }
+}
+
+/// Collects rendered text and refuses to grow past [`MAX_OUTPUT_BYTES`].
+struct CappedWriter {
+    buf: Vec<u8>,
+    over: bool,
+}
+
+impl io::Write for CappedWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if self.buf.len() + bytes.len() > MAX_OUTPUT_BYTES {
+            self.over = true;
+            return Err(io::Error::other("rendered text too large"));
+        }
+        self.buf.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Block for Template {
+    type Params = Params;
+    type Output = Output;
+    const NAME: &'static str = "template";
+    const DESCRIPTION: &'static str = "Renders a Jinja template over JSON data and outputs the text";
+
+    fn run(_ctx: &mut Context, params: Params) -> Result<Outcome<Output>, BlockError> {
+        let text = render(&params.template, params.data)?;
+        Ok(Outcome::Done(Output { text }))
+    }
+}
+
+sandflow_sdk::export_block!(Template);

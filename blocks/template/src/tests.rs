@@ -1,0 +1,68 @@
+//! Native tests of rendering and of the error mapping.
+
+use sandflow_sdk::BlockError;
+use sandflow_sdk::serde_json::{self, json};
+
+use crate::{MAX_OUTPUT_BYTES, Params, render};
+
+fn failed(template: &str) -> String {
+    match render(template, json!({})) {
+        Err(BlockError::Failed(message)) => message,
+        other => panic!("{template}: expected Failed, got {other:?}"),
+    }
+}
+
+#[test]
+fn renders_data() {
+    let data = json!({"user": {"name": "Ada"}, "items": [1, 2, 3]});
+    assert_eq!(render("Hello {{ user.name }}!", data.clone()).unwrap(), "Hello Ada!");
+    assert_eq!(render("{% for i in items %}{{ i * 2 }},{% endfor %}", data.clone()).unwrap(), "2,4,6,");
+    assert_eq!(render("{{ items | length }} {{ user.name | upper }}", data.clone()).unwrap(), "3 ADA");
+    assert_eq!(render("{{ data.user | tojson }}", data).unwrap(), r#"{"name":"Ada"}"#);
+    // Non-object data is reachable as `data`; undefined values are lenient (render empty).
+    assert_eq!(render("{{ data }}-{{ missing }}", json!(7)).unwrap(), "7-");
+}
+
+#[test]
+fn params_default_data_and_reject_unknown_fields() {
+    let p: Params = serde_json::from_value(json!({"template": "x"})).unwrap();
+    assert_eq!(p.data, json!({}));
+    let e = serde_json::from_value::<Params>(json!({"template": "x", "dta": {}})).unwrap_err();
+    assert!(e.to_string().contains("dta"), "{e}");
+}
+
+#[test]
+fn a_template_that_does_not_parse_is_invalid_input_with_its_line() {
+    match render("line one\n{% for x in items %}\n{{ x }", json!({})) {
+        Err(BlockError::InvalidInput(m)) => assert!(m.contains("syntax error") && m.contains("line 3"), "{m}"),
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+}
+
+#[test]
+fn render_errors_are_failures() {
+    let m = failed("{{ 1 | no_such_filter }}");
+    assert!(m.contains("unknown filter"), "{m}");
+    let m = failed("ok\n{{ 'a' - 1 }}");
+    assert!(m.contains("line 2") && m.contains("invalid operation"), "{m}");
+}
+
+#[test]
+fn runaway_loops_stop_on_fuel() {
+    let m = failed("{% for i in range(100000000) %}x{% endfor %}");
+    assert!(m.contains("too many elements"), "{m}");
+    let m = failed("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}");
+    assert!(m.contains("out of fuel"), "{m}");
+}
+
+#[test]
+fn output_is_bounded() {
+    let data = json!({"chunk": "x".repeat(1024)});
+    let fits = "{% for i in range(1023) %}{{ chunk }}{% endfor %}";
+    assert_eq!(render(fits, data.clone()).unwrap().len(), 1023 * 1024);
+    let m = match render("{% for i in range(2000) %}{{ chunk }}{% endfor %}", data) {
+        Err(BlockError::Failed(m)) => m,
+        other => panic!("expected Failed, got {other:?}"),
+    };
+    assert!(m.contains(&MAX_OUTPUT_BYTES.to_string()), "{m}");
+}
