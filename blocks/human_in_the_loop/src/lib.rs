@@ -12,7 +12,8 @@ struct Params {
     /// Shown to whoever resumes the pause point.
     #[serde(default)]
     response: Value,
-    /// A JSON Schema the resume input must match (checked by the engine).
+    /// A JSON Schema the resume input must match. Accepted but not enforced yet:
+    /// the check belongs to the resume path of the API, which is not built.
     #[serde(default)]
     #[allow(dead_code)]
     input_schema: Option<Value>,
