@@ -1,6 +1,8 @@
 //! Per-run overhead of a trivial block: instantiate + run + tear down the
 //! `echo` component, against the same logic as a plain native call.
 //!
+//! Also the `function` block (JavaScript in boa) per fresh-sandbox run.
+//!
 //! Run with `cargo bench -p sandflow-tests --bench block_overhead`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -35,6 +37,22 @@ fn block_overhead(c: &mut Criterion) {
         });
     }
     group.bench_function("native_echo", |b| b.iter(|| native_echo(std::hint::black_box(&params))));
+    group.finish();
+
+    // The `function` block: a fresh sandbox, a fresh boa context, one small function.
+    let runtime = runtime_with(|_| {});
+    let function = sandflow_stdblocks::standard_block("function").expect("function is a standard block");
+    let function = executor.block_on(runtime.load(function.component)).unwrap();
+    let request =
+        RunRequest { params: json!({"code": "return input.n * 2;", "input": {"n": 21}}), ..Default::default() };
+    let mut group = c.benchmark_group("function_block");
+    group.bench_function("return_input_n_times_2", |b| {
+        b.iter(|| {
+            let run = executor.block_on(runtime.run(&function, request.clone()));
+            assert_eq!(run.outcome, Ok(BlockOutcome::Done(json!({"result": 42, "stdout": ""}))));
+            run
+        })
+    });
     group.finish();
 }
 

@@ -162,3 +162,29 @@ async fn router_takes_the_matching_route_or_the_default_and_fails_without_one() 
         run.outcome
     );
 }
+
+#[tokio::test]
+async fn function_runs_javascript_over_its_input_and_captures_console_output() {
+    let runtime = runtime_with(|_| {});
+    let params = json!({"code": "console.log('doubling', input.n); return input.n * 2;", "input": {"n": 21}});
+    let run = run_block(&runtime, "function", params, None).await;
+    assert_eq!(run.outcome, Ok(BlockOutcome::Done(json!({"result": 42, "stdout": "doubling 21"}))));
+    let run = run_block(&runtime, "function", json!({"code": "throw new Error('nope');"}), None).await;
+    assert!(matches!(&run.outcome, Err(BlockRunError::Failed(m)) if m.starts_with("Error: nope")), "{:?}", run.outcome);
+}
+
+#[tokio::test]
+async fn function_with_an_endless_loop_fails_only_itself() {
+    let runtime = runtime_with(|c| c.fuel = true);
+    let run = run_block(&runtime, "function", json!({"code": "while (true) {}"}), None).await;
+    assert!(
+        matches!(
+            &run.outcome,
+            Err(BlockRunError::Failed(_) | BlockRunError::OutOfFuel { .. } | BlockRunError::Timeout { .. })
+        ),
+        "{:?}",
+        run.outcome
+    );
+    let run = run_block(&runtime, "function", json!({"code": "return [1, 2, 3].map(x => x * x);"}), None).await;
+    assert_eq!(run.outcome, Ok(BlockOutcome::Done(json!({"result": [1, 4, 9], "stdout": ""}))));
+}
