@@ -1,0 +1,1 @@
+//! The Sandflow HTTP API.

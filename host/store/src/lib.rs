@@ -1,0 +1,1 @@
+//! Durable state of the Sandflow server behind one `Store` trait.
