@@ -1,1 +1,3 @@
 //! The Sandflow HTTP API.
+
+pub mod auth;
