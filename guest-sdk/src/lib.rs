@@ -60,6 +60,8 @@ pub mod __private {
 }
 
 use bindings::sandflow::block::capabilities::{self as caps, Env, Variables};
+use bindings::sandflow::block::http as wit_http;
+use bindings::sandflow::block::timer;
 use bindings::sandflow::block::types as wit;
 
 /// Identity of the current run.
@@ -91,8 +93,10 @@ pub enum Outcome<T> {
     Route { route: String, output: T },
     /// Stop this branch until the pause point is resumed (by a person, or by the
     /// host after `resume_after_ms`). The resume input arrives in
-    /// [`Context::resume_input`] when the block runs again.
-    Pause { response: Value, resume_after_ms: Option<u64> },
+    /// [`Context::resume_input`] when the block runs again. When `input_schema`
+    /// is set, the host refuses a resume whose input does not match it and the
+    /// pause point stays open.
+    Pause { response: Value, resume_after_ms: Option<u64>, input_schema: Option<Value> },
 }
 
 /// A failure the block reports.
@@ -114,6 +118,55 @@ impl BlockError {
         Self::InvalidInput(message.to_string())
     }
 }
+
+/// An outbound HTTP request; see [`Context::fetch`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    /// Capped by the server's maximum and by the run's remaining time.
+    pub timeout_ms: Option<u32>,
+}
+
+/// The response to an [`HttpRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Header names in lower case, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Why [`Context::fetch`] failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpError {
+    /// The destination is not allowed by the server's policy.
+    Refused(String),
+    /// The request is unusable (bad URL, method or header).
+    InvalidRequest(String),
+    /// No complete response within the timeout.
+    Timeout(String),
+    /// The response body is over the server's cap.
+    TooLarge(String),
+    /// Connection, TLS or protocol failure.
+    Failed(String),
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Refused(m) => write!(f, "request refused: {m}"),
+            Self::InvalidRequest(m) => write!(f, "invalid request: {m}"),
+            Self::Timeout(m) => write!(f, "request timed out: {m}"),
+            Self::TooLarge(m) => write!(f, "response too large: {m}"),
+            Self::Failed(m) => write!(f, "request failed: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for HttpError {}
 
 /// The capabilities of one run: identity, granted environment, workflow
 /// variables and the run log.
@@ -149,6 +202,35 @@ impl Context<'_> {
     pub fn set_variable(&mut self, name: &str, value: &impl Serialize) -> Result<(), BlockError> {
         let text = serde_json::to_string(value).map_err(BlockError::failed)?;
         self.vars.set(name, &text).map_err(BlockError::Failed)
+    }
+
+    /// Sends an HTTP request through the host, which enforces the server's
+    /// destination policy, timeout and response-size cap.
+    pub fn fetch(&self, request: &HttpRequest) -> Result<HttpResponse, HttpError> {
+        let request = wit_http::Request {
+            method: request.method.clone(),
+            url: request.url.clone(),
+            headers: request.headers.clone(),
+            body: request.body.clone(),
+            timeout_ms: request.timeout_ms,
+        };
+        match wit_http::fetch(&request) {
+            Ok(response) => {
+                Ok(HttpResponse { status: response.status, headers: response.headers, body: response.body })
+            }
+            Err(wit_http::HttpError::Refused(m)) => Err(HttpError::Refused(m)),
+            Err(wit_http::HttpError::InvalidRequest(m)) => Err(HttpError::InvalidRequest(m)),
+            Err(wit_http::HttpError::Timeout(m)) => Err(HttpError::Timeout(m)),
+            Err(wit_http::HttpError::TooLarge(m)) => Err(HttpError::TooLarge(m)),
+            Err(wit_http::HttpError::Failed(m)) => Err(HttpError::Failed(m)),
+        }
+    }
+
+    /// Waits `ms` milliseconds in the host, burning no fuel. Returns false at
+    /// once when the wait is longer than one run may block; pause with
+    /// `resume_after_ms` instead.
+    pub fn sleep_ms(&self, ms: u64) -> bool {
+        timer::sleep(ms)
     }
 
     /// Logs at trace level.
@@ -193,8 +275,13 @@ pub fn __run<B: Block>(
     env: &Env,
     vars: &Variables,
 ) -> Result<wit::Outcome, wit::BlockError> {
-    let params: B::Params = serde_json::from_str(&params)
-        .map_err(|e| wit::BlockError::InvalidInput(format!("params: {e}")))?;
+    // The path names the offending field, e.g. `params.durationMs: invalid value …`.
+    let params: B::Params = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(&params))
+        .map_err(|e| {
+            let path = e.path().to_string();
+            let place = if path == "." { "params".to_string() } else { format!("params.{path}") };
+            wit::BlockError::InvalidInput(format!("{place}: {}", e.inner()))
+        })?;
     let mut ctx = Context { info: &info, env, vars };
     let outcome = B::run(&mut ctx, params).map_err(|e| match e {
         BlockError::InvalidInput(m) => wit::BlockError::InvalidInput(m),
@@ -209,9 +296,10 @@ pub fn __run<B: Block>(
         Outcome::Route { route, output } => {
             wit::Outcome::Route(wit::Routed { route, output: to_json(&output)? })
         }
-        Outcome::Pause { response, resume_after_ms } => wit::Outcome::Pause(wit::PauseRequest {
+        Outcome::Pause { response, resume_after_ms, input_schema } => wit::Outcome::Pause(wit::PauseRequest {
             response: response.to_string(),
             resume_after_ms,
+            input_schema: input_schema.map(|schema| schema.to_string()),
         }),
     })
 }

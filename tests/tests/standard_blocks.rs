@@ -94,7 +94,7 @@ async fn human_in_the_loop_pauses_then_outputs_the_resume_input_with_submitted_a
     let first = runtime.run(&block, RunRequest { params: params.clone(), ..Default::default() }).await;
     assert_eq!(
         first.outcome,
-        Ok(BlockOutcome::Pause { response: json!({"question": "ship it?"}), resume_after_ms: None })
+        Ok(BlockOutcome::Pause { response: json!({"question": "ship it?"}), resume_after_ms: None, input_schema: None })
     );
     let mut request = RunRequest { params, ..Default::default() };
     request.info.resume_input = Some(json!({"approved": true}));

@@ -12,10 +12,9 @@ struct Params {
     /// Shown to whoever resumes the pause point.
     #[serde(default)]
     response: Value,
-    /// A JSON Schema the resume input must match. Accepted but not enforced yet:
-    /// the check belongs to the resume path of the API, which is not built.
+    /// A JSON Schema the resume input must match. The host checks it before it
+    /// accepts a resume, so a bad input is refused and the pause point stays open.
     #[serde(default)]
-    #[allow(dead_code)]
     input_schema: Option<Value>,
 }
 
@@ -29,7 +28,11 @@ impl Block for HumanInTheLoop {
 
     fn run(ctx: &mut Context, params: Params) -> Result<Outcome<Value>, BlockError> {
         let Some(input) = ctx.resume_input() else {
-            return Ok(Outcome::Pause { response: params.response, resume_after_ms: None });
+            return Ok(Outcome::Pause {
+                response: params.response,
+                resume_after_ms: None,
+                input_schema: params.input_schema,
+            });
         };
         let mut output = match input {
             Value::Object(map) => map,

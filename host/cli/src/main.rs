@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use sandflow_runtime::{BlockOutcome, LoadError, RunRequest, Runtime, RuntimeConfig};
+use sandflow_runtime::{AllowEntry, BlockOutcome, HttpPolicy, LoadError, RunRequest, Runtime, RuntimeConfig};
 use sandflow_stdblocks::STANDARD_BLOCKS;
 use serde_json::json;
 
@@ -20,6 +20,10 @@ struct Cli {
     /// Where compiled components are cached (default: ~/.cache/sandflow/components).
     #[arg(long, global = true)]
     cache_dir: Option<PathBuf>,
+    /// Let `api` blocks reach this internal destination (an address, a network
+    /// like 10.0.0.0/8, a host name or *.domain); public addresses need no entry.
+    #[arg(long = "allow-http", value_name = "DESTINATION", global = true)]
+    allow_http: Vec<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -106,10 +110,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 resume: resume.as_deref(),
                 resume_input: resume_input.as_deref(),
             };
-            run_command::run_workflow(runtime(cli.cache_dir)?, args).await
+            run_command::run_workflow(runtime(cli.cache_dir, &cli.allow_http)?, args).await
         }
         Command::Blocks { command } => {
-            let runtime = runtime(cli.cache_dir)?;
+            let runtime = runtime(cli.cache_dir, &cli.allow_http)?;
             match command {
                 BlocksCommand::List { json } => list_blocks(&runtime, json).await,
                 BlocksCommand::Inspect { file } => inspect(&runtime, &file).await,
@@ -118,9 +122,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn runtime(cache_dir: Option<PathBuf>) -> anyhow::Result<Runtime> {
+fn runtime(cache_dir: Option<PathBuf>, allow_http: &[String]) -> anyhow::Result<Runtime> {
     let cache_dir = cache_dir.or_else(default_cache_dir);
-    Ok(Runtime::new(RuntimeConfig { cache_dir, ..RuntimeConfig::default() })?)
+    let mut http = HttpPolicy::default();
+    for entry in allow_http {
+        http.allow.push(entry.parse::<AllowEntry>().map_err(|e| anyhow::anyhow!("--allow-http: {e}"))?);
+    }
+    Ok(Runtime::new(RuntimeConfig { cache_dir, http, ..RuntimeConfig::default() })?)
 }
 
 fn default_cache_dir() -> Option<PathBuf> {

@@ -5,14 +5,18 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use sandflow_engine::reference::Redactor;
 use sandflow_engine::{
     Checkpoint, CheckpointOutcome, Engine, EngineSettings, ExecuteError, ExecutionEvent, ExecutionObserver,
-    ExecutionRequest, ExecutionStatus, ResumeRequest, WorkflowSource, WorkflowState,
+    ExecutionRequest, ExecutionResult, ExecutionStatus, PauseKind, PausePoint, ResumeRequest, ResumeStatus,
+    WorkflowSource, WorkflowState,
 };
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use sandflow_runtime::Runtime;
 
 use sandflow_wasm_runner::WasmBlockRunner;
@@ -84,36 +88,50 @@ pub async fn run_workflow(runtime: Runtime, args: RunArgs<'_>) -> anyhow::Result
         Some(saved) => (saved.execution_id, saved.checkpoints),
         None => (new_execution_id(), Vec::new()),
     };
-    let request = ExecutionRequest {
+    let template = ExecutionRequest {
         execution_id: execution_id.clone(),
-        checkpoints: checkpoints.clone(),
-        resume,
         workflow_id: args.workflow.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
         state,
         input,
         env,
         max_parallel_nodes: args.max_parallel,
         observer: Some(progress.clone()),
-        ..Default::default()
-    };
-    let request = ExecutionRequest {
         workflows: Some(Arc::new(WorkflowDirectory {
             dir: args.workflow.parent().map(Path::to_path_buf).unwrap_or_default(),
         })),
-        ..request
+        ..Default::default()
     };
-    let cancel = request.cancel.clone();
+    let cancel = template.cancel.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             cancel.cancel();
         }
     });
-    let result = engine.execute(request).await;
+    let mut checkpoints = checkpoints;
+    let mut resume = resume;
+    let result = loop {
+        let request = ExecutionRequest { checkpoints: checkpoints.clone(), resume: resume.take(), ..template.clone() };
+        let result = engine.execute(request).await;
+        checkpoints.extend(progress.finished.lock().expect("progress lock").drain(..));
+        // A run in the terminal waits out its own timers, as the server would;
+        // a pause that needs a person ends the run.
+        if let Ok(paused) = &result
+            && let Some((context_id, wait)) = next_timer(paused)
+            && !template.cancel.is_cancelled()
+        {
+            progress.line(format!("waiting  {context_id} for {}ms", wait.as_millis()));
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = template.cancel.cancelled() => {}
+            }
+            resume = Some(ResumeRequest { context_id, input: serde_json::json!({}) });
+            continue;
+        }
+        break result;
+    };
     progress.finish();
     if let Some(file) = args.checkpoints {
-        let mut all = checkpoints;
-        all.extend(progress.finished.lock().expect("progress lock").drain(..));
-        let saved = SavedExecution { execution_id, checkpoints: all };
+        let saved = SavedExecution { execution_id, checkpoints };
         std::fs::write(file, serde_json::to_vec(&saved)?).with_context(|| format!("writing {}", file.display()))?;
     }
     match result {
@@ -161,6 +179,25 @@ impl WorkflowSource for WorkflowDirectory {
         }
         serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
     }
+}
+
+/// The timed pause point due first, when every open pause point is timed.
+fn next_timer(result: &ExecutionResult) -> Option<(String, Duration)> {
+    if result.status != ExecutionStatus::Paused {
+        return None;
+    }
+    let open: Vec<&PausePoint> =
+        result.pause_points.iter().filter(|p| p.resume_status == ResumeStatus::Paused).collect();
+    if open.is_empty() || open.iter().any(|p| p.pause_kind != PauseKind::Time) {
+        return None;
+    }
+    let now = OffsetDateTime::now_utc();
+    open.iter()
+        .map(|p| {
+            let due = p.resume_at.as_deref().and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok()).unwrap_or(now);
+            (p.context_id.clone(), Duration::try_from(due - now).unwrap_or(Duration::ZERO))
+        })
+        .min_by_key(|(_, wait)| *wait)
 }
 
 fn new_execution_id() -> String {

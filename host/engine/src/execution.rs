@@ -125,6 +125,10 @@ pub enum ExecuteError {
     UnknownPausePoint(String),
     #[error("pause point `{0}` was already resumed")]
     AlreadyResumed(String),
+    /// The resume input does not match the pause point's input schema; the
+    /// pause point stays open.
+    #[error("resume input for `{context_id}` does not match its input schema: {}", .problems.join("; "))]
+    ResumeInputInvalid { context_id: String, problems: Vec<String> },
     #[error("run from block: {0}")]
     RunFrom(String),
     #[error("workflow `{0}` is already in the call chain")]
@@ -182,6 +186,9 @@ impl<R: BlockRunner> Engine<R> {
                 Some(pause) if pause.resume_status == ResumeStatus::Paused => pause,
                 _ => return Err(ExecuteError::AlreadyResumed(resume.context_id.clone())),
             };
+            if let Some(schema) = &pause.input_schema {
+                check_resume_input(&resume.context_id, schema, &resume.input)?;
+            }
             resumed = Some((resume.clone(), pause));
         }
 
@@ -335,4 +342,19 @@ impl<R: BlockRunner> ExecutionContext<R> {
         }
         result
     }
+}
+
+/// Checks a resume input against the schema its pause point declared.
+fn check_resume_input(context_id: &str, schema: &Value, input: &Value) -> Result<(), ExecuteError> {
+    let invalid = |problems| ExecuteError::ResumeInputInvalid { context_id: context_id.to_string(), problems };
+    let validator = jsonschema::validator_for(schema).map_err(|e| invalid(vec![format!("the input schema is unusable: {e}")]))?;
+    let problems: Vec<String> = validator
+        .iter_errors(input)
+        .take(20)
+        .map(|e| {
+            let path = e.instance_path.as_str().to_string();
+            if path.is_empty() { e.to_string() } else { format!("{path}: {e}") }
+        })
+        .collect();
+    if problems.is_empty() { Ok(()) } else { Err(invalid(problems)) }
 }

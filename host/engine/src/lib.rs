@@ -18,6 +18,6 @@ pub use execution::{
 };
 pub use graph::Problem;
 pub use model::WorkflowState;
-pub use result::{ExecutionResult, ExecutionStatus, PausePoint};
+pub use result::{ExecutionResult, ExecutionStatus, PauseKind, PausePoint, ResumeStatus};
 pub use runner::{BlockCall, BlockOutcome, BlockReport, BlockRunner, Cancellation, GuestLog};
 pub use subworkflow::WorkflowSource;

@@ -99,6 +99,9 @@ pub struct PausePoint {
     pub loop_scope: Option<ContainerScope>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_scope: Option<ContainerScope>,
+    /// The JSON Schema a resume input must match, when the block gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_schema: Option<Value>,
 }
 
 /// What a later run (run from block, resume) starts from.

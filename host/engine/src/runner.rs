@@ -46,7 +46,13 @@ pub struct BlockCall {
 pub enum BlockOutcome {
     Done { output: Value },
     Route { route: String, output: Value },
-    Pause { response: Value, resume_after_ms: Option<u64> },
+    Pause {
+        response: Value,
+        resume_after_ms: Option<u64>,
+        /// A JSON Schema the resume input must match.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        input_schema: Option<Value>,
+    },
 }
 
 /// Severity and text of one line a block logged.

@@ -604,7 +604,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
             guest_logs: report.logs.clone(),
         };
         let pause = match &report.outcome {
-            Ok(BlockOutcome::Pause { response, resume_after_ms }) => Some(PausePoint {
+            Ok(BlockOutcome::Pause { response, resume_after_ms, input_schema }) => Some(PausePoint {
                 context_id: context_id.clone(),
                 block_id: id.to_string(),
                 block_name: name.clone(),
@@ -617,6 +617,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
                 resume_status: ResumeStatus::Paused,
                 loop_scope: loop_binding.map(|b| ContainerScope { container_id: b.container, index: b.index }),
                 parallel_scope: parallel_binding.map(|b| ContainerScope { container_id: b.container, index: b.index }),
+                input_schema: input_schema.clone(),
             }),
             _ => None,
         };

@@ -346,6 +346,39 @@ async fn a_pause_stops_its_branch_and_resume_continues_the_same_execution() {
 }
 
 #[tokio::test]
+async fn a_resume_input_that_misses_the_input_schema_is_refused_and_the_pause_stays_open() {
+    let (engine, runner) = engine();
+    let recorder = Arc::new(Recorder::default());
+    let mut state = with_pause();
+    state["blocks"]["approve"]["params"]["inputSchema"] = json!({
+        "type": "object",
+        "required": ["approved"],
+        "properties": {"approved": {"type": "boolean"}}
+    });
+    let mut first = request(workflow(state.clone()));
+    first.observer = Some(recorder.clone());
+    let paused = run(&engine, first).await;
+    assert_eq!(paused.pause_points[0].input_schema.as_ref().unwrap()["required"], json!(["approved"]));
+
+    let mut bad = request(workflow(state.clone()));
+    bad.checkpoints = recorder.0.lock().unwrap().clone();
+    bad.resume = Some(ResumeRequest { context_id: "approve".into(), input: json!({"approved": "yes"}) });
+    let error = engine.execute(bad).await.unwrap_err();
+    let ExecuteError::ResumeInputInvalid { context_id, problems } = &error else { panic!("{error:?}") };
+    assert_eq!(context_id, "approve");
+    assert!(problems[0].contains("/approved") && problems[0].contains("boolean"), "{problems:?}");
+    // Nothing ran for the refused resume.
+    assert_eq!(runner.runs_of("approve"), 1);
+
+    let mut good = request(workflow(state));
+    good.checkpoints = recorder.0.lock().unwrap().clone();
+    good.resume = Some(ResumeRequest { context_id: "approve".into(), input: json!({"approved": true}) });
+    let done = run(&engine, good).await;
+    assert_eq!(done.status, ExecutionStatus::Completed, "{:?}", done.error);
+    assert_eq!(done.output["ship"], json!({"answer": {"approved": true}}));
+}
+
+#[tokio::test]
 async fn pauses_inside_a_loop_and_a_parallel_have_unique_context_ids() {
     let (engine, _) = engine();
     let state = json!({

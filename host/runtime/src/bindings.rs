@@ -3,7 +3,11 @@
 wasmtime::component::bindgen!({
     path: "../../wit",
     world: "sandflow:block/block",
-    imports: { default: trappable },
+    imports: {
+        "sandflow:block/http.fetch": async | trappable,
+        "sandflow:block/timer.sleep": async | trappable,
+        default: trappable,
+    },
     exports: { default: async },
     with: {
         "sandflow:block/capabilities.env": crate::host::EnvHandle,

@@ -1,16 +1,24 @@
 //! The state one block run owns, and the capabilities it grants the guest.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::{Resource, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::sandflow::block::{capabilities, types};
+use crate::bindings::sandflow::block::{capabilities, http, timer, types};
 use crate::error::{BlockRunError, HostLimitTrap};
+use crate::http::OutboundHttp;
 use crate::limits::RunLimits;
-use crate::run::{GuestLog, LogLevel};
+use crate::run::{CancelFlag, GuestLog, LogLevel};
+
+/// How often a host-side wait looks at the cancel flag.
+const CANCEL_POLL: Duration = Duration::from_millis(5);
+/// Time left for the block to return after a host-side wait ends.
+const WAIT_MARGIN: Duration = Duration::from_millis(100);
 
 /// The env capability handed to `run`: its table entry is only a token, the
 /// grants live in [`RunState`], so one run can never see another run's grants.
@@ -31,6 +39,13 @@ pub(crate) struct RunState {
     pub variable_write_bytes: usize,
     pub logs: Vec<GuestLog>,
     pub log_bytes: usize,
+    /// When the run's wall-clock budget ends.
+    pub deadline: Instant,
+    pub cancel: Option<CancelFlag>,
+    pub outbound: Arc<OutboundHttp>,
+    pub http_requests: u32,
+    /// Longest wait `timer.sleep` performs in the host.
+    pub max_in_run_wait: Duration,
 }
 
 impl WasiView for RunState {
@@ -55,6 +70,53 @@ impl RunState {
 }
 
 impl types::Host for RunState {}
+
+/// Runs `work` unless the run is cancelled first; the wait burns no fuel.
+/// Takes the flag rather than the state: the future must be `Send`.
+async fn unless_cancelled<T>(cancel: Option<CancelFlag>, work: impl Future<Output = T>) -> wasmtime::Result<T> {
+    let cancelled = async move {
+        loop {
+            if cancel.as_ref().is_some_and(CancelFlag::is_cancelled) {
+                return;
+            }
+            tokio::time::sleep(CANCEL_POLL).await;
+        }
+    };
+    tokio::select! {
+        value = work => Ok(value),
+        () = cancelled => Err(limit_trap(BlockRunError::Cancelled)),
+    }
+}
+
+impl http::Host for RunState {
+    async fn fetch(&mut self, request: http::Request) -> wasmtime::Result<Result<http::Response, http::HttpError>> {
+        let size = request.url.len()
+            + request.method.len()
+            + request.headers.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>()
+            + request.body.as_ref().map_or(0, Vec::len);
+        self.check_hostcall("http.fetch", size)?;
+        let allowed = self.outbound.policy().max_requests_per_run;
+        if self.http_requests >= allowed {
+            return Ok(Err(http::HttpError::Refused(format!("this run already sent its {allowed} requests"))));
+        }
+        self.http_requests += 1;
+        let outbound = self.outbound.clone();
+        let deadline = self.deadline.checked_sub(WAIT_MARGIN).unwrap_or(self.deadline);
+        unless_cancelled(self.cancel.clone(), outbound.fetch(request, deadline)).await
+    }
+}
+
+impl timer::Host for RunState {
+    async fn sleep(&mut self, ms: u64) -> wasmtime::Result<bool> {
+        let wait = Duration::from_millis(ms);
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if wait > self.max_in_run_wait || wait + WAIT_MARGIN > left {
+            return Ok(false);
+        }
+        unless_cancelled(self.cancel.clone(), tokio::time::sleep(wait)).await?;
+        Ok(true)
+    }
+}
 
 impl capabilities::Host for RunState {
     fn log(&mut self, level: types::LogLevel, message: String) -> wasmtime::Result<()> {

@@ -22,11 +22,13 @@ mod bindings;
 mod cache;
 mod error;
 mod host;
+mod http;
 mod limits;
 mod run;
 
 pub use cache::component_digest;
 pub use error::{BlockRunError, LoadError};
+pub use http::{AllowEntry, HttpPolicy};
 pub use limits::{RunLimits, RuntimeConfig};
 pub use run::{
     BlockInfo, BlockOutcome, BlockRun, CancelFlag, GuestLog, LoadedBlock, LogLevel, Manifest, RunRequest, RunUsage,

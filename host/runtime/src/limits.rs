@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::http::HttpPolicy;
+
 /// Per-run limits. Every size and count a guest controls is bounded here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunLimits {
@@ -67,6 +69,11 @@ pub struct RuntimeConfig {
     pub epoch_tick: Duration,
     /// Limits for runs that do not bring their own.
     pub default_limits: RunLimits,
+    /// Where the outbound HTTP capability may go.
+    pub http: HttpPolicy,
+    /// Longest wait a block performs inside one run (`timer.sleep`); a longer
+    /// one becomes a timed pause point.
+    pub max_in_run_wait: Duration,
 }
 
 impl Default for RuntimeConfig {
@@ -78,6 +85,8 @@ impl Default for RuntimeConfig {
             max_memory_bytes: 1 << 30,
             epoch_tick: Duration::from_millis(5),
             default_limits: RunLimits::default(),
+            http: HttpPolicy::default(),
+            max_in_run_wait: Duration::from_secs(5),
         }
     }
 }

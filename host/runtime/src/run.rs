@@ -22,6 +22,7 @@ use crate::bindings::{Block, BlockPre};
 use crate::cache::{ComponentCache, component_digest};
 use crate::error::{BlockRunError, HostLimitTrap, LoadError};
 use crate::host::{EnvHandle, RunState, SummedLimiter, VariablesHandle};
+use crate::http::OutboundHttp;
 use crate::limits::{RunLimits, RuntimeConfig};
 
 /// How much of a guest's stderr (panic messages) is kept to explain a trap.
@@ -125,7 +126,7 @@ pub struct RunRequest {
 pub enum BlockOutcome {
     Done(Value),
     Route { route: String, output: Value },
-    Pause { response: Value, resume_after_ms: Option<u64> },
+    Pause { response: Value, resume_after_ms: Option<u64>, input_schema: Option<Value> },
 }
 
 /// Severity of a guest log line.
@@ -174,6 +175,7 @@ pub struct Runtime {
     loaded: Mutex<HashMap<String, Arc<LoadedBlock>>>,
     config: RuntimeConfig,
     run_permits: Semaphore,
+    outbound: Arc<OutboundHttp>,
 }
 
 impl Runtime {
@@ -188,8 +190,10 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link)?;
         Block::add_to_linker::<_, wasmtime::component::HasSelf<RunState>>(&mut linker, |state| state).map_err(link)?;
         let cache = ComponentCache::open(&engine, config.cache_dir.as_deref())?;
+        let outbound = Arc::new(OutboundHttp::new(config.http.clone()).map_err(LoadError::Compile)?);
         spawn_epoch_ticker(engine.weak(), config.epoch_tick);
         Ok(Self {
+            outbound,
             run_permits: Semaphore::new(config.max_concurrent_runs),
             engine,
             linker,
@@ -222,8 +226,9 @@ impl Runtime {
 
     async fn describe(&self, pre: &BlockPre<RunState>) -> Result<Manifest, LoadError> {
         let limits = self.config.default_limits.clone();
-        let mut store = self.new_store(limits.clone(), HashMap::new(), BTreeMap::new(), None);
-        watch_deadline(&mut store, Instant::now() + limits.timeout, limits.timeout, None);
+        let deadline = Instant::now() + limits.timeout;
+        let mut store = self.new_store(limits.clone(), HashMap::new(), BTreeMap::new(), None, deadline, None);
+        watch_deadline(&mut store, deadline, limits.timeout, None);
         let described = tokio::time::timeout(limits.timeout + HOST_CALL_GRACE, async {
             let instance = pre.instantiate_async(&mut store).await?;
             instance.call_describe(&mut store).await
@@ -256,8 +261,16 @@ impl Runtime {
         let mut limits = request.limits.unwrap_or_else(|| self.config.default_limits.clone());
         limits.memory_bytes = limits.memory_bytes.min(self.config.max_memory_bytes);
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);
-        let mut store = self.new_store(limits.clone(), request.env, request.variables, Some(stderr.clone()));
-        watch_deadline(&mut store, started + limits.timeout, limits.timeout, request.cancel);
+        let deadline = started + limits.timeout;
+        let mut store = self.new_store(
+            limits.clone(),
+            request.env,
+            request.variables,
+            Some(stderr.clone()),
+            deadline,
+            request.cancel.clone(),
+        );
+        watch_deadline(&mut store, deadline, limits.timeout, request.cancel);
 
         let info = wit::BlockInfo {
             execution_id: request.info.execution_id,
@@ -304,6 +317,8 @@ impl Runtime {
         granted_env: HashMap<String, String>,
         variables: BTreeMap<String, Value>,
         stderr: Option<MemoryOutputPipe>,
+        deadline: Instant,
+        cancel: Option<CancelFlag>,
     ) -> Store<RunState> {
         let mut wasi = WasiCtx::builder();
         if let Some(stderr) = stderr {
@@ -322,6 +337,11 @@ impl Runtime {
             logs: Vec::new(),
             log_bytes: 0,
             limits: limits.clone(),
+            deadline,
+            cancel,
+            outbound: self.outbound.clone(),
+            http_requests: 0,
+            max_in_run_wait: self.config.max_in_run_wait,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
@@ -403,9 +423,11 @@ fn parse_outcome(outcome: wit::Outcome, output_limit: usize) -> Result<BlockOutc
     Ok(match outcome {
         wit::Outcome::Done(output) => BlockOutcome::Done(parse(&output)?),
         wit::Outcome::Route(routed) => BlockOutcome::Route { output: parse(&routed.output)?, route: routed.route },
-        wit::Outcome::Pause(pause) => {
-            BlockOutcome::Pause { response: parse(&pause.response)?, resume_after_ms: pause.resume_after_ms }
-        }
+        wit::Outcome::Pause(pause) => BlockOutcome::Pause {
+            response: parse(&pause.response)?,
+            resume_after_ms: pause.resume_after_ms,
+            input_schema: pause.input_schema.as_deref().map(parse).transpose()?,
+        },
     })
 }
 

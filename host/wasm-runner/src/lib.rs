@@ -80,8 +80,8 @@ impl BlockRunner for WasmBlockRunner {
                 Ok(sandflow_runtime::BlockOutcome::Route { route, output }) => {
                     Ok(BlockOutcome::Route { route, output })
                 }
-                Ok(sandflow_runtime::BlockOutcome::Pause { response, resume_after_ms }) => {
-                    Ok(BlockOutcome::Pause { response, resume_after_ms })
+                Ok(sandflow_runtime::BlockOutcome::Pause { response, resume_after_ms, input_schema }) => {
+                    Ok(BlockOutcome::Pause { response, resume_after_ms, input_schema })
                 }
                 Err(error) => Err(error.to_string()),
             },

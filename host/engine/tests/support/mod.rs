@@ -70,11 +70,19 @@ impl BlockRunner for FakeRunner {
             }),
             "pause" => match call.info.resume_input {
                 Some(input) => Ok(BlockOutcome::Done { output: input }),
-                None => Ok(BlockOutcome::Pause { response: params, resume_after_ms: None }),
+                None => Ok(BlockOutcome::Pause {
+                    input_schema: params.get("inputSchema").cloned(),
+                    response: params,
+                    resume_after_ms: None,
+                }),
             },
             "timer" => match call.info.resume_input {
                 Some(_) => Ok(BlockOutcome::Done { output: json!({"waited": params["ms"]}) }),
-                None => Ok(BlockOutcome::Pause { response: json!({}), resume_after_ms: params["ms"].as_u64() }),
+                None => Ok(BlockOutcome::Pause {
+                    response: json!({}),
+                    resume_after_ms: params["ms"].as_u64(),
+                    input_schema: None,
+                }),
             },
             "spin" => {
                 while !call.cancel.is_cancelled() {

@@ -177,7 +177,7 @@ impl Block for Hostile {
                 }
                 json!(acc)
             }
-            Attack::Pause { response } => return Ok(Outcome::Pause { response, resume_after_ms: None }),
+            Attack::Pause { response } => return Ok(Outcome::Pause { response, resume_after_ms: None, input_schema: None }),
             Attack::Route { route } => return Ok(Outcome::Route { route, output: json!({"routed": true}) }),
             Attack::Fail { message } => return Err(BlockError::Failed(message)),
             Attack::LeaveSecret { secret } => {
