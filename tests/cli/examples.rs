@@ -120,3 +120,57 @@ fn branching_example_takes_only_the_branch_its_condition_selects() {
     assert_eq!(result["output"]["auto"], json!({"result": {"queue": "auto", "total": 20}}), "{stderr}");
     assert!(result["output"].get("review").is_none());
 }
+
+/// A local HTTP server answering `/items.json`, on its own thread and runtime.
+fn items_server() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async move {
+            let app = axum::Router::new().route(
+                "/items.json",
+                axum::routing::get(|| async { axum::Json(json!({"items": ["a", "b", "c"]})) }),
+            );
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    addr
+}
+
+#[test]
+fn api_example_fetches_from_an_allowed_server_and_the_metadata_call_is_refused() {
+    let addr = items_server();
+    let input = format!(r#"{{"url": "http://{addr}/items.json"}}"#);
+    let out = Command::new(env!("CARGO_BIN_EXE_sandflow"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .args(["--allow-http", "127.0.0.1", "--cache-dir"])
+        .arg(sandflow_tests::component_cache_dir())
+        .args(["run", "examples/api.json", "--input", &input])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert_eq!((out.status.code(), &result["status"]), (Some(0), &json!("completed")), "{stderr}");
+    assert_eq!(result["output"]["fetch"]["status"], 200);
+    assert_eq!(result["output"]["count"], json!({"result": 3, "stdout": ""}));
+    let refused = result["output"]["refused"]["result"].as_str().unwrap();
+    assert!(refused.contains("request refused: 169.254.169.254"), "{refused}");
+
+    // Without the allow-list entry the local server is refused too.
+    let (code, result, stderr) = sandflow_run(&["examples/api.json", "--input", &input]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(result["error"].as_str().unwrap().contains("127.0.0.1 is a loopback address"), "{result}");
+}
+
+#[test]
+fn wait_example_sleeps_then_waits_out_a_timed_pause() {
+    let (code, result, stderr) = sandflow_run(&["examples/wait.json"]);
+    assert_eq!((code, &result["status"]), (Some(0), &json!("completed")), "{stderr}");
+    assert_eq!(result["output"]["done"]["result"], json!(["slept", "paused"]));
+    assert!(stderr.contains("waiting  long"), "{stderr}");
+    assert_eq!(result["pausePoints"][0]["pauseKind"], "time");
+    assert_eq!(result["pausePoints"][0]["resumeStatus"], "resumed");
+}
