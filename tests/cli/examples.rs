@@ -174,3 +174,21 @@ fn wait_example_sleeps_then_waits_out_a_timed_pause() {
     assert_eq!(result["pausePoints"][0]["pauseKind"], "time");
     assert_eq!(result["pausePoints"][0]["resumeStatus"], "resumed");
 }
+
+#[test]
+fn order_summary_example_routes_renders_and_responds() {
+    let input = r#"{"customer": "Ada", "country": "nl", "items": [1, 2]}"#;
+    let (code, result, stderr) = sandflow_run(&["examples/order-summary.json", "--input", input]);
+    assert_eq!((code, &result["status"]), (Some(0), &json!("completed")), "{stderr}");
+    assert_eq!(result["output"]["route"]["selectedRoute"], "eu");
+    assert_eq!(
+        result["output"]["reply_eu"],
+        json!({"data": {"message": "Dear Ada, your 2 items ship from Rotterdam."}, "status": 201, "headers": {}})
+    );
+    assert!(result["output"].get("world_text").is_none() && result["output"].get("reply_world").is_none());
+    assert_eq!(result["finalState"]["variables"]["customer"], "Ada");
+
+    let input = r#"{"customer": "Bo", "country": "us", "items": [1]}"#;
+    let (_, result, stderr) = sandflow_run(&["examples/order-summary.json", "--input", input]);
+    assert_eq!(result["output"]["reply_world"]["data"]["message"], "Dear Bo, your 1 items ship from Austin.", "{stderr}");
+}
