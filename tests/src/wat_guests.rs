@@ -17,7 +17,7 @@ fn block_component(extra_fields: &str, attack: &str) -> Vec<u8> {
     (export "block-info" (type (eq $info)))
     (type $routed (record (field "route" string) (field "output" string)))
     (export "routed" (type $routed-e (eq $routed)))
-    (type $pause (record (field "response" string) (field "resume-after-ms" (option u64))))
+    (type $pause (record (field "response" string) (field "resume-after-ms" (option u64)) (field "input-schema" (option string))))
     (export "pause-request" (type $pause-e (eq $pause)))
     (type $outcome (variant (case "done" string) (case "route" $routed-e) (case "pause" $pause-e)))
     (export "outcome" (type (eq $outcome)))

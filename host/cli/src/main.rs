@@ -7,9 +7,11 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use sandflow_runtime::{AllowEntry, BlockOutcome, HttpPolicy, LoadError, RunRequest, Runtime, RuntimeConfig};
+use sandflow_engine::EngineSettings;
+use sandflow_runtime::{AllowEntry, HttpPolicy, LoadError, Runtime, RuntimeConfig};
+use sandflow_server::auth::{Scope, SigningSecret, issue_token, parse_ttl};
+use sandflow_server::{ServerConfig, ServerLimits};
 use sandflow_stdblocks::STANDARD_BLOCKS;
-use serde_json::json;
 
 /// Largest component file `blocks inspect` reads.
 const MAX_COMPONENT_BYTES: u64 = 64 << 20;
@@ -30,8 +32,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start the server. Until the HTTP API lands it loads every standard
-    /// block and runs a demo workflow in process.
+    /// Start the HTTP API server (SQLite store under --data-dir).
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
@@ -39,6 +40,21 @@ enum Command {
         data_dir: PathBuf,
         #[arg(long)]
         database_url: Option<String>,
+    },
+    /// Print a signed bearer token for the server using --data-dir; nothing else.
+    Token {
+        #[arg(long, default_value = "./sandflow-data")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value = "workflows:read workflows:write workflows:execute blocks:write")]
+        scope: String,
+        /// Lifetime: 3600s, 30m, 1h, 2d.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+        /// The token's subject (who is calling).
+        #[arg(long, default_value = "cli")]
+        subject: String,
     },
     /// Run a workflow in process; progress on stderr, the ExecutionResult JSON on stdout.
     Run {
@@ -97,8 +113,34 @@ fn main() -> ExitCode {
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { addr, data_dir, database_url } => {
-            let cache = cli.cache_dir.unwrap_or_else(|| data_dir.join("component-cache"));
-            serve_demo(&addr, &cache, database_url.as_deref()).await
+            anyhow::ensure!(
+                database_url.is_none(),
+                "--database-url needs the PostgreSQL store, which is not built yet; without it the server uses SQLite in --data-dir"
+            );
+            let cache_dir = cli.cache_dir.unwrap_or_else(|| data_dir.join("component-cache"));
+            let mut runtime = runtime_config(Some(cache_dir), &cli.allow_http)?;
+            runtime.max_concurrent_runs = 256;
+            let config = ServerConfig {
+                addr: addr.parse().with_context(|| format!("--addr {addr}: expected HOST:PORT"))?,
+                data_dir,
+                runtime,
+                engine: EngineSettings::default(),
+                limits: ServerLimits::default(),
+            };
+            serve(config).await
+        }
+        Command::Token { data_dir, tenant, scope, ttl, subject } => {
+            let scopes = scope
+                .split_whitespace()
+                .map(|s| s.parse::<Scope>().map_err(|e| anyhow::anyhow!("--scope: {e}")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let ttl = parse_ttl(&ttl).map_err(|e| anyhow::anyhow!("--ttl: {e}"))?;
+            let secret = SigningSecret::load_or_create(&data_dir)
+                .with_context(|| format!("the signing secret in {}", data_dir.display()))?;
+            let token = issue_token(&secret, &tenant, &subject, &scopes, ttl, None, None)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Run { workflow, input, env, max_parallel, checkpoints, resume, resume_input } => {
             let args = run_command::RunArgs {
@@ -123,12 +165,31 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn runtime(cache_dir: Option<PathBuf>, allow_http: &[String]) -> anyhow::Result<Runtime> {
-    let cache_dir = cache_dir.or_else(default_cache_dir);
+    Ok(Runtime::new(runtime_config(cache_dir.or_else(default_cache_dir), allow_http)?)?)
+}
+
+fn runtime_config(cache_dir: Option<PathBuf>, allow_http: &[String]) -> anyhow::Result<RuntimeConfig> {
     let mut http = HttpPolicy::default();
     for entry in allow_http {
         http.allow.push(entry.parse::<AllowEntry>().map_err(|e| anyhow::anyhow!("--allow-http: {e}"))?);
     }
-    Ok(Runtime::new(RuntimeConfig { cache_dir, http, ..RuntimeConfig::default() })?)
+    Ok(RuntimeConfig { cache_dir, http, ..RuntimeConfig::default() })
+}
+
+/// `sandflow serve`: prepares the state, listens, says how to get a token.
+async fn serve(config: ServerConfig) -> anyhow::Result<ExitCode> {
+    let app = sandflow_server::prepare(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("listening on {}", config.addr))?;
+    let addr = listener.local_addr()?;
+    eprintln!("sandflow: listening on http://{addr} (data in {})", config.data_dir.display());
+    eprintln!(
+        "sandflow: get a token with: sandflow token --data-dir {} --tenant NAME",
+        config.data_dir.display()
+    );
+    sandflow_server::serve(app, listener).await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn default_cache_dir() -> Option<PathBuf> {
@@ -182,35 +243,4 @@ async fn inspect(runtime: &Runtime, file: &Path) -> anyhow::Result<ExitCode> {
         }
         Err(error) => Err(error.into()),
     }
-}
-
-/// Stand-in for the server until the HTTP API lands: proves the embedded
-/// blocks load and run on this machine.
-async fn serve_demo(addr: &str, cache_dir: &Path, database_url: Option<&str>) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(database_url.is_none(), "--database-url needs the PostgreSQL store, which is not built yet");
-    let runtime = Runtime::new(RuntimeConfig { cache_dir: Some(cache_dir.to_path_buf()), ..RuntimeConfig::default() })?;
-    eprintln!("sandflow: the HTTP API ({addr}) is not built yet; running the standard blocks in process instead");
-    let mut output = json!({"orders": [{"id": 1, "total": 30}, {"id": 2, "total": 120}]});
-    for (block_type, params) in [
-        ("start", output.clone()),
-        ("transform", json!({"filter": "[.orders[] | select(.total > 100) | .id]", "input": output.clone()})),
-    ] {
-        let Some(block) = sandflow_stdblocks::standard_block(block_type) else { continue };
-        let loaded = runtime.load(block.component).await?;
-        let run = runtime.run(&loaded, RunRequest { params, ..Default::default() }).await;
-        match run.outcome {
-            Ok(BlockOutcome::Done(value)) => {
-                eprintln!(
-                    "  {block_type}: ok in {:?}, {} fuel, {} KiB peak memory",
-                    run.usage.duration,
-                    run.usage.fuel_consumed,
-                    run.usage.memory_peak_bytes / 1024
-                );
-                output = value;
-            }
-            other => anyhow::bail!("{block_type}: {other:?}"),
-        }
-    }
-    println!("{}", serde_json::to_string_pretty(&output)?);
-    Ok(ExitCode::SUCCESS)
 }

@@ -20,4 +20,4 @@ pub use graph::Problem;
 pub use model::WorkflowState;
 pub use result::{ExecutionResult, ExecutionStatus, PauseKind, PausePoint, ResumeStatus};
 pub use runner::{BlockCall, BlockOutcome, BlockReport, BlockRunner, Cancellation, GuestLog};
-pub use subworkflow::WorkflowSource;
+pub use subworkflow::{MAX_CALL_DEPTH, WorkflowSource};

@@ -1,3 +1,105 @@
-//! The Sandflow HTTP API.
+//! The Sandflow HTTP API: `POST /v1/workflows/execute` as the hosted API
+//! has it, and the routes around it (SPEC section 4), on an embedded SQLite
+//! store, with bearer-token auth and tenancy (SPEC section 5).
 
 pub mod auth;
+mod blocks;
+mod error;
+mod executions;
+mod executor;
+mod extract;
+mod openapi;
+mod state;
+mod workflows;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use sandflow_engine::EngineSettings;
+use sandflow_runtime::{Runtime, RuntimeConfig};
+use sandflow_store::{SqliteStore, Store};
+use sandflow_wasm_runner::WasmBlockRunner;
+
+pub use error::ApiError;
+pub use state::{AppState, ServerLimits};
+
+use crate::auth::{AuthConfig, SigningSecret, Verifier};
+
+/// Name of the SQLite file inside the data directory.
+pub const DATABASE_FILE: &str = "sandflow.db";
+
+/// Settings of `sandflow serve`.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub addr: SocketAddr,
+    /// Holds the database, the signing secret and the component cache.
+    pub data_dir: PathBuf,
+    pub runtime: RuntimeConfig,
+    pub engine: EngineSettings,
+    pub limits: ServerLimits,
+}
+
+/// The routes over shared state.
+pub fn router(app: Arc<AppState>) -> Router {
+    let component_limit = app.limits.max_component_bytes;
+    let body_limit = app.limits.max_body_bytes;
+    Router::new()
+        .route("/v1/workflows", post(workflows::create))
+        .route("/v1/workflows/execute", post(executions::execute))
+        .route("/v1/workflows/{id}", get(workflows::get).delete(workflows::delete))
+        .route("/v1/workflows/{id}/draft", put(workflows::replace_draft))
+        .route("/v1/workflows/{id}/deploy", post(workflows::deploy))
+        .route("/v1/executions/{id}", get(executions::get))
+        .route("/v1/executions/{id}/events", get(executions::events))
+        .route("/v1/executions/{id}/resume", post(executions::resume))
+        .route("/v1/executions/{id}/cancel", post(executions::cancel))
+        .route(
+            "/v1/blocks",
+            get(blocks::list).post(blocks::register).layer(DefaultBodyLimit::max(component_limit)),
+        )
+        .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi::document))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(app)
+}
+
+async fn metrics(State(app): State<Arc<AppState>>) -> impl IntoResponse {
+    let text = prometheus::TextEncoder::new().encode_to_string(&app.metrics.registry.gather()).unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+/// Opens the store and the signing secret under the data directory and loads
+/// the standard blocks: everything `serve` needs before it listens.
+pub async fn prepare(config: &ServerConfig) -> anyhow::Result<Arc<AppState>> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    let secret = SigningSecret::load_or_create(&config.data_dir).context("loading the signing secret")?;
+    let verifier = Verifier::new(AuthConfig::new(secret)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&config.data_dir.join(DATABASE_FILE)).await.map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    let runtime = Runtime::new(config.runtime.clone())?;
+    let runner = Arc::new(WasmBlockRunner::with_standard_blocks(runtime).await?);
+    Ok(Arc::new(AppState::new(store, verifier, runner, config.engine.clone(), config.limits.clone())))
+}
+
+/// Serves the API on `listener` until the process ends: first continues the
+/// executions a previous process left running, then starts the timer of
+/// timed pauses.
+pub async fn serve(app: Arc<AppState>, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let recovered = executor::recover(&app).await?;
+    if recovered > 0 {
+        eprintln!("sandflow: continuing {recovered} execution(s) left running by the previous process");
+    }
+    executor::spawn_timer(app.clone());
+    axum::serve(listener, router(app)).await.context("serving HTTP")
+}

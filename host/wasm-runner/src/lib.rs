@@ -11,14 +11,14 @@ use serde_json::Value;
 
 /// Runs workflow blocks as components.
 pub struct WasmBlockRunner {
-    runtime: Runtime,
+    runtime: Arc<Runtime>,
     blocks: HashMap<String, Arc<LoadedBlock>>,
 }
 
 impl WasmBlockRunner {
     /// Loads every standard block into `runtime`.
-    pub async fn with_standard_blocks(runtime: Runtime) -> Result<Self, LoadError> {
-        let mut runner = Self { runtime, blocks: HashMap::new() };
+    pub async fn with_standard_blocks(runtime: impl Into<Arc<Runtime>>) -> Result<Self, LoadError> {
+        let mut runner = Self { runtime: runtime.into(), blocks: HashMap::new() };
         for block in sandflow_stdblocks::STANDARD_BLOCKS {
             runner.add_block(block.block_type, block.component).await?;
         }
@@ -30,6 +30,31 @@ impl WasmBlockRunner {
         let loaded = self.runtime.load(component).await?;
         self.blocks.insert(block_type.to_string(), loaded);
         Ok(())
+    }
+
+    /// The runtime the blocks run in.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// Every block type with its manifest.
+    pub fn manifests(&self) -> Vec<(String, sandflow_runtime::Manifest)> {
+        self.blocks.iter().map(|(name, block)| (name.clone(), block.manifest().clone())).collect()
+    }
+
+    /// Whether `block_type` is one of this runner's blocks.
+    pub fn has_block(&self, block_type: &str) -> bool {
+        self.blocks.contains_key(block_type)
+    }
+
+    /// A runner with this runner's blocks plus `extra` (a tenant's custom
+    /// blocks, already loaded); an extra block never replaces an existing type.
+    pub fn with_extra_blocks(&self, extra: impl IntoIterator<Item = (String, Arc<LoadedBlock>)>) -> Self {
+        let mut blocks = self.blocks.clone();
+        for (block_type, block) in extra {
+            blocks.entry(block_type).or_insert(block);
+        }
+        Self { runtime: self.runtime.clone(), blocks }
     }
 
     fn limits(&self, call: &BlockCall) -> RunLimits {

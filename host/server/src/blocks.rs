@@ -1,0 +1,100 @@
+//! Block routes: the catalogue, and registering a tenant's custom block.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::auth::Scope;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Caller;
+use crate::state::AppState;
+
+/// `GET /v1/blocks`: standard blocks and the caller's custom blocks, with manifests.
+pub async fn list(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
+    caller.require(Scope::WorkflowsRead)?;
+    let mut blocks = Vec::new();
+    for block in sandflow_stdblocks_manifests(&app).await {
+        blocks.push(block);
+    }
+    for record in app.store.list_blocks(caller.tenant().as_str()).await? {
+        blocks.push(json!({"type": record.block_type, "kind": "custom", "digest": record.digest, "manifest": record.manifest}));
+    }
+    Ok(Json(json!({"blocks": blocks})))
+}
+
+async fn sandflow_stdblocks_manifests(app: &AppState) -> Vec<Value> {
+    let mut blocks: Vec<Value> = app
+        .runner
+        .manifests()
+        .into_iter()
+        .map(|(block_type, manifest)| json!({"type": block_type, "kind": "standard", "manifest": manifest}))
+        .collect();
+    blocks.sort_by(|a, b| a["type"].as_str().cmp(&b["type"].as_str()));
+    blocks
+}
+
+/// Whether `name` may name a custom block type.
+fn valid_type(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// `POST /v1/blocks?type=NAME` with the component as `application/wasm`:
+/// compiled and checked against the world under a time budget, then stored
+/// by digest for the caller's tenant only.
+pub async fn register(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(Scope::BlocksWrite)?;
+    let tenant = caller.tenant();
+    let block_type = query.get("type").ok_or_else(|| ApiError::bad_request("the `type` query parameter is required"))?;
+    if !valid_type(block_type) {
+        return Err(ApiError::bad_request(
+            "type must be 1 to 64 characters of a-z, 0-9, '_' or '-', starting with a letter",
+        ));
+    }
+    if app.runner.has_block(block_type) || block_type == "workflow" {
+        return Err(ApiError::conflict("block_exists", format!("`{block_type}` is a standard block")));
+    }
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !content_type.starts_with("application/wasm") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "the body must be a component sent as application/wasm",
+        ));
+    }
+    if body.is_empty() {
+        return Err(ApiError::bad_request("the body is empty"));
+    }
+    let runtime = app.runner.runtime().clone();
+    let bytes = body.to_vec();
+    let compile = tokio::spawn(async move { runtime.load(&bytes).await });
+    let loaded = match tokio::time::timeout(app.limits.compile_timeout, compile).await {
+        Err(_) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "compile_timeout",
+                format!("the component did not compile within {}s", app.limits.compile_timeout.as_secs()),
+            ));
+        }
+        Ok(joined) => joined.map_err(ApiError::internal)?,
+    };
+    let block = loaded.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_component", e.to_string()))?;
+    let manifest = serde_json::to_value(block.manifest()).map_err(ApiError::internal)?;
+    let digest = block.digest().to_string();
+    app.store.put_block(tenant.as_str(), block_type, &digest, body.to_vec(), manifest.clone()).await?;
+    app.cache_custom_block(&tenant, block_type, &digest, block);
+    Ok((StatusCode::CREATED, Json(json!({"type": block_type, "kind": "custom", "digest": digest, "manifest": manifest}))))
+}

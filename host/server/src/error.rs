@@ -1,0 +1,122 @@
+//! The error envelope of every non-result answer:
+//! `{"success": false, "error": "...", "code": "...", "details"?: [...]}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use sandflow_engine::{ExecuteError, Problem};
+use sandflow_store::StoreError;
+use serde_json::{Value, json};
+
+use crate::auth::AuthError;
+
+/// An API failure with its HTTP status and snake_case code.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    /// A failure with no details.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), details: None }
+    }
+
+    /// 400 `bad_request`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 404 `not_found`: the same answer for a missing row and another tenant's.
+    pub fn not_found(what: &str, id: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} `{id}` not found"))
+    }
+
+    /// 409 with a code.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// 500 `internal`; the cause goes to the server log, not to the caller.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        eprintln!("sandflow: internal error: {cause}");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+    }
+
+    /// 400 `invalid_workflow` with every problem.
+    pub fn invalid_workflow(problems: &[Problem]) -> Self {
+        let details = problems
+            .iter()
+            .map(|p| {
+                let mut detail = serde_json::Map::new();
+                if let Some(block) = &p.block_id {
+                    detail.insert("blockId".into(), json!(block));
+                }
+                if let Some(field) = &p.field {
+                    detail.insert("field".into(), json!(field));
+                }
+                detail.insert("message".into(), json!(p.message));
+                Value::Object(detail)
+            })
+            .collect();
+        Self {
+            details: Some(Value::Array(details)),
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_workflow",
+                format!("the workflow has {} problem(s)", problems.len()),
+            )
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({"success": false, "error": self.message, "code": self.code});
+        if let Some(details) = self.details {
+            body["details"] = details;
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+        Self::new(status, error.code(), error.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(message) => Self::conflict("conflict", message),
+            StoreError::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", "not found"),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<ExecuteError> for ApiError {
+    fn from(error: ExecuteError) -> Self {
+        match &error {
+            ExecuteError::Invalid(problems) => Self::invalid_workflow(problems),
+            ExecuteError::MaxParallelNodes { .. } => Self::bad_request(error.to_string()),
+            ExecuteError::UnknownPausePoint(_) => Self::new(StatusCode::NOT_FOUND, "not_found", error.to_string()),
+            ExecuteError::AlreadyResumed(_) => Self::conflict("already_resumed", error.to_string()),
+            ExecuteError::ResumeInputInvalid { problems, .. } => Self {
+                details: Some(json!(problems.iter().map(|p| json!({"message": p})).collect::<Vec<_>>())),
+                ..Self::new(StatusCode::BAD_REQUEST, "invalid_resume_input", error.to_string())
+            },
+            ExecuteError::RunFrom(_) => Self::bad_request(error.to_string()),
+            ExecuteError::WorkflowCycle(_) => Self::conflict("workflow_cycle", error.to_string()),
+            ExecuteError::CallChainTooDeep(_) => Self::bad_request(error.to_string()),
+        }
+    }
+}
+
+/// The result type of route handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,262 @@
+//! Execution routes: execute, read, resume, cancel, and progress as
+//! server-sent events.
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::{Stream, StreamExt};
+use sandflow_engine::{ExecutionResult, ExecutionStatus, MAX_CALL_DEPTH};
+use sandflow_store::{ExecutionStatus as StoredStatus, NewExecution};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::Scope;
+use crate::error::{ApiError, ApiResult};
+use crate::executor::{self, StoredRequest, StoredRunFrom, run_pass};
+use crate::extract::{Body, Caller};
+use crate::state::AppState;
+use crate::workflows::{check_id, validated_state};
+
+/// `POST /v1/workflows/execute`, field for field as the hosted API.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExecuteBody {
+    workflow_id: String,
+    /// An inline state that replaces the stored one for this run.
+    workflow: Option<Value>,
+    #[serde(default)]
+    use_draft_state: bool,
+    #[serde(default)]
+    options: ExecuteOptions,
+    run_from_block: Option<RunFromBlock>,
+    parent_execution_id: Option<String>,
+    #[serde(default)]
+    call_chain: Vec<String>,
+}
+
+/// `options` of an execute request.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExecuteOptions {
+    execution_id: Option<String>,
+    input: Option<Value>,
+    #[serde(default)]
+    environment_variables: HashMap<String, String>,
+    #[serde(default)]
+    workflow_variables: BTreeMap<String, Value>,
+    max_parallel_nodes: Option<i64>,
+}
+
+/// `runFromBlock` of an execute request.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RunFromBlock {
+    execution_id: String,
+    start_block_id: String,
+}
+
+/// `POST /v1/executions/{id}/resume`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResumeBody {
+    context_id: String,
+    #[serde(default)]
+    input: Value,
+}
+
+/// 200 for a finished execution, 202 for a paused one.
+fn answer(result: ExecutionResult) -> (StatusCode, Json<Value>) {
+    let status = if result.status == ExecutionStatus::Paused { StatusCode::ACCEPTED } else { StatusCode::OK };
+    (status, Json(serde_json::to_value(result).unwrap_or(Value::Null)))
+}
+
+/// `POST /v1/workflows/execute`: checks everything, stores the execution,
+/// runs it to completion or pause, and answers with its result.
+pub async fn execute(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Body(body): Body<ExecuteBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(Scope::WorkflowsExecute)?;
+    let tenant = caller.tenant();
+    check_id("workflowId", &body.workflow_id)?;
+    if body.call_chain.iter().any(String::is_empty) {
+        return Err(ApiError::bad_request("callChain entries must be at least 1 character"));
+    }
+    if body.call_chain.contains(&body.workflow_id) {
+        return Err(ApiError::conflict(
+            "workflow_cycle",
+            format!("workflow `{}` is already in the call chain", body.workflow_id),
+        ));
+    }
+    if body.call_chain.len() > MAX_CALL_DEPTH {
+        return Err(ApiError::bad_request(format!("the call chain is deeper than {MAX_CALL_DEPTH} workflows")));
+    }
+    let max = app.engine_settings.max_parallel_nodes;
+    let max_parallel_nodes = match body.options.max_parallel_nodes {
+        None => None,
+        Some(n) if n >= 1 && n as usize <= max => Some(n as usize),
+        Some(n) => return Err(ApiError::bad_request(format!("maxParallelNodes must be between 1 and {max}, got {n}"))),
+    };
+    let state = match body.workflow {
+        Some(inline) => {
+            caller.require(Scope::WorkflowsWrite)?;
+            inline
+        }
+        None if body.use_draft_state => {
+            app.store
+                .get_workflow(tenant.as_str(), &body.workflow_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("workflow", &body.workflow_id))?
+                .draft
+        }
+        None => match app.store.latest_deployed(tenant.as_str(), &body.workflow_id).await? {
+            Some((_, state)) => state,
+            None if app.store.get_workflow(tenant.as_str(), &body.workflow_id).await?.is_some() => {
+                return Err(ApiError::conflict(
+                    "not_deployed",
+                    format!("workflow `{}` has no deployed version; deploy it or set useDraftState", body.workflow_id),
+                ));
+            }
+            None => return Err(ApiError::not_found("workflow", &body.workflow_id)),
+        },
+    };
+    let state = validated_state(&app, &tenant, state).await?;
+    let run_from = match body.run_from_block {
+        None => None,
+        Some(from) => {
+            let previous = app
+                .store
+                .get_execution(tenant.as_str(), &from.execution_id)
+                .await?
+                .filter(|e| e.workflow_id == body.workflow_id)
+                .ok_or_else(|| ApiError::not_found("execution", &from.execution_id))?;
+            let final_state = previous
+                .result
+                .and_then(|r| r.get("finalState").cloned())
+                .and_then(|s| serde_json::from_value(s).ok())
+                .ok_or_else(|| ApiError::bad_request(format!("execution `{}` has no final state", from.execution_id)))?;
+            Some(StoredRunFrom { start_block_id: from.start_block_id, previous: final_state })
+        }
+    };
+    let execution_id = body.options.execution_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    check_id("options.executionId", &execution_id)?;
+    let request = StoredRequest {
+        workflow_id: body.workflow_id.clone(),
+        state,
+        input: body.options.input.unwrap_or_else(|| json!({})),
+        env: body.options.environment_variables,
+        workflow_variables: body.options.workflow_variables,
+        max_parallel_nodes,
+        call_chain: body.call_chain,
+        parent_execution_id: body.parent_execution_id,
+        run_from,
+    };
+
+    let run_lock = app.executions.lock(&tenant, &execution_id).await;
+    app.store
+        .create_execution(NewExecution {
+            tenant: tenant.as_str().to_string(),
+            id: execution_id.clone(),
+            workflow_id: body.workflow_id,
+            request: serde_json::to_value(&request).map_err(ApiError::internal)?,
+            status: StoredStatus::Running,
+        })
+        .await
+        .map_err(|e| match e {
+            sandflow_store::StoreError::Conflict(_) => {
+                ApiError::conflict("execution_exists", format!("execution `{execution_id}` already exists"))
+            }
+            other => other.into(),
+        })?;
+    // On its own task, so a client that hangs up does not stop the execution.
+    let task = tokio::spawn(async move {
+        let _run = run_lock;
+        run_pass(&app, &tenant, &execution_id, &request, None).await
+    });
+    let result = task.await.map_err(ApiError::internal)?;
+    match result {
+        Ok(result) => Ok(answer(result)),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `GET /v1/executions/{id}`.
+pub async fn get(State(app): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    caller.require(Scope::WorkflowsRead)?;
+    let record =
+        app.store.get_execution(caller.tenant().as_str(), &id).await?.ok_or_else(|| ApiError::not_found("execution", &id))?;
+    let mut body = record.result.unwrap_or_else(|| {
+        json!({"success": true, "executionId": id, "output": {}, "error": null, "pausePoints": [], "logs": []})
+    });
+    // The stored status wins: `running` while a resume runs, `cancelled` after a cancel.
+    body["status"] = json!(record.status.as_str());
+    Ok(Json(body))
+}
+
+/// `POST /v1/executions/{id}/resume`.
+pub async fn resume(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<ResumeBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(Scope::WorkflowsExecute)?;
+    let tenant = caller.tenant();
+    let task = tokio::spawn(async move { executor::resume(&app, &tenant, &id, &body.context_id, body.input).await });
+    Ok(answer(task.await.map_err(ApiError::internal)??))
+}
+
+/// `POST /v1/executions/{id}/cancel`.
+pub async fn cancel(State(app): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    caller.require(Scope::WorkflowsExecute)?;
+    Ok(Json(executor::cancel(&app, &caller.tenant(), &id).await?))
+}
+
+/// `GET /v1/executions/{id}/events`: the blocks finished so far, then live
+/// progress while the execution runs here, then `execution_finished`.
+pub async fn events(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(Scope::WorkflowsRead)?;
+    let tenant = caller.tenant();
+    // Subscribe before reading the store, so nothing falls between the two.
+    let live = app.executions.live(&tenant, &id).map(|live| live.events.subscribe());
+    let record =
+        app.store.get_execution(tenant.as_str(), &id).await?.ok_or_else(|| ApiError::not_found("execution", &id))?;
+    let mut past: Vec<Event> = Vec::new();
+    for checkpoint in app.store.list_checkpoints(tenant.as_str(), &id).await? {
+        let kind = if checkpoint.get("pause").is_some_and(|p| !p.is_null()) { "block_paused" } else { "block_finished" };
+        let data = json!({
+            "contextId": checkpoint["contextId"],
+            "blockId": checkpoint["blockId"],
+            "success": checkpoint["outcome"]["kind"] != "failed",
+            "durationMs": checkpoint["log"]["durationMs"],
+        });
+        past.push(Event::default().event(kind).data(data.to_string()));
+    }
+    let finished = move |status: &str| {
+        Event::default().event("execution_finished").data(json!({"executionId": id, "status": status}).to_string())
+    };
+    let stream: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> = match live {
+        Some(receiver) if !record.status.is_final() => {
+            let live = tokio_stream::wrappers::BroadcastStream::new(receiver)
+                .filter_map(|event| async move { event.ok() })
+                .map(|event| Event::default().event(event.event).data(event.data.to_string()));
+            Box::pin(futures::stream::iter(past).chain(live).map(Ok))
+        }
+        _ => {
+            let done = finished(record.status.as_str());
+            Box::pin(futures::stream::iter(past).chain(futures::stream::once(async move { done })).map(Ok))
+        }
+    };
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

@@ -1,0 +1,484 @@
+//! Runs executions for the API: one engine run at a time per execution,
+//! every finished block checkpointed in the store as it finishes, the result
+//! and pause points stored at the end, progress broadcast for SSE. Also what
+//! happens without a request: crash recovery at start-up and timed resumes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sandflow_engine::{
+    Cancellation, Checkpoint, Engine, ExecuteError, ExecutionEvent, ExecutionObserver, ExecutionRequest,
+    ExecutionResult, ExecutionStatus, PauseKind, ResumeRequest, ResumeStatus, RunFrom, WorkflowSource,
+    WorkflowState,
+};
+use sandflow_store::{ClaimResult, ExecutionStatus as StoredStatus, PausePointRow, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::sync::{OwnedMutexGuard, broadcast, mpsc};
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::{AppState, Tenant};
+
+/// How often due timed pauses are looked for.
+const TIMER_POLL: Duration = Duration::from_millis(200);
+/// Progress events kept for a slow SSE client before it misses some.
+const EVENT_BUFFER: usize = 1024;
+
+/// Everything needed to run (or re-run after a crash) one execution; stored
+/// with it. Holds environment values: the store keeps it in a 0600 file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredRequest {
+    pub workflow_id: String,
+    pub state: WorkflowState,
+    pub input: Value,
+    pub env: HashMap<String, String>,
+    pub workflow_variables: BTreeMap<String, Value>,
+    pub max_parallel_nodes: Option<usize>,
+    pub call_chain: Vec<String>,
+    pub parent_execution_id: Option<String>,
+    pub run_from: Option<StoredRunFrom>,
+}
+
+/// A run from a block, as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredRunFrom {
+    pub start_block_id: String,
+    pub previous: sandflow_engine::result::FinalState,
+}
+
+/// One progress event of an execution, as sent over SSE.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProgressEvent {
+    /// `block_started`, `block_finished`, `block_paused` or `execution_finished`.
+    pub event: &'static str,
+    pub data: Value,
+}
+
+/// An execution running in this process.
+pub struct LiveExecution {
+    pub cancel: Cancellation,
+    pub events: broadcast::Sender<ProgressEvent>,
+}
+
+/// Executions running now and the per-execution run locks.
+#[derive(Default)]
+pub struct Executions {
+    live: Mutex<HashMap<(Tenant, String), Arc<LiveExecution>>>,
+    locks: Mutex<HashMap<(Tenant, String), Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Executions {
+    /// Takes the run lock of an execution: the first run, resumes and cancels
+    /// of one execution happen one at a time, so a resume that arrives while
+    /// the pause is still being stored waits for it instead of missing it.
+    pub async fn lock(&self, tenant: &Tenant, id: &str) -> OwnedMutexGuard<()> {
+        let lock = self
+            .locks
+            .lock()
+            .expect("locks")
+            .entry((tenant.clone(), id.to_string()))
+            .or_default()
+            .clone();
+        lock.lock_owned().await
+    }
+
+    /// The execution if it is running in this process.
+    pub fn live(&self, tenant: &Tenant, id: &str) -> Option<Arc<LiveExecution>> {
+        self.live.lock().expect("live").get(&(tenant.clone(), id.to_string())).cloned()
+    }
+
+    /// Running executions.
+    pub fn running(&self) -> usize {
+        self.live.lock().expect("live").len()
+    }
+}
+
+/// Sends engine events to the checkpoint writer without blocking the engine.
+struct ChannelObserver(mpsc::UnboundedSender<ExecutionEvent>);
+
+impl ExecutionObserver for ChannelObserver {
+    fn event(&self, event: ExecutionEvent) {
+        let _ = self.0.send(event);
+    }
+}
+
+/// `workflow` blocks find the tenant's workflows here: the latest deployed
+/// version, or the draft of one never deployed. Never another tenant's.
+struct TenantWorkflows {
+    store: Arc<dyn Store>,
+    tenant: Tenant,
+    handle: tokio::runtime::Handle,
+}
+
+impl WorkflowSource for TenantWorkflows {
+    fn workflow(&self, workflow_id: &str) -> Option<WorkflowState> {
+        // The engine asks synchronously; the store answers asynchronously.
+        let state = tokio::task::block_in_place(|| {
+            self.handle.block_on(async {
+                match self.store.latest_deployed(self.tenant.as_str(), workflow_id).await {
+                    Ok(Some((_, state))) => Some(state),
+                    _ => self.store.get_workflow(self.tenant.as_str(), workflow_id).await.ok().flatten().map(|w| w.draft),
+                }
+            })
+        })?;
+        serde_json::from_value(state).ok()
+    }
+}
+
+/// Runs one engine pass (first run, resume, or recovery) of a stored
+/// execution, under its run lock, and stores what it produced.
+pub async fn run_pass(
+    app: &Arc<AppState>,
+    tenant: &Tenant,
+    execution_id: &str,
+    request: &StoredRequest,
+    resume: Option<ResumeRequest>,
+) -> Result<ExecutionResult, ExecuteError> {
+    let store = app.store.clone();
+    let checkpoints: Vec<Checkpoint> = store
+        .list_checkpoints(tenant.as_str(), execution_id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|value| serde_json::from_value(value).ok())
+        .collect();
+    let runner = app.tenant_runner(tenant).await;
+    let engine = Engine::new(runner, app.engine_settings.clone());
+    let cancel = Cancellation::default();
+    let (sender, _) = broadcast::channel(EVENT_BUFFER);
+    let live = Arc::new(LiveExecution { cancel: cancel.clone(), events: sender.clone() });
+    let key = (tenant.clone(), execution_id.to_string());
+    app.executions.live.lock().expect("live").insert(key.clone(), live);
+    app.metrics.runs_in_flight.inc();
+
+    let (events, mut received) = mpsc::unbounded_channel::<ExecutionEvent>();
+    let writer = {
+        let store = store.clone();
+        let tenant = tenant.clone();
+        let execution_id = execution_id.to_string();
+        let metrics = app.metrics.clone();
+        tokio::spawn(async move {
+            while let Some(event) = received.recv().await {
+                match event {
+                    ExecutionEvent::BlockStarted { context_id, block_id, block_name, block_type } => {
+                        let data = json!({"contextId": context_id, "blockId": block_id,
+                                          "blockName": block_name, "blockType": block_type});
+                        let _ = sender.send(ProgressEvent { event: "block_started", data });
+                    }
+                    ExecutionEvent::BlockFinished(checkpoint) => {
+                        if let Some(log) = &checkpoint.log {
+                            metrics.observe_block(log.duration_ms, log.fuel_consumed);
+                        }
+                        let value = serde_json::to_value(&*checkpoint).unwrap_or(Value::Null);
+                        if let Err(error) =
+                            store.append_checkpoint(tenant.as_str(), &execution_id, &checkpoint.context_id, value).await
+                        {
+                            eprintln!("sandflow: checkpoint of {execution_id}/{}: {error}", checkpoint.context_id);
+                        }
+                        let paused = checkpoint.pause.is_some();
+                        let data = json!({
+                            "contextId": checkpoint.context_id,
+                            "blockId": checkpoint.block_id,
+                            "success": !matches!(checkpoint.outcome, sandflow_engine::CheckpointOutcome::Failed { .. }),
+                            "durationMs": checkpoint.log.as_ref().map(|l| l.duration_ms),
+                        });
+                        let event = if paused { "block_paused" } else { "block_finished" };
+                        let _ = sender.send(ProgressEvent { event, data });
+                    }
+                }
+            }
+            sender
+        })
+    };
+
+    let engine_request = ExecutionRequest {
+        execution_id: execution_id.to_string(),
+        workflow_id: request.workflow_id.clone(),
+        state: request.state.clone(),
+        input: request.input.clone(),
+        env: request.env.clone(),
+        workflow_variables: request.workflow_variables.clone(),
+        max_parallel_nodes: request.max_parallel_nodes,
+        cancel: cancel.clone(),
+        checkpoints,
+        resume,
+        run_from: request
+            .run_from
+            .as_ref()
+            .map(|r| RunFrom { start_block_id: r.start_block_id.clone(), previous: r.previous.clone() }),
+        call_chain: request.call_chain.clone(),
+        parent_execution_id: request.parent_execution_id.clone(),
+        workflows: Some(Arc::new(TenantWorkflows {
+            store: store.clone(),
+            tenant: tenant.clone(),
+            handle: tokio::runtime::Handle::current(),
+        })),
+        observer: Some(Arc::new(ChannelObserver(events))),
+    };
+    let limit = app.limits.max_execution_time;
+    let run = engine.execute(engine_request);
+    tokio::pin!(run);
+    let mut timed_out = false;
+    let mut outcome = tokio::select! {
+        outcome = &mut run => outcome,
+        () = tokio::time::sleep(limit) => {
+            timed_out = true;
+            cancel.cancel();
+            run.await
+        }
+    };
+    if timed_out && let Ok(result) = &mut outcome {
+        result.status = ExecutionStatus::Failed;
+        result.success = false;
+        result.error = Some(format!("the execution ran past its time limit of {}s", limit.as_secs()));
+    }
+    // Every checkpoint is written before the result is, so a crash between
+    // the two loses nothing that finished.
+    let sender = writer.await.ok();
+    app.executions.live.lock().expect("live").remove(&key);
+    app.metrics.runs_in_flight.dec();
+
+    if let Ok(result) = &mut outcome {
+        trim_logs(result, app.limits.max_stored_log_bytes);
+        store_result(app, tenant, execution_id, result).await;
+        app.metrics.executions.with_label_values(&[status_name(result.status)]).inc();
+        if let Some(sender) = sender {
+            let data = json!({"executionId": execution_id, "status": status_name(result.status), "error": result.error});
+            let _ = sender.send(ProgressEvent { event: "execution_finished", data });
+        }
+    }
+    outcome
+}
+
+/// Stores the result and the open pause points of an engine pass.
+async fn store_result(app: &AppState, tenant: &Tenant, execution_id: &str, result: &ExecutionResult) {
+    let store = &app.store;
+    let pauses: Vec<PausePointRow> = result
+        .pause_points
+        .iter()
+        .filter(|p| p.resume_status == ResumeStatus::Paused)
+        .map(|p| PausePointRow {
+            context_id: p.context_id.clone(),
+            kind: match p.pause_kind {
+                PauseKind::Human => sandflow_store::PauseKind::Human,
+                PauseKind::Time => sandflow_store::PauseKind::Time,
+            },
+            resume_at: p.resume_at.as_deref().and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok()),
+            data: serde_json::to_value(p).unwrap_or(Value::Null),
+        })
+        .collect();
+    if !pauses.is_empty()
+        && let Err(error) = store.put_pause_points(tenant.as_str(), execution_id, pauses).await
+    {
+        eprintln!("sandflow: pause points of {execution_id}: {error}");
+    }
+    let value = serde_json::to_value(result).unwrap_or(Value::Null);
+    if let Err(error) = store.update_execution(tenant.as_str(), execution_id, stored_status(result.status), Some(value)).await
+    {
+        eprintln!("sandflow: result of {execution_id}: {error}");
+    }
+}
+
+/// Keeps a stored result under the log budget by dropping guest log lines,
+/// newest runs last, and saying so.
+fn trim_logs(result: &mut ExecutionResult, budget: usize) {
+    let size = |r: &ExecutionResult| serde_json::to_vec(r).map(|v| v.len()).unwrap_or(0);
+    if size(result) <= budget {
+        return;
+    }
+    for log in &mut result.logs {
+        if !log.guest_logs.is_empty() {
+            log.guest_logs.clear();
+            log.guest_logs.push(sandflow_engine::GuestLog {
+                level: "warn".into(),
+                message: format!("guest logs dropped: the stored result is limited to {budget} bytes"),
+            });
+        }
+    }
+}
+
+/// The engine's status as the store spells it.
+pub fn stored_status(status: ExecutionStatus) -> StoredStatus {
+    match status {
+        ExecutionStatus::Queued => StoredStatus::Queued,
+        ExecutionStatus::Running => StoredStatus::Running,
+        ExecutionStatus::Completed => StoredStatus::Completed,
+        ExecutionStatus::Failed => StoredStatus::Failed,
+        ExecutionStatus::Paused => StoredStatus::Paused,
+        ExecutionStatus::Cancelled => StoredStatus::Cancelled,
+    }
+}
+
+/// The snake_case name of a status.
+pub fn status_name(status: ExecutionStatus) -> &'static str {
+    match status {
+        ExecutionStatus::Queued => "queued",
+        ExecutionStatus::Running => "running",
+        ExecutionStatus::Completed => "completed",
+        ExecutionStatus::Failed => "failed",
+        ExecutionStatus::Paused => "paused",
+        ExecutionStatus::Cancelled => "cancelled",
+    }
+}
+
+/// Resumes one pause point: claims it (one winner), runs the pass, and
+/// releases the claim again when the input is refused.
+pub async fn resume(
+    app: &Arc<AppState>,
+    tenant: &Tenant,
+    execution_id: &str,
+    context_id: &str,
+    input: Value,
+) -> ApiResult<ExecutionResult> {
+    let _run = app.executions.lock(tenant, execution_id).await;
+    let record = app
+        .store
+        .get_execution(tenant.as_str(), execution_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("execution", execution_id))?;
+    if record.status.is_final() {
+        return Err(ApiError::conflict(
+            "execution_finished",
+            format!("execution `{execution_id}` is already {}", record.status.as_str()),
+        ));
+    }
+    match app.store.claim_pause_point(tenant.as_str(), execution_id, context_id).await? {
+        ClaimResult::Claimed { .. } => {}
+        ClaimResult::AlreadyResumed => {
+            return Err(ApiError::conflict("already_resumed", format!("pause point `{context_id}` was already resumed")));
+        }
+        ClaimResult::Unknown => return Err(ApiError::not_found("pause point", context_id)),
+    }
+    let request: StoredRequest = serde_json::from_value(record.request).map_err(ApiError::internal)?;
+    app.store.update_execution(tenant.as_str(), execution_id, StoredStatus::Running, None).await?;
+    let resume = ResumeRequest { context_id: context_id.to_string(), input };
+    match run_pass(app, tenant, execution_id, &request, Some(resume)).await {
+        Ok(result) => {
+            app.store.complete_pause_point(tenant.as_str(), execution_id, context_id).await?;
+            Ok(result)
+        }
+        Err(error) => {
+            // Refused before anything ran: the pause point stays open.
+            app.store.release_pause_point(tenant.as_str(), execution_id, context_id).await?;
+            app.store.update_execution(tenant.as_str(), execution_id, StoredStatus::Paused, None).await?;
+            Err(error.into())
+        }
+    }
+}
+
+/// Continues every execution a previous process left running, from its
+/// checkpoints; gives up on one restarted more than `max_restarts` times.
+pub async fn recover(app: &Arc<AppState>) -> anyhow::Result<usize> {
+    let unfinished = app.store.unfinished_executions().await?;
+    let count = unfinished.len();
+    for (tenant, id) in unfinished {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let tenant = Tenant::from_stored(tenant);
+            if let Err(error) = recover_one(&app, &tenant, &id).await {
+                eprintln!("sandflow: recovering {id}: {error}");
+            }
+        });
+    }
+    Ok(count)
+}
+
+async fn recover_one(app: &Arc<AppState>, tenant: &Tenant, id: &str) -> anyhow::Result<()> {
+    let _run = app.executions.lock(tenant, id).await;
+    let restarts = app.store.record_restart(tenant.as_str(), id).await?;
+    let Some(record) = app.store.get_execution(tenant.as_str(), id).await? else { return Ok(()) };
+    if restarts > app.limits.max_restarts {
+        let result = json!({
+            "success": false, "status": "failed", "executionId": id, "output": {},
+            "error": format!("the execution was restarted {restarts} times and is given up (limit {})", app.limits.max_restarts),
+            "pausePoints": [], "logs": [], "finalState": {"blockStates": {}, "executedBlocks": [], "decisions": {}, "variables": {}}
+        });
+        app.store.update_execution(tenant.as_str(), id, StoredStatus::Failed, Some(result)).await?;
+        return Ok(());
+    }
+    // A resume cut off by the crash lost its input with the request that
+    // carried it: its pause point opens again for the caller to retry.
+    for point in app.store.list_pause_points(tenant.as_str(), id).await? {
+        if point.status == sandflow_store::PauseStatus::Resuming {
+            app.store.release_pause_point(tenant.as_str(), id, &point.context_id).await?;
+        }
+    }
+    let request: StoredRequest = serde_json::from_value(record.request)?;
+    app.store.update_execution(tenant.as_str(), id, StoredStatus::Running, None).await?;
+    let outcome = run_pass(app, tenant, id, &request, None).await;
+    if let Err(error) = outcome {
+        eprintln!("sandflow: recovered execution {id} could not run: {error}");
+    }
+    Ok(())
+}
+
+/// Resumes timed pause points when they come due, also those stored before
+/// a restart.
+pub fn spawn_timer(app: Arc<AppState>) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(TIMER_POLL).await;
+            let due = match app.store.due_timed_pauses(OffsetDateTime::now_utc()).await {
+                Ok(due) => due,
+                Err(error) => {
+                    eprintln!("sandflow: looking for due timers: {error}");
+                    continue;
+                }
+            };
+            for (tenant, execution_id, context_id) in due {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let tenant = Tenant::from_stored(tenant);
+                    match resume(&app, &tenant, &execution_id, &context_id, json!({})).await {
+                        Ok(_) => {}
+                        // Someone else resumed it first (another poll, or a caller): nothing to do.
+                        Err(error) if error.code == "already_resumed" => {}
+                        Err(error) => eprintln!("sandflow: timer of {execution_id}/{context_id}: {}", error.message),
+                    }
+                });
+            }
+        }
+    });
+}
+
+/// Cancels an execution: a running one stops its blocks at once and ends
+/// `cancelled`; a paused one is marked cancelled; a finished one is a conflict.
+pub async fn cancel(app: &Arc<AppState>, tenant: &Tenant, execution_id: &str) -> ApiResult<Value> {
+    let signalled = match app.executions.live(tenant, execution_id) {
+        Some(live) => {
+            live.cancel.cancel();
+            true
+        }
+        None => false,
+    };
+    let _run = app.executions.lock(tenant, execution_id).await;
+    let record = app
+        .store
+        .get_execution(tenant.as_str(), execution_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("execution", execution_id))?;
+    match record.status {
+        // Stopped by the signal above; the run stored its cancelled result.
+        StoredStatus::Cancelled if signalled => {}
+        status if status.is_final() => {
+            return Err(ApiError::conflict(
+                "execution_finished",
+                format!("execution `{execution_id}` is already {}", status.as_str()),
+            ));
+        }
+        _ => {
+            let mut result = record.result.unwrap_or_else(|| json!({"executionId": execution_id, "output": {}}));
+            result["status"] = json!("cancelled");
+            result["success"] = json!(false);
+            result["error"] = json!("cancelled");
+            app.store.update_execution(tenant.as_str(), execution_id, StoredStatus::Cancelled, Some(result)).await?;
+        }
+    }
+    Ok(json!({"success": true, "executionId": execution_id, "status": "cancelled"}))
+}

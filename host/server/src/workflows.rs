@@ -1,0 +1,154 @@
+//! Workflow routes: create, read, replace the draft, deploy, delete.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use sandflow_engine::{Engine, WorkflowState};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+
+use crate::auth::Scope;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Body, Caller};
+use crate::state::{AppState, Tenant};
+
+/// `POST /v1/workflows`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWorkflow {
+    id: Option<String>,
+    name: String,
+    state: Value,
+}
+
+/// `PUT /v1/workflows/{id}/draft`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceDraft {
+    state: Value,
+}
+
+/// Checks an ID given by a caller: it names rows and appears in URLs.
+pub fn check_id(what: &str, id: &str) -> ApiResult<()> {
+    let plain = !id.is_empty()
+        && id.len() <= 128
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if plain {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "{what} must be 1 to 128 characters of letters, digits, '-', '_', '.' or ':'"
+        )))
+    }
+}
+
+/// Parses and validates a workflow state against the tenant's blocks.
+pub async fn validated_state(app: &AppState, tenant: &Tenant, state: Value) -> ApiResult<WorkflowState> {
+    let parsed: WorkflowState = serde_json::from_value(state).map_err(|e| {
+        ApiError::invalid_workflow(&[sandflow_engine::Problem {
+            block_id: None,
+            field: None,
+            message: format!("not a workflow state: {e}"),
+        }])
+    })?;
+    if parsed.blocks.len() > app.limits.max_blocks_per_workflow {
+        return Err(ApiError::bad_request(format!(
+            "the workflow has {} blocks, over the limit of {}",
+            parsed.blocks.len(),
+            app.limits.max_blocks_per_workflow
+        )));
+    }
+    let engine = Engine::new(app.tenant_runner(tenant).await, app.engine_settings.clone());
+    engine.validate(&parsed).map_err(|problems| ApiError::invalid_workflow(&problems))?;
+    Ok(parsed)
+}
+
+async fn view(app: &AppState, tenant: &Tenant, id: &str) -> ApiResult<Value> {
+    let record =
+        app.store.get_workflow(tenant.as_str(), id).await?.ok_or_else(|| ApiError::not_found("workflow", id))?;
+    let versions: Vec<Value> = record
+        .versions
+        .iter()
+        .map(|v| json!({"version": v.version, "deployedAt": v.deployed_at.format(&Rfc3339).unwrap_or_default()}))
+        .collect();
+    Ok(json!({
+        "id": record.id,
+        "name": record.name,
+        "draft": record.draft,
+        "deployedVersion": record.deployed_version,
+        "versions": versions,
+    }))
+}
+
+/// `POST /v1/workflows`: the state becomes the draft.
+pub async fn create(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Body(body): Body<CreateWorkflow>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(Scope::WorkflowsWrite)?;
+    let tenant = caller.tenant();
+    let id = body.id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    check_id("id", &id)?;
+    if body.name.trim().is_empty() || body.name.len() > 256 {
+        return Err(ApiError::bad_request("name must be 1 to 256 characters"));
+    }
+    let state = validated_state(&app, &tenant, body.state).await?;
+    let state = serde_json::to_value(state).map_err(ApiError::internal)?;
+    app.store.create_workflow(tenant.as_str(), &id, &body.name, state).await.map_err(|e| match e {
+        sandflow_store::StoreError::Conflict(_) => {
+            ApiError::conflict("workflow_exists", format!("workflow `{id}` already exists"))
+        }
+        other => other.into(),
+    })?;
+    Ok((StatusCode::CREATED, Json(view(&app, &tenant, &id).await?)))
+}
+
+/// `GET /v1/workflows/{id}`.
+pub async fn get(State(app): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    caller.require(Scope::WorkflowsRead)?;
+    Ok(Json(view(&app, &caller.tenant(), &id).await?))
+}
+
+/// `PUT /v1/workflows/{id}/draft`.
+pub async fn replace_draft(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<ReplaceDraft>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::WorkflowsWrite)?;
+    let tenant = caller.tenant();
+    // Unknown first, so a bad state for another tenant's ID reveals nothing.
+    view(&app, &tenant, &id).await?;
+    let state = validated_state(&app, &tenant, body.state).await?;
+    let state = serde_json::to_value(state).map_err(ApiError::internal)?;
+    app.store.update_draft(tenant.as_str(), &id, state).await.map_err(|e| match e {
+        sandflow_store::StoreError::NotFound => ApiError::not_found("workflow", &id),
+        other => other.into(),
+    })?;
+    Ok(Json(view(&app, &tenant, &id).await?))
+}
+
+/// `POST /v1/workflows/{id}/deploy`: freezes the draft as a new version.
+pub async fn deploy(State(app): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    caller.require(Scope::WorkflowsWrite)?;
+    let tenant = caller.tenant();
+    let version = app.store.deploy_workflow(tenant.as_str(), &id).await.map_err(|e| match e {
+        sandflow_store::StoreError::NotFound => ApiError::not_found("workflow", &id),
+        other => other.into(),
+    })?;
+    Ok(Json(json!({"id": id, "version": version})))
+}
+
+/// `DELETE /v1/workflows/{id}`.
+pub async fn delete(State(app): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    caller.require(Scope::WorkflowsWrite)?;
+    if !app.store.delete_workflow(caller.tenant().as_str(), &id).await? {
+        return Err(ApiError::not_found("workflow", &id));
+    }
+    Ok(Json(json!({"success": true, "id": id})))
+}
