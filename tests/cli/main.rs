@@ -1,6 +1,7 @@
 //! Black-box tests of the `sandflow` binary: block tools and `run`.
 
 mod examples;
+mod readme;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -24,6 +24,8 @@ use crate::state::{AppState, Tenant};
 
 /// How often due timed pauses are looked for.
 const TIMER_POLL: Duration = Duration::from_millis(200);
+/// Size of the run-lock table at which idle locks are dropped.
+const LOCK_SWEEP_AT: usize = 1024;
 /// Progress events kept for a slow SSE client before it misses some.
 const EVENT_BUFFER: usize = 1024;
 
@@ -78,13 +80,14 @@ impl Executions {
     /// of one execution happen one at a time, so a resume that arrives while
     /// the pause is still being stored waits for it instead of missing it.
     pub async fn lock(&self, tenant: &Tenant, id: &str) -> OwnedMutexGuard<()> {
-        let lock = self
-            .locks
-            .lock()
-            .expect("locks")
-            .entry((tenant.clone(), id.to_string()))
-            .or_default()
-            .clone();
+        let lock = {
+            let mut locks = self.locks.lock().expect("locks");
+            if locks.len() >= LOCK_SWEEP_AT {
+                // Locks nobody holds or waits for belong to finished work.
+                locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+            }
+            locks.entry((tenant.clone(), id.to_string())).or_default().clone()
+        };
         lock.lock_owned().await
     }
 
