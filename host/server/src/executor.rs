@@ -68,11 +68,14 @@ pub struct LiveExecution {
     pub events: broadcast::Sender<ProgressEvent>,
 }
 
+/// An execution's tenant and ID.
+type ExecutionKey = (Tenant, String);
+
 /// Executions running now and the per-execution run locks.
 #[derive(Default)]
 pub struct Executions {
-    live: Mutex<HashMap<(Tenant, String), Arc<LiveExecution>>>,
-    locks: Mutex<HashMap<(Tenant, String), Arc<tokio::sync::Mutex<()>>>>,
+    live: Mutex<HashMap<ExecutionKey, Arc<LiveExecution>>>,
+    locks: Mutex<HashMap<ExecutionKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Executions {
@@ -200,6 +203,7 @@ pub async fn run_pass(
         })
     };
 
+    let is_first_pass = resume.is_none();
     let engine_request = ExecutionRequest {
         execution_id: execution_id.to_string(),
         workflow_id: request.workflow_id.clone(),
@@ -247,6 +251,16 @@ pub async fn run_pass(
     app.executions.live.lock().expect("live").remove(&key);
     app.metrics.runs_in_flight.dec();
 
+    if let (Err(error), true) = (&outcome, is_first_pass) {
+        // Refused before any block ran (a run from a block that cannot start
+        // there): the stored execution ends failed rather than running forever.
+        let result = json!({
+            "success": false, "status": "failed", "executionId": execution_id, "output": {},
+            "error": error.to_string(), "pausePoints": [], "logs": [],
+            "finalState": {"blockStates": {}, "executedBlocks": [], "decisions": {}, "variables": {}}
+        });
+        let _ = store.update_execution(tenant.as_str(), execution_id, StoredStatus::Failed, Some(result)).await;
+    }
     if let Ok(result) = &mut outcome {
         trim_logs(result, app.limits.max_stored_log_bytes);
         store_result(app, tenant, execution_id, result).await;

@@ -111,6 +111,9 @@ impl Metrics {
     }
 }
 
+/// A custom block's digest and its compiled form.
+type CompiledBlock = (String, Arc<LoadedBlock>);
+
 /// The state shared by every route.
 pub struct AppState {
     pub store: Arc<dyn Store>,
@@ -122,7 +125,7 @@ pub struct AppState {
     pub executions: Executions,
     pub metrics: Metrics,
     /// Custom blocks already compiled, by tenant, type and digest.
-    custom: Mutex<HashMap<(Tenant, String), (String, Arc<LoadedBlock>)>>,
+    custom: Mutex<HashMap<(Tenant, String), CompiledBlock>>,
 }
 
 impl AppState {
