@@ -1,0 +1,419 @@
+//! The harness: the real `sandflow` binary on a free port with a fresh data
+//! directory, tokens from `sandflow token`, and a blocking HTTP client.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path as UrlPath, State};
+use axum::routing::get;
+use reqwest::Method;
+use reqwest::blocking::{Client, RequestBuilder};
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+
+/// How long a server may take to answer `/healthz` after it starts.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long one HTTP request may take (executions with pauses and retries included).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// The server most tests share: starting one costs seconds. Tests keep to
+/// their own tenants and IDs so they stay independent. Its `api` blocks may
+/// call loopback, where [`HitServer`]s listen.
+pub fn shared() -> &'static Server {
+    static SHARED: OnceLock<Server> = OnceLock::new();
+    SHARED.get_or_init(|| Server::start(&["--allow-http", "127.0.0.1"]))
+}
+
+/// One HTTP client for every test (it holds its own runtime thread).
+fn client() -> &'static Client {
+    static CLIENT: OnceLock<Client> = OnceLock::new();
+    CLIENT.get_or_init(|| Client::builder().timeout(REQUEST_TIMEOUT).build().expect("the HTTP client builds"))
+}
+
+/// A scratch directory under cargo's per-target temp dir, new on each call.
+pub fn scratch_dir(what: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sandflow-api");
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    if n == 0 {
+        remove_dirs_of_finished_runs(&root);
+    }
+    let dir = root.join(format!("{}-{n}-{what}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// The shared server's directory outlives its run (statics are never
+/// dropped): directories of test processes that are gone are removed.
+fn remove_dirs_of_finished_runs(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.split('-').next().and_then(|pid| pid.parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// A free port on loopback: bound, read, released.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("local addr").port()
+}
+
+/// Spawns `command` from one long-lived thread, with the child set to be
+/// killed when that thread (so the test process) goes away: the shared
+/// server lives in a static, whose destructor never runs.
+fn spawn_tied_to_this_process(mut command: Command) -> Child {
+    type Request = (Command, mpsc::Sender<std::io::Result<Child>>);
+    static SPAWNER: OnceLock<Mutex<mpsc::Sender<Request>>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (sender, receiver) = mpsc::channel::<Request>();
+        std::thread::Builder::new()
+            .name("server-spawner".into())
+            .spawn(move || {
+                // `PR_SET_PDEATHSIG` fires when the thread that forked exits:
+                // this one never does before the process.
+                for (mut command, reply) in receiver {
+                    let _ = reply.send(command.spawn());
+                }
+                loop {
+                    std::thread::park();
+                }
+            })
+            .expect("spawner thread");
+        Mutex::new(sender)
+    });
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let (reply, answer) = mpsc::channel();
+    spawner.lock().expect("spawner").send((command, reply)).expect("spawner alive");
+    answer.recv().expect("spawner answers").expect("the sandflow binary starts")
+}
+
+/// A running `sandflow serve` on its own data directory.
+pub struct Server {
+    child: Option<Child>,
+    data_dir: PathBuf,
+    global_args: Vec<String>,
+    base: String,
+    starts: usize,
+}
+
+impl Server {
+    /// Starts the binary with `global_args` (flags such as `--allow-http X`,
+    /// placed before the subcommand) on a fresh data dir and waits until it
+    /// answers `/healthz`.
+    pub fn start(global_args: &[&str]) -> Server {
+        let mut server = Server {
+            child: None,
+            data_dir: scratch_dir("server").join("data"),
+            global_args: global_args.iter().map(|s| s.to_string()).collect(),
+            base: String::new(),
+            starts: 0,
+        };
+        server.launch();
+        server
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.data_dir.parent().expect("scratch dir").join(format!("server-{}.log", self.starts))
+    }
+
+    /// The server's stderr so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    fn launch(&mut self) {
+        std::fs::create_dir_all(&self.data_dir).expect("data dir");
+        // A port taken between the probe and the bind: try another.
+        for _attempt in 0..5 {
+            self.starts += 1;
+            let port = free_port();
+            let log = File::create(self.log_path()).expect("server log");
+            let mut command = Command::new(env!("CARGO_BIN_EXE_sandflow"));
+            command
+                .arg("--cache-dir")
+                .arg(sandflow_tests::component_cache_dir())
+                .args(&self.global_args)
+                .arg("serve")
+                .arg("--addr")
+                .arg(format!("127.0.0.1:{port}"))
+                .arg("--data-dir")
+                .arg(&self.data_dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::from(log));
+            let child = spawn_tied_to_this_process(command);
+            self.child = Some(child);
+            self.base = format!("http://127.0.0.1:{port}");
+            match self.wait_healthy() {
+                Ok(()) => return,
+                Err(exited) if exited && self.log().contains("in use") => continue,
+                Err(_) => panic!("the server did not come up:\n{}", self.log()),
+            }
+        }
+        panic!("the server could not bind a port:\n{}", self.log());
+    }
+
+    /// Ok once `/healthz` answers 200; Err(true) if the process exited first.
+    fn wait_healthy(&mut self) -> Result<(), bool> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        let probe = Client::builder().timeout(Duration::from_secs(2)).build().expect("probe client");
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut()
+                && child.try_wait().expect("try_wait").is_some()
+            {
+                self.child = None;
+                return Err(true);
+            }
+            if let Ok(response) = probe.get(self.url("/healthz")).send()
+                && response.status() == 200
+            {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(false)
+    }
+
+    /// SIGKILL, as a crash would: nothing of the server's shutdown runs.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills the server (SIGKILL) if it runs and starts it again on the same
+    /// data directory (a new port).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+
+    /// A token from `sandflow token` with the default scopes (all of them).
+    pub fn token(&self, tenant: &str) -> String {
+        token_for(&self.data_dir, tenant, None, None)
+    }
+
+    /// A token with exactly `scope` (space-separated).
+    pub fn token_scoped(&self, tenant: &str, scope: &str) -> String {
+        token_for(&self.data_dir, tenant, Some(scope), None)
+    }
+
+    /// A token with a lifetime like `1s`.
+    pub fn token_ttl(&self, tenant: &str, ttl: &str) -> String {
+        token_for(&self.data_dir, tenant, None, Some(ttl))
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request to `path` with the bearer token, if any.
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = client().request(method, self.url(path));
+        match token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> Resp {
+        Resp::from(self.request(Method::GET, path, Some(token)).send())
+    }
+
+    pub fn post(&self, path: &str, token: &str, body: &Value) -> Resp {
+        Resp::from(self.request(Method::POST, path, Some(token)).json(body).send())
+    }
+
+    pub fn put(&self, path: &str, token: &str, body: &Value) -> Resp {
+        Resp::from(self.request(Method::PUT, path, Some(token)).json(body).send())
+    }
+
+    pub fn delete(&self, path: &str, token: &str) -> Resp {
+        Resp::from(self.request(Method::DELETE, path, Some(token)).send())
+    }
+
+    /// `POST /v1/workflows/execute`.
+    pub fn execute(&self, token: &str, body: &Value) -> Resp {
+        self.post("/v1/workflows/execute", token, body)
+    }
+
+    /// `GET /v1/executions/{id}` until `done` holds for the body.
+    pub fn poll_execution(&self, token: &str, id: &str, timeout: Duration, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + timeout;
+        let mut last = Value::Null;
+        while Instant::now() < deadline {
+            // The server may be restarting: a refused connection is retried.
+            if let Ok(response) = self.request(Method::GET, &format!("/v1/executions/{id}"), Some(token)).send() {
+                let resp = Resp::from(Ok(response));
+                if resp.status == 200 {
+                    if done(&resp.json) {
+                        return resp.json;
+                    }
+                    last = resp.json;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("execution {id} did not get there within {timeout:?}; last seen: {last:#}\nserver log:\n{}", self.log());
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+        if !std::thread::panicking()
+            && let Some(dir) = self.data_dir.parent()
+        {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Runs `sandflow token` against the secret in `data_dir` (creating one if
+/// there is none: that is how a token of another server is made).
+pub fn token_for(data_dir: &Path, tenant: &str, scope: Option<&str>, ttl: Option<&str>) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sandflow"));
+    command.arg("token").arg("--data-dir").arg(data_dir).arg("--tenant").arg(tenant);
+    if let Some(scope) = scope {
+        command.arg("--scope").arg(scope);
+    }
+    if let Some(ttl) = ttl {
+        command.arg("--ttl").arg(ttl);
+    }
+    let out = command.output().expect("sandflow token runs");
+    assert!(out.status.success(), "sandflow token failed: {}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).expect("utf-8 token").trim().to_string();
+    assert_eq!(token.split('.').count(), 3, "not a JWT: {token}");
+    token
+}
+
+/// A response read whole: status, headers, text and the JSON it parses to
+/// (`Null` when it is not JSON).
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl From<reqwest::Result<reqwest::blocking::Response>> for Resp {
+    fn from(result: reqwest::Result<reqwest::blocking::Response>) -> Self {
+        let response = result.expect("the server answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().expect("the body reads");
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp { status, headers, text, json }
+    }
+}
+
+impl Resp {
+    /// The JSON body, after checking the status.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        self.json
+    }
+
+    /// Checks the error envelope `{success: false, error, code}`.
+    #[track_caller]
+    pub fn expect_error(self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(self.json["success"], false, "{}", self.text);
+        assert!(self.json["error"].as_str().is_some_and(|e| !e.is_empty()), "no error message: {}", self.text);
+        assert_eq!(self.json["code"], code, "{}", self.text);
+        self.json
+    }
+
+    /// The content type, or "".
+    pub fn content_type(&self) -> &str {
+        self.headers.get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+}
+
+type Hits = Arc<Mutex<HashMap<String, u32>>>;
+
+/// An HTTP server in this process that counts hits per path and answers
+/// the first hit of `slow` only after `delay`.
+pub struct HitServer {
+    port: u16,
+    hits: Hits,
+}
+
+impl HitServer {
+    pub fn start(slow: &'static str, delay: Duration) -> HitServer {
+        let hits = Hits::default();
+        let (port_sender, port) = std::sync::mpsc::channel();
+        let state = (hits.clone(), slow, delay);
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                port_sender.send(listener.local_addr().expect("addr").port()).expect("port");
+                let app = Router::new().route("/hit/{id}", get(hit)).with_state(state);
+                axum::serve(listener, app).await.expect("hit server");
+            });
+        });
+        HitServer { port: port.recv().expect("hit server port"), hits }
+    }
+
+    /// The URL of `/hit/{id}`.
+    pub fn url(&self, id: &str) -> String {
+        format!("http://127.0.0.1:{}/hit/{id}", self.port)
+    }
+
+    /// Waits until `/hit/{id}` was hit at least once.
+    #[track_caller]
+    pub fn wait_for_hit(&self, id: &str, server: &Server) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.count(id) == 0 {
+            assert!(Instant::now() < deadline, "{id} was never called; server log:\n{}", server.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Hits of `/hit/{id}` so far (counted when the request arrives).
+    pub fn count(&self, id: &str) -> u32 {
+        self.hits.lock().expect("hits").get(id).copied().unwrap_or(0)
+    }
+}
+
+async fn hit(
+    State((hits, slow, delay)): State<(Hits, &'static str, Duration)>,
+    UrlPath(id): UrlPath<String>,
+) -> axum::Json<Value> {
+    let count = {
+        let mut hits = hits.lock().expect("hits");
+        let count = hits.entry(id.clone()).or_default();
+        *count += 1;
+        *count
+    };
+    if id == slow && count == 1 {
+        tokio::time::sleep(delay).await;
+    }
+    axum::Json(json!({"block": id, "hit": count}))
+}

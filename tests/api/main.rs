@@ -1,0 +1,18 @@
+//! Black-box tests of the HTTP API (SPEC sections 3 to 5): the real `sandflow`
+//! binary started on a free port with a fresh data directory, spoken to over
+//! a real socket. Most tests share one server and keep to their own tenants
+//! and IDs; those that kill or restart a server start their own.
+
+mod blocks;
+mod cancel;
+mod errors;
+mod events;
+mod execute;
+mod flows;
+mod harness;
+mod ops;
+mod pause;
+mod recovery;
+mod tenancy;
+mod timed;
+mod workflows;
