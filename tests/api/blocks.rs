@@ -134,7 +134,6 @@ fn a_component_over_4_mib_is_not_refused_as_too_large() {
 }
 
 #[test]
-#[ignore = "server bug: a component over the 32 MiB limit is a text/plain 413 from axum, not the envelope"]
 fn a_component_over_32_mib_is_413_in_the_envelope() {
     let server = shared();
     let token = server.token("blocks-too-large");
@@ -144,7 +143,6 @@ fn a_component_over_32_mib_is_413_in_the_envelope() {
 }
 
 #[test]
-#[ignore = "server bug: the 422 for a body that is not wasm quotes the whole body back (parsed as WAT text)"]
 fn a_refused_component_is_not_echoed_back() {
     let server = shared();
     let token = server.token("blocks-echo-back");

@@ -134,7 +134,6 @@ fn assert_envelope(response: &Resp) {
 }
 
 #[test]
-#[ignore = "server bug: a known path with the wrong method is a bare 405 with an empty body"]
 fn a_wrong_method_is_405_in_the_envelope() {
     let server = shared();
     let token = server.token("err-method");
@@ -147,7 +146,6 @@ fn a_wrong_method_is_405_in_the_envelope() {
 }
 
 #[test]
-#[ignore = "server bug: a path parameter that is not UTF-8 is a text/plain 400 from axum"]
 fn a_path_id_that_is_not_utf8_is_answered_in_the_envelope() {
     let server = shared();
     let token = server.token("err-path");

@@ -233,6 +233,13 @@ impl<R: BlockRunner> Engine<R> {
 
 /// The outputs a run from `start_block_id` keeps: every top-level node that is
 /// not the start block or downstream of it, as checkpoints without logs.
+/// Checks that a run from a block can start where it asks to, without running
+/// anything: the same refusals `Engine::execute` would give.
+pub fn check_run_from(state: &WorkflowState, run_from: &RunFrom) -> Result<(), ExecuteError> {
+    let (graph, _) = WorkflowGraph::build(state);
+    carried_over(&graph, run_from).map(|_| ())
+}
+
 fn carried_over(graph: &WorkflowGraph, run_from: &RunFrom) -> Result<Vec<Checkpoint>, ExecuteError> {
     let start = run_from.start_block_id.as_str();
     let top = graph.scope(&None);

@@ -15,6 +15,18 @@ use crate::extract::Caller;
 use crate::state::AppState;
 
 /// `GET /v1/blocks`: standard blocks and the caller's custom blocks, with manifests.
+#[utoipa::path(
+    get,
+    path = "/v1/blocks",
+    tag = "blocks",
+    operation_id = "listBlocks",
+    responses(
+        (status = 200, description = "Standard blocks, then the tenant's custom blocks", body = crate::openapi::BlockCatalogue),
+        (status = 401, description = "No or bad token", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["workflows:read"])),
+)]
 pub async fn list(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require(Scope::WorkflowsRead)?;
     let mut blocks = Vec::new();
@@ -49,6 +61,29 @@ fn valid_type(name: &str) -> bool {
 /// `POST /v1/blocks?type=NAME` with the component as `application/wasm`:
 /// compiled and checked against the world under a time budget, then stored
 /// by digest for the caller's tenant only.
+#[utoipa::path(
+    post,
+    path = "/v1/blocks",
+    tag = "blocks",
+    operation_id = "registerBlock",
+    params(("type" = String, Query, description = "The new block type: 1 to 64 characters of a-z, 0-9, `_` or `-`, \
+                                                  starting with a letter; not a standard block's")),
+    request_body(
+        description = "The block: a WebAssembly component of the `sandflow:block` world",
+        content(("application/wasm")),
+    ),
+    responses(
+        (status = 201, description = "Type-checked, compiled and registered for the caller's tenant", body = crate::openapi::BlockEntry),
+        (status = 400, description = "Missing or bad `type`, or an empty body", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or bad token", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope", body = crate::openapi::ErrorBody),
+        (status = 409, description = "`block_exists`: a standard block's type", body = crate::openapi::ErrorBody),
+        (status = 413, description = "Component too large", body = crate::openapi::ErrorBody),
+        (status = 415, description = "Not `application/wasm`", body = crate::openapi::ErrorBody),
+        (status = 422, description = "`invalid_component` or `compile_timeout`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["blocks:write"])),
+)]
 pub async fn register(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -78,6 +113,15 @@ pub async fn register(
     if body.is_empty() {
         return Err(ApiError::bad_request("the body is empty"));
     }
+    // Only the binary format: the compiler would also take WAT text, and its
+    // parse errors quote the input back.
+    if !body.starts_with(b"\0asm") {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_component",
+            "not a WebAssembly binary (it does not start with \\0asm)",
+        ));
+    }
     let runtime = app.runner.runtime().clone();
     let bytes = body.to_vec();
     let compile = tokio::spawn(async move { runtime.load(&bytes).await });
@@ -91,7 +135,11 @@ pub async fn register(
         }
         Ok(joined) => joined.map_err(ApiError::internal)?,
     };
-    let block = loaded.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_component", e.to_string()))?;
+    let block = loaded.map_err(|e| {
+        // Bounded: a compiler message may quote parts of the upload.
+        let message: String = e.to_string().chars().take(1000).collect();
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_component", message)
+    })?;
     let manifest = serde_json::to_value(block.manifest()).map_err(ApiError::internal)?;
     let digest = block.digest().to_string();
     app.store.put_block(tenant.as_str(), block_type, &digest, body.to_vec(), manifest.clone()).await?;

@@ -24,37 +24,53 @@ use crate::state::AppState;
 use crate::workflows::{check_id, validated_state};
 
 /// `POST /v1/workflows/execute`, field for field as the hosted API.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(example = json!({"workflowId": "orders", "options": {"input": {"n": 1}}}))]
 pub struct ExecuteBody {
+    /// The workflow to run; with `workflow`, only names the run.
     workflow_id: String,
     /// An inline state that replaces the stored one for this run.
+    /// Needs `workflows:write`.
+    #[schema(value_type = Option<crate::openapi::WorkflowState>)]
     workflow: Option<Value>,
+    /// Run the draft instead of the latest deployed version (default false;
+    /// no deployed version is a 409 `not_deployed`).
     #[serde(default)]
     use_draft_state: bool,
     #[serde(default)]
     options: ExecuteOptions,
+    /// Re-run from a block of an earlier execution of the same workflow.
     run_from_block: Option<RunFromBlock>,
     parent_execution_id: Option<String>,
+    /// Workflow IDs of the callers; the request's own `workflowId` in it is a
+    /// 409 `workflow_cycle`.
     #[serde(default)]
     call_chain: Vec<String>,
 }
 
 /// `options` of an execute request.
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ExecuteOptions {
+    /// A UUIDv7 when absent; reusing one in the tenant is a 409 `execution_exists`.
     execution_id: Option<String>,
+    /// The output of the `start` block (default `{}`).
     input: Option<Value>,
+    /// Values for `{{ENV_NAME}}` and the blocks' env handles; redacted in results.
     #[serde(default)]
     environment_variables: HashMap<String, String>,
+    /// Initial values of workflow variables, by name.
     #[serde(default)]
+    #[schema(value_type = Object)]
     workflow_variables: BTreeMap<String, Value>,
+    /// 1 up to the server maximum (default 4).
+    #[schema(minimum = 1)]
     max_parallel_nodes: Option<i64>,
 }
 
 /// `runFromBlock` of an execute request.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RunFromBlock {
     execution_id: String,
@@ -62,10 +78,12 @@ pub struct RunFromBlock {
 }
 
 /// `POST /v1/executions/{id}/resume`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ResumeBody {
+    /// The pause point to resume.
     context_id: String,
+    /// Checked against the pause point's `inputSchema` when it has one.
     #[serde(default)]
     input: Value,
 }
@@ -78,6 +96,25 @@ fn answer(result: ExecutionResult) -> (StatusCode, Json<Value>) {
 
 /// `POST /v1/workflows/execute`: checks everything, stores the execution,
 /// runs it to completion or pause, and answers with its result.
+#[utoipa::path(
+    post,
+    path = "/v1/workflows/execute",
+    tag = "executions",
+    operation_id = "executeWorkflow",
+    request_body = ExecuteBody,
+    responses(
+        (status = 200, description = "Finished: `completed`, `failed` or `cancelled`", body = crate::openapi::ExecutionResult),
+        (status = 202, description = "Paused: see `pausePoints`", body = crate::openapi::ExecutionResult),
+        (status = 400, description = "Bad input, unknown fields, an invalid workflow or run-from-block", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or bad token", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope (`workflows:write` too for an inline `workflow`)", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown workflow or run-from execution", body = crate::openapi::ErrorBody),
+        (status = 409, description = "`not_deployed`, `workflow_cycle` or `execution_exists`", body = crate::openapi::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::openapi::ErrorBody),
+        (status = 415, description = "Not JSON", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["workflows:execute"])),
+)]
 pub async fn execute(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -142,7 +179,14 @@ pub async fn execute(
                 .and_then(|r| r.get("finalState").cloned())
                 .and_then(|s| serde_json::from_value(s).ok())
                 .ok_or_else(|| ApiError::bad_request(format!("execution `{}` has no final state", from.execution_id)))?;
-            Some(StoredRunFrom { start_block_id: from.start_block_id, previous: final_state })
+            let run_from = StoredRunFrom { start_block_id: from.start_block_id, previous: final_state };
+            // Refused here, before anything is stored, rather than by the engine later.
+            let check = sandflow_engine::RunFrom {
+                start_block_id: run_from.start_block_id.clone(),
+                previous: run_from.previous.clone(),
+            };
+            sandflow_engine::check_run_from(&state, &check)?;
+            Some(run_from)
         }
     };
     let execution_id = body.options.execution_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
@@ -175,6 +219,8 @@ pub async fn execute(
             }
             other => other.into(),
         })?;
+    // From now on a cancel or an event stream finds the execution.
+    app.executions.begin(&tenant, &execution_id);
     // On its own task, so a client that hangs up does not stop the execution.
     let task = tokio::spawn(async move {
         let _run = run_lock;
@@ -188,6 +234,20 @@ pub async fn execute(
 }
 
 /// `GET /v1/executions/{id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/executions/{id}",
+    tag = "executions",
+    operation_id = "getExecution",
+    params(("id" = String, Path, description = "Execution ID")),
+    responses(
+        (status = 200, description = "The execution result; `status` may also be `queued` or `running`", body = crate::openapi::ExecutionResult),
+        (status = 401, description = "No or bad token", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown execution (or another tenant's)", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["workflows:read"])),
+)]
 pub async fn get(State(app): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     caller.require(Scope::WorkflowsRead)?;
     let record =
@@ -201,6 +261,26 @@ pub async fn get(State(app): State<Arc<AppState>>, caller: Caller, Path(id): Pat
 }
 
 /// `POST /v1/executions/{id}/resume`.
+#[utoipa::path(
+    post,
+    path = "/v1/executions/{id}/resume",
+    tag = "executions",
+    operation_id = "resumeExecution",
+    params(("id" = String, Path, description = "Execution ID")),
+    request_body = ResumeBody,
+    responses(
+        (status = 200, description = "Finished: `completed`, `failed` or `cancelled`", body = crate::openapi::ExecutionResult),
+        (status = 202, description = "Paused again: see `pausePoints`", body = crate::openapi::ExecutionResult),
+        (status = 400, description = "Bad input, or `invalid_resume_input` against the pause point's schema", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or bad token", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown execution or pause point", body = crate::openapi::ErrorBody),
+        (status = 409, description = "`already_resumed` or `execution_finished`", body = crate::openapi::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::openapi::ErrorBody),
+        (status = 415, description = "Not JSON", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["workflows:execute"])),
+)]
 pub async fn resume(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -214,6 +294,21 @@ pub async fn resume(
 }
 
 /// `POST /v1/executions/{id}/cancel`.
+#[utoipa::path(
+    post,
+    path = "/v1/executions/{id}/cancel",
+    tag = "executions",
+    operation_id = "cancelExecution",
+    params(("id" = String, Path, description = "Execution ID")),
+    responses(
+        (status = 200, description = "Cancelled", body = crate::openapi::Cancelled),
+        (status = 401, description = "No or bad token", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown execution (or another tenant's)", body = crate::openapi::ErrorBody),
+        (status = 409, description = "`execution_finished`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["workflows:execute"])),
+)]
 pub async fn cancel(State(app): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     caller.require(Scope::WorkflowsExecute)?;
     Ok(Json(executor::cancel(&app, &caller.tenant(), &id).await?))
@@ -221,6 +316,22 @@ pub async fn cancel(State(app): State<Arc<AppState>>, caller: Caller, Path(id): 
 
 /// `GET /v1/executions/{id}/events`: the blocks finished so far, then live
 /// progress while the execution runs here, then `execution_finished`.
+#[utoipa::path(
+    get,
+    path = "/v1/executions/{id}/events",
+    tag = "executions",
+    operation_id = "executionEvents",
+    params(("id" = String, Path, description = "Execution ID")),
+    responses(
+        (status = 200, description = "Server-sent events `block_started`, `block_finished`, `block_paused` and \
+                                      `execution_finished`, each with a JSON `data` line", body = String,
+         content_type = "text/event-stream"),
+        (status = 401, description = "No or bad token", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown execution (or another tenant's)", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["workflows:read"])),
+)]
 pub async fn events(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -243,8 +354,10 @@ pub async fn events(
         });
         past.push(Event::default().event(kind).data(data.to_string()));
     }
+    // A paused execution is not over: its stream ends with `execution_paused`.
     let finished = move |status: &str| {
-        Event::default().event("execution_finished").data(json!({"executionId": id, "status": status}).to_string())
+        let event = if status == "paused" { "execution_paused" } else { "execution_finished" };
+        Event::default().event(event).data(json!({"executionId": id, "status": status}).to_string())
     };
     let stream: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> = match live {
         Some(receiver) if !record.status.is_final() => {

@@ -57,7 +57,7 @@ pub struct StoredRunFrom {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProgressEvent {
-    /// `block_started`, `block_finished`, `block_paused` or `execution_finished`.
+    /// `block_started`, `block_finished`, `block_paused`, `execution_paused` or `execution_finished`.
     pub event: &'static str,
     pub data: Value,
 }
@@ -92,6 +92,20 @@ impl Executions {
             locks.entry((tenant.clone(), id.to_string())).or_default().clone()
         };
         lock.lock_owned().await
+    }
+
+    /// Marks an execution as running here (or returns its entry if it already
+    /// is), so a cancel or an event stream finds it from this moment on.
+    pub fn begin(&self, tenant: &Tenant, id: &str) -> Arc<LiveExecution> {
+        self.live
+            .lock()
+            .expect("live")
+            .entry((tenant.clone(), id.to_string()))
+            .or_insert_with(|| {
+                let (events, _) = broadcast::channel(EVENT_BUFFER);
+                Arc::new(LiveExecution { cancel: Cancellation::default(), events })
+            })
+            .clone()
     }
 
     /// The execution if it is running in this process.
@@ -156,11 +170,10 @@ pub async fn run_pass(
         .collect();
     let runner = app.tenant_runner(tenant).await;
     let engine = Engine::new(runner, app.engine_settings.clone());
-    let cancel = Cancellation::default();
-    let (sender, _) = broadcast::channel(EVENT_BUFFER);
-    let live = Arc::new(LiveExecution { cancel: cancel.clone(), events: sender.clone() });
+    let live = app.executions.begin(tenant, execution_id);
+    let cancel = live.cancel.clone();
+    let sender = live.events.clone();
     let key = (tenant.clone(), execution_id.to_string());
-    app.executions.live.lock().expect("live").insert(key.clone(), live);
     app.metrics.runs_in_flight.inc();
 
     let (events, mut received) = mpsc::unbounded_channel::<ExecutionEvent>();
@@ -267,7 +280,8 @@ pub async fn run_pass(
         app.metrics.executions.with_label_values(&[status_name(result.status)]).inc();
         if let Some(sender) = sender {
             let data = json!({"executionId": execution_id, "status": status_name(result.status), "error": result.error});
-            let _ = sender.send(ProgressEvent { event: "execution_finished", data });
+            let event = if result.status == ExecutionStatus::Paused { "execution_paused" } else { "execution_finished" };
+            let _ = sender.send(ProgressEvent { event, data });
         }
     }
     outcome

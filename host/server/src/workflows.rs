@@ -16,18 +16,24 @@ use crate::extract::{Body, Caller};
 use crate::state::{AppState, Tenant};
 
 /// `POST /v1/workflows`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWorkflow {
+    /// 1 to 128 characters of letters, digits, `-`, `_`, `.` or `:`; a UUIDv7 when absent.
     id: Option<String>,
+    /// 1 to 256 characters.
     name: String,
+    /// Validated, then stored as the draft.
+    #[schema(value_type = crate::openapi::WorkflowState)]
     state: Value,
 }
 
 /// `PUT /v1/workflows/{id}/draft`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplaceDraft {
+    /// Validated, then stored as the draft.
+    #[schema(value_type = crate::openapi::WorkflowState)]
     state: Value,
 }
 
@@ -84,6 +90,23 @@ async fn view(app: &AppState, tenant: &Tenant, id: &str) -> ApiResult<Value> {
 }
 
 /// `POST /v1/workflows`: the state becomes the draft.
+#[utoipa::path(
+    post,
+    path = "/v1/workflows",
+    tag = "workflows",
+    operation_id = "createWorkflow",
+    request_body = CreateWorkflow,
+    responses(
+        (status = 201, description = "Created; the state is the draft", body = crate::openapi::WorkflowView),
+        (status = 400, description = "Bad input or an invalid workflow (`invalid_workflow` with `details`)", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or bad token", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope", body = crate::openapi::ErrorBody),
+        (status = 409, description = "`workflow_exists`", body = crate::openapi::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::openapi::ErrorBody),
+        (status = 415, description = "Not JSON", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["workflows:write"])),
+)]
 pub async fn create(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -108,12 +131,44 @@ pub async fn create(
 }
 
 /// `GET /v1/workflows/{id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/workflows/{id}",
+    tag = "workflows",
+    operation_id = "getWorkflow",
+    params(("id" = String, Path, description = "Workflow ID")),
+    responses(
+        (status = 200, description = "The workflow with its draft and versions", body = crate::openapi::WorkflowView),
+        (status = 401, description = "No or bad token", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown workflow (or another tenant's)", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["workflows:read"])),
+)]
 pub async fn get(State(app): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     caller.require(Scope::WorkflowsRead)?;
     Ok(Json(view(&app, &caller.tenant(), &id).await?))
 }
 
 /// `PUT /v1/workflows/{id}/draft`.
+#[utoipa::path(
+    put,
+    path = "/v1/workflows/{id}/draft",
+    tag = "workflows",
+    operation_id = "replaceDraft",
+    params(("id" = String, Path, description = "Workflow ID")),
+    request_body = ReplaceDraft,
+    responses(
+        (status = 200, description = "The workflow with its new draft", body = crate::openapi::WorkflowView),
+        (status = 400, description = "Bad input or an invalid workflow (`invalid_workflow` with `details`)", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or bad token", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown workflow (or another tenant's)", body = crate::openapi::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::openapi::ErrorBody),
+        (status = 415, description = "Not JSON", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["workflows:write"])),
+)]
 pub async fn replace_draft(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -134,6 +189,20 @@ pub async fn replace_draft(
 }
 
 /// `POST /v1/workflows/{id}/deploy`: freezes the draft as a new version.
+#[utoipa::path(
+    post,
+    path = "/v1/workflows/{id}/deploy",
+    tag = "workflows",
+    operation_id = "deployWorkflow",
+    params(("id" = String, Path, description = "Workflow ID")),
+    responses(
+        (status = 200, description = "The draft is frozen as a new version", body = crate::openapi::Deployed),
+        (status = 401, description = "No or bad token", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown workflow (or another tenant's)", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["workflows:write"])),
+)]
 pub async fn deploy(State(app): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     caller.require(Scope::WorkflowsWrite)?;
     let tenant = caller.tenant();
@@ -145,6 +214,20 @@ pub async fn deploy(State(app): State<Arc<AppState>>, caller: Caller, Path(id): 
 }
 
 /// `DELETE /v1/workflows/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/v1/workflows/{id}",
+    tag = "workflows",
+    operation_id = "deleteWorkflow",
+    params(("id" = String, Path, description = "Workflow ID")),
+    responses(
+        (status = 200, description = "Deleted", body = crate::openapi::Deleted),
+        (status = 401, description = "No or bad token", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown workflow (or another tenant's)", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["workflows:write"])),
+)]
 pub async fn delete(State(app): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     caller.require(Scope::WorkflowsWrite)?;
     if !app.store.delete_workflow(caller.tenant().as_str(), &id).await? {

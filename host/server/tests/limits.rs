@@ -1,0 +1,135 @@
+//! Server limits and ordering, against an in-process server with small
+//! limits on a real socket: body size, blocks per workflow, execution time,
+//! and a resume that arrives while the pause is still being stored.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sandflow_engine::EngineSettings;
+use sandflow_runtime::RuntimeConfig;
+use sandflow_server::auth::{Scope, SigningSecret, issue_token};
+use sandflow_server::{ServerConfig, ServerLimits};
+use serde_json::{Value, json};
+
+struct TestServer {
+    base: String,
+    token: String,
+    client: reqwest::Client,
+    _data: tempfile::TempDir,
+}
+
+impl TestServer {
+    async fn start(limits: ServerLimits) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let cache = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/sandflow-component-cache");
+        let config = ServerConfig {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            data_dir: data.path().to_path_buf(),
+            runtime: RuntimeConfig { cache_dir: Some(cache), ..RuntimeConfig::default() },
+            engine: EngineSettings::default(),
+            limits,
+        };
+        let app = sandflow_server::prepare(&config).await.unwrap();
+        let listener = tokio::net::TcpListener::bind(config.addr).await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(sandflow_server::serve(app, listener));
+        let secret = SigningSecret::load_or_create(data.path()).unwrap();
+        let token = issue_token(&secret, "acme", "test", &Scope::ALL, Duration::from_secs(600), None, None).unwrap();
+        Self { base, token, client: reqwest::Client::new(), _data: data }
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+fn workflow(blocks: Value, edges: Value) -> Value {
+    json!({"blocks": blocks, "edges": edges})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_blocks_and_execution_time_are_limited_with_clear_errors() {
+    let limits = ServerLimits {
+        max_body_bytes: 64 << 10,
+        max_blocks_per_workflow: 3,
+        max_execution_time: Duration::from_secs(1),
+        ..ServerLimits::default()
+    };
+    let server = TestServer::start(limits).await;
+
+    let padding = "x".repeat(70 << 10);
+    let (status, body) = server.post("/v1/workflows", &json!({"name": padding, "state": {}})).await;
+    assert_eq!((status, body["code"].as_str()), (413, Some("payload_too_large")), "{body}");
+
+    let four = workflow(
+        json!({
+            "start": {"type": "start", "name": "Start"},
+            "a": {"type": "response", "name": "A"},
+            "b": {"type": "response", "name": "B"},
+            "c": {"type": "response", "name": "C"}
+        }),
+        json!([{"source": "start", "target": "a"}, {"source": "a", "target": "b"}, {"source": "b", "target": "c"}]),
+    );
+    let (status, body) = server.post("/v1/workflows", &json!({"id": "four", "name": "Four", "state": four})).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("4 blocks, over the limit of 3"), "{body}");
+
+    let slow = workflow(
+        json!({
+            "start": {"type": "start", "name": "Start"},
+            "nap": {"type": "wait", "name": "Nap", "params": {"durationMs": 3000}}
+        }),
+        json!([{"source": "start", "target": "nap"}]),
+    );
+    let request = json!({"workflowId": "slow", "workflow": slow});
+    let (status, body) = server.post("/v1/workflows/execute", &request).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("failed")), "{body}");
+    assert!(body["error"].as_str().unwrap().contains("time limit of 1s"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_that_arrives_before_the_pause_is_stored_waits_for_it() {
+    let server = TestServer::start(ServerLimits::default()).await;
+    // `approve` pauses at once; the execution goes on running `nap` for 2 s,
+    // and only then stores its pause points.
+    let state = workflow(
+        json!({
+            "start": {"type": "start", "name": "Start"},
+            "approve": {"type": "human_in_the_loop", "name": "Approve", "params": {"response": {"ok?": true}}},
+            "nap": {"type": "wait", "name": "Nap", "params": {"durationMs": 2000}}
+        }),
+        json!([{"source": "start", "target": "approve"}, {"source": "start", "target": "nap"}]),
+    );
+    let request = json!({"workflowId": "race", "workflow": state, "options": {"executionId": "race-1"}});
+    let first = {
+        let base = server.base.clone();
+        let token = server.token.clone();
+        tokio::spawn(async move {
+            let response = reqwest::Client::new()
+                .post(format!("{base}/v1/workflows/execute"))
+                .bearer_auth(token)
+                .json(&request)
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (status, resumed) =
+        server.post("/v1/executions/race-1/resume", &json!({"contextId": "approve", "input": {"yes": 1}})).await;
+    assert_eq!((status, resumed["status"].as_str()), (200, Some("completed")), "{resumed}");
+    assert_eq!(resumed["output"]["approve"]["yes"], 1);
+    assert_eq!(resumed["output"]["nap"]["mode"], "slept");
+    let (status, paused) = first.await.unwrap();
+    assert_eq!((status, paused["status"].as_str()), (202, Some("paused")), "{paused}");
+}
