@@ -94,3 +94,25 @@ fn events_of_a_running_execution_stream_live_until_it_finishes() {
     assert_eq!(data["status"], "completed", "{data}");
     caller.join().expect("caller").expect(200);
 }
+
+#[test]
+fn events_of_a_paused_execution_end_with_execution_paused() {
+    let server = shared();
+    let token = server.token("events-paused");
+    let state = json!({
+        "blocks": {
+            "start": {"type": "start", "name": "Start"},
+            "ask": {"type": "human_in_the_loop", "name": "Ask", "params": {"response": {"ok?": true}}}
+        },
+        "edges": [{"source": "start", "target": "ask"}]
+    });
+    let mut request = json!({"workflowId": "evented-pause", "workflow": state});
+    request["options"] = json!({"executionId": "events-paused-1"});
+    server.execute(&token, &request).expect(202);
+
+    let events = parse_events(&server.get("/v1/executions/events-paused-1/events", &token).text);
+    assert!(events.iter().any(|(name, data)| name == "block_paused" && data["blockId"] == "ask"), "{events:#?}");
+    let (last, data) = events.last().expect("events");
+    assert_eq!((last.as_str(), &data["status"]), ("execution_paused", &json!("paused")), "{events:#?}");
+    assert!(!events.iter().any(|(name, _)| name == "execution_finished"), "{events:#?}");
+}
