@@ -25,7 +25,12 @@ impl TestServer {
         let config = ServerConfig {
             addr: "127.0.0.1:0".parse().unwrap(),
             data_dir: data.path().to_path_buf(),
-            runtime: RuntimeConfig { cache_dir: Some(cache), ..RuntimeConfig::default() },
+            runtime: {
+                let mut runtime = RuntimeConfig { cache_dir: Some(cache), ..RuntimeConfig::default() };
+                // `api` blocks may call this very server.
+                runtime.http.allow.push("127.0.0.1".parse().unwrap());
+                runtime
+            },
             engine: EngineSettings::default(),
             limits,
         };
@@ -132,4 +137,24 @@ async fn a_resume_that_arrives_before_the_pause_is_stored_waits_for_it() {
     assert_eq!(resumed["output"]["nap"]["mode"], "slept");
     let (status, paused) = first.await.unwrap();
     assert_eq!((status, paused["status"].as_str()), (202, Some("paused")), "{paused}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_over_the_stored_size_keeps_its_outputs_and_drops_guest_logs() {
+    let server = TestServer::start(ServerLimits { max_stored_log_bytes: 600, ..ServerLimits::default() }).await;
+    let state = workflow(
+        json!({
+            "start": {"type": "start", "name": "Start"},
+            "ping": {"type": "api", "name": "Ping", "params": {"url": format!("{}/healthz", server.base)}}
+        }),
+        json!([{"source": "start", "target": "ping"}]),
+    );
+    let (status, body) =
+        server.post("/v1/workflows/execute", &json!({"workflowId": "logs", "workflow": state})).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("completed")), "{body}");
+    assert_eq!(body["output"]["ping"]["data"], json!({"status": "ok"}));
+    let ping = body["logs"].as_array().unwrap().iter().find(|log| log["blockId"] == "ping").unwrap();
+    let lines = ping["guestLogs"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "{ping}");
+    assert!(lines[0]["message"].as_str().unwrap().contains("guest logs dropped"), "{ping}");
 }
