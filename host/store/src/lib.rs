@@ -8,8 +8,10 @@
 //! behaves exactly as a missing one (`None`, [`StoreError::NotFound`], [`ClaimResult::Unknown`]),
 //! so the server can map both to the same 404 without revealing that the row exists.
 //!
-//! [`SqliteStore`] is the embedded implementation. [`conformance`] holds the behaviour every
-//! implementation must show, written once against `&dyn Store`.
+//! [`SqliteStore`] is the embedded implementation (one file, one server process);
+//! [`PostgresStore`] keeps the same state in PostgreSQL, which several server processes can
+//! share. [`conformance`] holds the behaviour every implementation must show, written once
+//! against `&dyn Store`; both backends run all of it.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), sandflow_store::StoreError> {
@@ -21,18 +23,33 @@
 //! assert_eq!(store.deploy_workflow("acme", "wf1").await?, 1);
 //! # Ok(()) }
 //! ```
+//!
+//! The same with PostgreSQL, the tables in their own schema:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), sandflow_store::StoreError> {
+//! use std::sync::Arc;
+//! use sandflow_store::{PostgresStore, Store};
+//!
+//! let url = "postgres://sandflow@db.internal/sandflow";
+//! let store: Arc<dyn Store> = Arc::new(PostgresStore::connect_in_schema(url, "sandflow").await?);
+//! store.create_workflow("acme", "wf1", "Hello", serde_json::json!({"blocks": {}})).await?;
+//! # Ok(()) }
+//! ```
 
 #![warn(missing_docs)]
 
 #[doc(hidden)]
 pub mod conformance;
 mod model;
+mod postgres;
 mod sqlite;
 
 pub use model::{
     BlockRecord, ClaimResult, ExecutionRecord, ExecutionStatus, NewExecution, PauseKind, PausePointRecord,
     PausePointRow, PauseStatus, StoreError, WorkflowRecord, WorkflowVersionInfo,
 };
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
