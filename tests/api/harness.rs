@@ -115,6 +115,7 @@ pub struct Server {
     child: Option<Child>,
     data_dir: PathBuf,
     global_args: Vec<String>,
+    serve_args: Vec<String>,
     base: String,
     starts: usize,
 }
@@ -124,10 +125,16 @@ impl Server {
     /// placed before the subcommand) on a fresh data dir and waits until it
     /// answers `/healthz`.
     pub fn start(global_args: &[&str]) -> Server {
+        Self::start_serving(global_args, &[])
+    }
+
+    /// As [`Server::start`], with extra `serve` flags such as `--database-url URL`.
+    pub fn start_serving(global_args: &[&str], serve_args: &[&str]) -> Server {
         let mut server = Server {
             child: None,
             data_dir: scratch_dir("server").join("data"),
             global_args: global_args.iter().map(|s| s.to_string()).collect(),
+            serve_args: serve_args.iter().map(|s| s.to_string()).collect(),
             base: String::new(),
             starts: 0,
         };
@@ -161,6 +168,7 @@ impl Server {
                 .arg(format!("127.0.0.1:{port}"))
                 .arg("--data-dir")
                 .arg(&self.data_dir)
+                .args(&self.serve_args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::from(log));

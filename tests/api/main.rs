@@ -12,6 +12,7 @@ mod flows;
 mod harness;
 mod ops;
 mod pause;
+mod postgres;
 mod recovery;
 mod tenancy;
 mod timed;

@@ -113,16 +113,13 @@ fn main() -> ExitCode {
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { addr, data_dir, database_url } => {
-            anyhow::ensure!(
-                database_url.is_none(),
-                "--database-url needs the PostgreSQL store, which is not built yet; without it the server uses SQLite in --data-dir"
-            );
             let cache_dir = cli.cache_dir.unwrap_or_else(|| data_dir.join("component-cache"));
             let mut runtime = runtime_config(Some(cache_dir), &cli.allow_http)?;
             runtime.max_concurrent_runs = 256;
             let config = ServerConfig {
                 addr: addr.parse().with_context(|| format!("--addr {addr}: expected HOST:PORT"))?,
                 data_dir,
+                database_url,
                 runtime,
                 engine: EngineSettings::default(),
                 limits: ServerLimits::default(),

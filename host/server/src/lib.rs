@@ -24,7 +24,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use sandflow_engine::EngineSettings;
 use sandflow_runtime::{Runtime, RuntimeConfig};
-use sandflow_store::{SqliteStore, Store};
+use sandflow_store::{PostgresStore, SqliteStore, Store};
 use sandflow_wasm_runner::WasmBlockRunner;
 
 pub use error::ApiError;
@@ -41,6 +41,8 @@ pub struct ServerConfig {
     pub addr: SocketAddr,
     /// Holds the database, the signing secret and the component cache.
     pub data_dir: PathBuf,
+    /// `postgres://...` keeps the state in PostgreSQL instead of SQLite in `data_dir`.
+    pub database_url: Option<String>,
     pub runtime: RuntimeConfig,
     pub engine: EngineSettings,
     pub limits: ServerLimits,
@@ -124,9 +126,15 @@ pub async fn prepare(config: &ServerConfig) -> anyhow::Result<Arc<AppState>> {
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     let secret = SigningSecret::load_or_create(&config.data_dir).context("loading the signing secret")?;
     let verifier = Verifier::new(AuthConfig::new(secret)).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&config.data_dir.join(DATABASE_FILE)).await.map_err(|e| anyhow::anyhow!("{e}"))?,
-    );
+    let store: Arc<dyn Store> = match &config.database_url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Arc::new(PostgresStore::connect(url).await.map_err(|e| anyhow::anyhow!("{e}"))?)
+        }
+        Some(other) => anyhow::bail!("--database-url must be a postgres:// URL, got `{other}`"),
+        None => Arc::new(
+            SqliteStore::open(&config.data_dir.join(DATABASE_FILE)).await.map_err(|e| anyhow::anyhow!("{e}"))?,
+        ),
+    };
     let runtime = Runtime::new(config.runtime.clone())?;
     let runner = Arc::new(WasmBlockRunner::with_standard_blocks(runtime).await?);
     Ok(Arc::new(AppState::new(store, verifier, runner, config.engine.clone(), config.limits.clone())))

@@ -25,6 +25,7 @@ impl TestServer {
         let config = ServerConfig {
             addr: "127.0.0.1:0".parse().unwrap(),
             data_dir: data.path().to_path_buf(),
+            database_url: None,
             runtime: {
                 let mut runtime = RuntimeConfig { cache_dir: Some(cache), ..RuntimeConfig::default() };
                 // `api` blocks may call this very server.
