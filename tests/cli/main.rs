@@ -75,13 +75,26 @@ fn blocks_inspect_rejects_a_file_that_is_not_wasm() {
 }
 
 #[test]
-fn serve_demo_runs_the_embedded_blocks() {
-    let data_dir = scratch_file("serve", "unused", b"").parent().unwrap().to_path_buf();
-    let out = Command::new(env!("CARGO_BIN_EXE_sandflow"))
-        .args(["serve", "--data-dir", data_dir.to_str().unwrap()])
-        .output()
-        .unwrap();
+fn token_prints_a_token_and_nothing_else() {
+    let data_dir = scratch_file("token", "unused", b"").parent().unwrap().join("data");
+    let out = sandflow(&["token", "--data-dir", data_dir.to_str().unwrap(), "--tenant", "acme", "--ttl", "5m"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(result, serde_json::json!({"result": [2]}));
+    let printed = text(&out.stdout);
+    let token = printed.strip_suffix('\n').unwrap();
+    assert_eq!(token.split('.').count(), 3, "{printed:?}");
+    assert!(token.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)), "{printed:?}");
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    // The secret it signed with is created once and kept.
+    assert!(data_dir.join("signing-secret").exists());
+
+    let bad = sandflow(&["token", "--data-dir", data_dir.to_str().unwrap(), "--tenant", "acme", "--scope", "root"]);
+    assert!(!bad.status.success() && text(&bad.stderr).contains("--scope"), "{}", text(&bad.stderr));
+}
+
+#[test]
+fn serve_refuses_a_database_url_it_cannot_use() {
+    let data_dir = scratch_file("serve-url", "unused", b"").parent().unwrap().join("data");
+    let out = sandflow(&["serve", "--data-dir", data_dir.to_str().unwrap(), "--database-url", "mysql://localhost/x"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("must be a postgres:// URL"), "{}", text(&out.stderr));
 }
