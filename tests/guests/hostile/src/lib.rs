@@ -137,15 +137,11 @@ impl Block for Hostile {
                 let tcp = std::net::TcpStream::connect(&addr).map(|_| ()).map_err(|e| e.to_string());
                 let udp = std::net::UdpSocket::bind("0.0.0.0:0").map(|_| ()).map_err(|e| e.to_string());
                 let dns = "localhost:80".to_socket_addrs().map(|_| ()).map_err(|e| e.to_string());
-                if tcp.is_ok() || udp.is_ok() || dns.is_ok() {
-                    json!({"tcp": tcp.is_ok(), "udp": udp.is_ok(), "dns": dns.is_ok()})
-                } else {
-                    return Err(BlockError::failed(format!(
-                        "network denied: tcp: {}; udp: {}; dns: {}",
-                        tcp.unwrap_err(),
-                        udp.unwrap_err(),
-                        dns.unwrap_err()
-                    )));
+                match (tcp, udp, dns) {
+                    (Err(tcp), Err(udp), Err(dns)) => {
+                        return Err(BlockError::failed(format!("network denied: tcp: {tcp}; udp: {udp}; dns: {dns}")));
+                    }
+                    (tcp, udp, dns) => json!({"tcp": tcp.is_ok(), "udp": udp.is_ok(), "dns": dns.is_ok()}),
                 }
             }
             Attack::HostcallFlood { mib } => json!(ctx.env(&"n".repeat(mib << 20))),
