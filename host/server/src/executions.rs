@@ -323,8 +323,9 @@ pub async fn cancel(State(app): State<Arc<AppState>>, caller: Caller, Path(id): 
     operation_id = "executionEvents",
     params(("id" = String, Path, description = "Execution ID")),
     responses(
-        (status = 200, description = "Server-sent events `block_started`, `block_finished`, `block_paused` and \
-                                      `execution_finished`, each with a JSON `data` line", body = String,
+        (status = 200, description = "Server-sent events `block_started`, `block_finished` and `block_paused`, \
+                                      ending with `execution_finished` (or `execution_paused`), each with a JSON \
+                                      `data` line", body = String,
          content_type = "text/event-stream"),
         (status = 401, description = "No or bad token", body = crate::openapi::ErrorBody),
         (status = 403, description = "Missing scope", body = crate::openapi::ErrorBody),

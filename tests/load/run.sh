@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# HTTP executions per second (issue 5): POST /v1/workflows/execute against a
+# release `sandflow serve` on the embedded SQLite store, with a deployed
+# 5-block workflow (start -> four `transform` blocks chained by references).
+#
+#   tests/load/run.sh                      # 32 connections, 3 s warm-up, 20 s measured
+#   CONNECTIONS=64 DURATION=30 tests/load/run.sh
+#   CHAIN=response tests/load/run.sh       # the four blocks are `response` (trivial) instead
+#   CHAIN=none tests/load/run.sh           # the start block alone: the HTTP + store floor
+#
+# Needs curl and jq, and a load generator: `oha` (cargo install oha --locked)
+# or, failing that, `wrk` (apt-get install -y wrk). Raw outputs are kept in
+# target/load/ ; the summary goes to stdout.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+
+PORT=${PORT:-18080}
+CONNECTIONS=${CONNECTIONS:-32}
+DURATION=${DURATION:-20}
+WARMUP=${WARMUP:-3}
+SKIP_BUILD=${SKIP_BUILD:-0}
+CHAIN=${CHAIN:-transform}
+OUT="$ROOT/target/load"
+mkdir -p "$OUT"
+
+for tool in curl jq; do
+    command -v "$tool" >/dev/null || { echo "run.sh: $tool is required" >&2; exit 1; }
+done
+if command -v oha >/dev/null; then
+    GENERATOR=oha
+    GENERATOR_VERSION=$(oha --version)
+elif command -v wrk >/dev/null; then
+    GENERATOR=wrk
+    GENERATOR_VERSION=$(wrk --version 2>&1 | head -n1 || true)
+else
+    echo "run.sh: no load generator: cargo install oha --locked, or apt-get install -y wrk" >&2
+    exit 1
+fi
+
+echo "== machine"
+echo "nproc: $(nproc)"
+echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -n1)"
+echo "kernel: $(uname -r)"
+free -g | sed -n '1,2p'
+echo "rustc: $(rustc --version)"
+echo "generator: $GENERATOR_VERSION"
+echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+if [ "$SKIP_BUILD" != 1 ]; then
+    echo "== cargo build --release -p sandflow"
+    cargo build --release -p sandflow
+fi
+BIN="$ROOT/target/release/sandflow"
+
+DATA=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$DATA"
+}
+trap cleanup EXIT
+
+BASE="http://127.0.0.1:$PORT"
+"$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$DATA" >"$OUT/server.log" 2>&1 &
+SERVER_PID=$!
+# A fresh data dir has no compiled-component cache: the first start compiles
+# every standard block (about 17 s on 2 cores).
+for _ in $(seq 1 1800); do
+    curl -fs "$BASE/healthz" >/dev/null 2>&1 && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "run.sh: the server exited:" >&2; cat "$OUT/server.log" >&2; exit 1; }
+    sleep 0.1
+done
+curl -fs "$BASE/healthz" >/dev/null || { echo "run.sh: the server did not come up" >&2; exit 1; }
+TOKEN=$("$BIN" token --data-dir "$DATA" --tenant bench --ttl 2h)
+AUTH="Authorization: Bearer $TOKEN"
+
+api() { # METHOD PATH [BODY]
+    curl -sS -X "$1" "$BASE$2" -H "$AUTH" -H 'Content-Type: application/json' ${3:+-d "$3"}
+}
+
+case $CHAIN in
+transform)
+    echo "== workflow: start -> t1 -> t2 -> t3 -> t4 (transform, .n + 1)"
+    STEP='{type: "transform", name: $name, params: {filter: ".n + 1", input: {n: $ref}}}'
+    FIRST='<start.n>' NEXT='result'
+    ;;
+response)
+    echo "== workflow: start -> t1 -> t2 -> t3 -> t4 (response, data passed on)"
+    STEP='{type: "response", name: $name, params: {data: {n: $ref}}}'
+    FIRST='<start.n>' NEXT='data.n'
+    ;;
+none)
+    echo "== workflow: start alone"
+    STEP=
+    ;;
+*) echo "run.sh: CHAIN is transform, response or none" >&2; exit 1 ;;
+esac
+BLOCKS='{"start": {"type": "start", "name": "Start"}}' EDGES='[]' PREV=start
+if [ -n "$STEP" ]; then
+    for i in 1 2 3 4; do
+        if [ "$i" = 1 ]; then REF=$FIRST; else REF="<$PREV.$NEXT>"; fi
+        BLOCKS=$(jq -cn --arg name "T$i" --arg ref "$REF" --argjson blocks "$BLOCKS" \
+            "\$blocks + {t$i: $STEP}")
+        EDGES=$(jq -cn --argjson edges "$EDGES" --arg s "$PREV" --arg t "t$i" '$edges + [{source: $s, target: $t}]')
+        PREV=t$i
+    done
+fi
+WORKFLOW=$(jq -cn --argjson blocks "$BLOCKS" --argjson edges "$EDGES" \
+    '{id: "bench", name: "Bench chain", state: {blocks: $blocks, edges: $edges}}')
+api POST /v1/workflows "$WORKFLOW" | jq -e '.id == "bench"' >/dev/null
+api POST /v1/workflows/bench/deploy | jq -e '.version == 1' >/dev/null
+
+BODY='{"workflowId": "bench", "options": {"input": {"n": 1}}}'
+echo "== sanity: one execution"
+api POST /v1/workflows/execute "$BODY" >"$OUT/sanity.json"
+jq -c '{status, blocks: [.logs[] | {blockId, durationMs, fuelConsumed}]}' "$OUT/sanity.json"
+case $CHAIN in
+transform) EXPECT='.output.t4.result == 5' ;;
+response) EXPECT='.output.t4.data.n == 1' ;;
+none) EXPECT='.output.start.n == 1' ;;
+esac
+jq -e ".status == \"completed\" and $EXPECT" "$OUT/sanity.json" >/dev/null \
+    || { echo "run.sh: the sanity execution did not complete as expected ($EXPECT)" >&2; exit 1; }
+
+echo "== single client: 50 sequential executes (curl time_total)"
+for _ in $(seq 1 50); do
+    curl -sS -o /dev/null -w '%{time_total}\n' -X POST "$BASE/v1/workflows/execute" \
+        -H "$AUTH" -H 'Content-Type: application/json' -d "$BODY"
+done | sort -n >"$OUT/sequential.txt"
+SEQ_P50=$(awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]*1000}' "$OUT/sequential.txt")
+SEQ_MIN=$(awk 'NR==1 {printf "%.2f", $1*1000}' "$OUT/sequential.txt")
+echo "sequential latency: p50 ${SEQ_P50} ms, min ${SEQ_MIN} ms (one request at a time)"
+
+executions_by_status() { # prints status=count lines from /metrics
+    curl -fsS "$BASE/metrics" | sed -n 's/^sandflow_executions_total{status="\([a-z]*\)"} \([0-9]*\)$/\1 \2/p' | sort
+}
+
+run_generator() { # SECONDS OUTPUT_FILE
+    local seconds=$1 file=$2
+    case $GENERATOR in
+    oha)
+        oha -z "${seconds}s" -c "$CONNECTIONS" -m POST -H "$AUTH" -T application/json -d "$BODY" \
+            -w --no-tui --output-format json "$BASE/v1/workflows/execute" >"$file"
+        ;;
+    wrk)
+        cat >"$OUT/execute.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '$BODY'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+EOF
+        wrk -t 1 -c "$CONNECTIONS" -d "${seconds}s" --latency -s "$OUT/execute.lua" "$BASE/v1/workflows/execute" >"$file"
+        ;;
+    esac
+}
+
+echo "== warm-up: ${WARMUP} s, $CONNECTIONS connections"
+run_generator "$WARMUP" "$OUT/warmup.out"
+
+server_cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+
+executions_by_status >"$OUT/metrics_before.txt"
+TICKS_BEFORE=$(server_cpu_ticks)
+COMMAND="$GENERATOR"
+case $GENERATOR in
+oha) COMMAND="oha -z ${DURATION}s -c $CONNECTIONS -m POST -H 'Authorization: Bearer \$TOKEN' -T application/json -d '$BODY' -w --no-tui --output-format json $BASE/v1/workflows/execute" ;;
+wrk) COMMAND="wrk -t 1 -c $CONNECTIONS -d ${DURATION}s --latency -s execute.lua $BASE/v1/workflows/execute" ;;
+esac
+echo "== measured: ${DURATION} s, $CONNECTIONS connections"
+echo "\$ $COMMAND"
+TIMEFORMAT='%U %S'
+GENERATOR_CPU=$( { time run_generator "$DURATION" "$OUT/measured.out" 2>/dev/null; } 2>&1 | awk '{printf "%.1f", $1 + $2}')
+TICKS_AFTER=$(server_cpu_ticks)
+executions_by_status >"$OUT/metrics_after.txt"
+
+echo "== results"
+case $GENERATOR in
+oha)
+    jq -r '"requests/s: \(.summary.requestsPerSec | . * 10 | round / 10)",
+           "success rate: \(.summary.successRate)",
+           "latency p50: \(.latencyPercentiles.p50 * 1000 | . * 100 | round / 100) ms",
+           "latency p90: \(.latencyPercentiles.p90 * 1000 | . * 100 | round / 100) ms",
+           "latency p99: \(.latencyPercentiles.p99 * 1000 | . * 100 | round / 100) ms",
+           "latency max: \(.summary.slowest * 1000 | . * 100 | round / 100) ms",
+           "HTTP statuses: \(.statusCodeDistribution | tojson)",
+           "errors: \(.errorDistribution | tojson)"' "$OUT/measured.out"
+    ;;
+wrk)
+    grep -E 'Requests/sec|50%|99%|Non-2xx|Socket errors|requests in' "$OUT/measured.out"
+    ;;
+esac
+echo "execution statuses during the measured run (from /metrics):"
+join -a 2 -e 0 -o 2.1,1.2,2.2 "$OUT/metrics_before.txt" "$OUT/metrics_after.txt" \
+    | awk '{printf "  %s: %d\n", $1, $3 - $2}'
+COMPLETED=$(join -a 2 -e 0 -o 2.1,1.2,2.2 "$OUT/metrics_before.txt" "$OUT/metrics_after.txt" \
+    | awk '$1 == "completed" {print $3 - $2}')
+echo "server CPU: $(awk -v t=$((TICKS_AFTER - TICKS_BEFORE)) -v hz="$(getconf CLK_TCK)" -v n="${COMPLETED:-0}" \
+    'BEGIN {printf "%.1f s over the run, %.2f core-ms per completed execution", t / hz, n ? t / hz * 1000 / n : 0}')"
+echo "load generator CPU: ${GENERATOR_CPU} s (user + sys) over the run, on the same 2 cores"
+echo "server RSS after the run: $(ps -o rss= -p "$SERVER_PID" | awk '{printf "%.0f MiB", $1/1024}')"
+echo "raw outputs: $OUT"
