@@ -27,23 +27,41 @@ impl fmt::Display for FilterError {
 
 impl std::error::Error for FilterError {}
 
-/// Runs the jq program `filter` on `input`: one output is returned as is, several as an array, none as null.
-pub fn run_filter(filter: &str, input: Value) -> Result<Value, FilterError> {
-    let arena = Arena::default();
-    let defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs());
+/// Loads and compiles `filter` with the core definitions, plus jq's standard
+/// library when `full`; every native function is available either way.
+fn compile_filter<'a>(arena: &'a Arena, filter: &'a str, full: bool) -> Result<jaq_core::Filter<data::JustLut<Val>>, FilterError> {
+    let defs: Box<dyn Iterator<Item = _>> = if full {
+        Box::new(jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs()))
+    } else {
+        Box::new(jaq_core::defs())
+    };
     // The default module reader refuses every `import`/`include`, which is what a sandboxed block wants.
     let modules = Loader::new(defs)
-        .load(&arena, File { code: filter, path: () })
+        .load(arena, File { code: filter, path: () })
         .map_err(|errors| FilterError::Invalid(load_message(filter, errors)))?;
     // Data imports (`import "x" as $x;`) would leave a global variable unbound at run time, so refuse them here.
     load::import(&modules, |_| Err("data imports are not supported".into()))
         .map_err(|errors| FilterError::Invalid(load_message(filter, errors)))?;
     // `env` would read the component's process environment; blocks get variables only through granted `Context::env`.
     let funs = jaq_core::funs().chain(jaq_std::funs().filter(|(name, ..)| *name != "env")).chain(jaq_json::funs());
-    let compiled = Compiler::<_, data::JustLut<Val>>::default()
+    Compiler::<_, data::JustLut<Val>>::default()
         .with_funs(funs)
         .compile(modules)
-        .map_err(|errors| FilterError::Invalid(compile_message(filter, errors)))?;
+        .map_err(|errors| FilterError::Invalid(compile_message(filter, errors)))
+}
+
+/// Runs the jq program `filter` on `input`: one output is returned as is, several as an array, none as null.
+pub fn run_filter(filter: &str, input: Value) -> Result<Value, FilterError> {
+    // Each run is a fresh sandbox, so parsing and compiling jq's standard
+    // library (over a hundred definitions) would be paid on every run. Most
+    // filters need only the core: try that first, and the full library only
+    // when the filter names something outside it.
+    let core_arena = Arena::default();
+    let full_arena = Arena::default();
+    let compiled = match compile_filter(&core_arena, filter, false) {
+        Ok(compiled) => compiled,
+        Err(_) => compile_filter(&full_arena, filter, true)?,
+    };
 
     let input = Val::deserialize(input).map_err(|e| FilterError::Runtime(format!("input: {e}")))?;
     let ctx = Ctx::<data::JustLut<Val>>::new(&compiled.lut, Vars::new([]));

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Scope;
 use crate::error::{ApiError, ApiResult};
-use crate::executor::{self, StoredRequest, StoredRunFrom, run_pass};
+use crate::executor::{self, Pass, StoredRequest, StoredRunFrom, run_pass};
 use crate::extract::{Body, Caller};
 use crate::state::AppState;
 use crate::workflows::{check_id, validated_state};
@@ -224,7 +224,7 @@ pub async fn execute(
     // On its own task, so a client that hangs up does not stop the execution.
     let task = tokio::spawn(async move {
         let _run = run_lock;
-        run_pass(&app, &tenant, &execution_id, &request, None).await
+        run_pass(&app, &tenant, &execution_id, &request, Pass::First).await
     });
     let result = task.await.map_err(ApiError::internal)?;
     match result {

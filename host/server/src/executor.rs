@@ -151,6 +151,16 @@ impl WorkflowSource for TenantWorkflows {
     }
 }
 
+/// Which engine pass of an execution to run.
+pub enum Pass {
+    /// The first run of a new execution.
+    First,
+    /// Resume one pause point.
+    Resume(ResumeRequest),
+    /// Continue after a crash from the stored checkpoints.
+    Recover,
+}
+
 /// Runs one engine pass (first run, resume, or recovery) of a stored
 /// execution, under its run lock, and stores what it produced.
 pub async fn run_pass(
@@ -158,16 +168,26 @@ pub async fn run_pass(
     tenant: &Tenant,
     execution_id: &str,
     request: &StoredRequest,
-    resume: Option<ResumeRequest>,
+    pass: Pass,
 ) -> Result<ExecutionResult, ExecuteError> {
     let store = app.store.clone();
-    let checkpoints: Vec<Checkpoint> = store
-        .list_checkpoints(tenant.as_str(), execution_id)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|value| serde_json::from_value(value).ok())
-        .collect();
+    let (resume, is_first_pass) = match pass {
+        Pass::First => (None, true),
+        Pass::Resume(resume) => (Some(resume), false),
+        Pass::Recover => (None, false),
+    };
+    // A first pass has nothing to replay: no need to ask the store.
+    let checkpoints: Vec<Checkpoint> = if is_first_pass {
+        Vec::new()
+    } else {
+        store
+            .list_checkpoints(tenant.as_str(), execution_id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|value| serde_json::from_value(value).ok())
+            .collect()
+    };
     let runner = app.tenant_runner(tenant).await;
     let engine = Engine::new(runner, app.engine_settings.clone());
     let live = app.executions.begin(tenant, execution_id);
@@ -216,7 +236,6 @@ pub async fn run_pass(
         })
     };
 
-    let is_first_pass = resume.is_none();
     let engine_request = ExecutionRequest {
         execution_id: execution_id.to_string(),
         workflow_id: request.workflow_id.clone(),
@@ -389,7 +408,7 @@ pub async fn resume(
     let request: StoredRequest = serde_json::from_value(record.request).map_err(ApiError::internal)?;
     app.store.update_execution(tenant.as_str(), execution_id, StoredStatus::Running, None).await?;
     let resume = ResumeRequest { context_id: context_id.to_string(), input };
-    match run_pass(app, tenant, execution_id, &request, Some(resume)).await {
+    match run_pass(app, tenant, execution_id, &request, Pass::Resume(resume)).await {
         Ok(result) => {
             app.store.complete_pause_point(tenant.as_str(), execution_id, context_id).await?;
             Ok(result)
@@ -442,7 +461,7 @@ async fn recover_one(app: &Arc<AppState>, tenant: &Tenant, id: &str) -> anyhow::
     }
     let request: StoredRequest = serde_json::from_value(record.request)?;
     app.store.update_execution(tenant.as_str(), id, StoredStatus::Running, None).await?;
-    let outcome = run_pass(app, tenant, id, &request, None).await;
+    let outcome = run_pass(app, tenant, id, &request, Pass::Recover).await;
     if let Err(error) = outcome {
         eprintln!("sandflow: recovered execution {id} could not run: {error}");
     }
