@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use sandflow_engine::EngineSettings;
 use sandflow_runtime::{AllowEntry, HttpPolicy, LoadError, Runtime, RuntimeConfig};
 use sandflow_server::auth::{Scope, SigningSecret, issue_token, parse_ttl};
-use sandflow_server::{ServerConfig, ServerLimits};
+use sandflow_server::{ServerConfig, ServerLimits, TokenKeys};
 use sandflow_stdblocks::STANDARD_BLOCKS;
 
 /// Largest component file `blocks inspect` reads.
@@ -40,6 +40,18 @@ enum Command {
         data_dir: PathBuf,
         #[arg(long)]
         database_url: Option<String>,
+        /// Also accept RS256 tokens signed by this PEM public key's private key.
+        #[arg(long, value_name = "PEM_FILE")]
+        jwt_rs256_public_key: Option<PathBuf>,
+        /// Also accept EdDSA (Ed25519) tokens signed by this PEM public key's private key.
+        #[arg(long, value_name = "PEM_FILE")]
+        jwt_eddsa_public_key: Option<PathBuf>,
+        /// Require this `iss` claim in every token.
+        #[arg(long)]
+        jwt_issuer: Option<String>,
+        /// Require this `aud` claim in every token.
+        #[arg(long)]
+        jwt_audience: Option<String>,
     },
     /// Print a signed bearer token for the server using --data-dir; nothing else.
     Token {
@@ -55,6 +67,12 @@ enum Command {
         /// The token's subject (who is calling).
         #[arg(long, default_value = "cli")]
         subject: String,
+        /// The `iss` claim, for a server started with --jwt-issuer.
+        #[arg(long)]
+        issuer: Option<String>,
+        /// The `aud` claim, for a server started with --jwt-audience.
+        #[arg(long)]
+        audience: Option<String>,
     },
     /// Run a workflow in process; progress on stderr, the ExecutionResult JSON on stdout.
     Run {
@@ -112,7 +130,24 @@ fn main() -> ExitCode {
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { addr, data_dir, database_url } => {
+        Command::Serve {
+            addr,
+            data_dir,
+            database_url,
+            jwt_rs256_public_key,
+            jwt_eddsa_public_key,
+            jwt_issuer,
+            jwt_audience,
+        } => {
+            let read = |path: Option<PathBuf>| -> anyhow::Result<Option<Vec<u8>>> {
+                path.map(|p| std::fs::read(&p).with_context(|| format!("reading {}", p.display()))).transpose()
+            };
+            let token_keys = TokenKeys {
+                rs256_public_key_pem: read(jwt_rs256_public_key)?,
+                eddsa_public_key_pem: read(jwt_eddsa_public_key)?,
+                issuer: jwt_issuer,
+                audience: jwt_audience,
+            };
             let cache_dir = cli.cache_dir.unwrap_or_else(|| data_dir.join("component-cache"));
             let mut runtime = runtime_config(Some(cache_dir), &cli.allow_http)?;
             runtime.max_concurrent_runs = 256;
@@ -123,10 +158,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 runtime,
                 engine: EngineSettings::default(),
                 limits: ServerLimits::default(),
+                token_keys,
             };
             serve(config).await
         }
-        Command::Token { data_dir, tenant, scope, ttl, subject } => {
+        Command::Token { data_dir, tenant, scope, ttl, subject, issuer, audience } => {
             let scopes = scope
                 .split_whitespace()
                 .map(|s| s.parse::<Scope>().map_err(|e| anyhow::anyhow!("--scope: {e}")))
@@ -134,7 +170,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let ttl = parse_ttl(&ttl).map_err(|e| anyhow::anyhow!("--ttl: {e}"))?;
             let secret = SigningSecret::load_or_create(&data_dir)
                 .with_context(|| format!("the signing secret in {}", data_dir.display()))?;
-            let token = issue_token(&secret, &tenant, &subject, &scopes, ttl, None, None)
+            let token = issue_token(&secret, &tenant, &subject, &scopes, ttl, issuer.as_deref(), audience.as_deref())
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{token}");
             Ok(ExitCode::SUCCESS)

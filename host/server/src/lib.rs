@@ -46,6 +46,20 @@ pub struct ServerConfig {
     pub runtime: RuntimeConfig,
     pub engine: EngineSettings,
     pub limits: ServerLimits,
+    pub token_keys: TokenKeys,
+}
+
+/// Token verification beyond the server's own HS256 secret.
+#[derive(Debug, Clone, Default)]
+pub struct TokenKeys {
+    /// PEM public key: RS256 tokens signed by its private key are accepted too.
+    pub rs256_public_key_pem: Option<Vec<u8>>,
+    /// PEM Ed25519 public key: EdDSA tokens are accepted too.
+    pub eddsa_public_key_pem: Option<Vec<u8>>,
+    /// When set, tokens must carry this `iss`.
+    pub issuer: Option<String>,
+    /// When set, tokens must carry this `aud`.
+    pub audience: Option<String>,
 }
 
 /// The routes over shared state.
@@ -125,7 +139,21 @@ pub async fn prepare(config: &ServerConfig) -> anyhow::Result<Arc<AppState>> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     let secret = SigningSecret::load_or_create(&config.data_dir).context("loading the signing secret")?;
-    let verifier = Verifier::new(AuthConfig::new(secret)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let keys = &config.token_keys;
+    let mut auth = AuthConfig::new(secret);
+    if let Some(pem) = &keys.rs256_public_key_pem {
+        auth = auth.with_rs256_public_key_pem(pem.clone());
+    }
+    if let Some(pem) = &keys.eddsa_public_key_pem {
+        auth = auth.with_eddsa_public_key_pem(pem.clone());
+    }
+    if let Some(issuer) = &keys.issuer {
+        auth = auth.with_issuer(issuer.clone());
+    }
+    if let Some(audience) = &keys.audience {
+        auth = auth.with_audience(audience.clone());
+    }
+    let verifier = Verifier::new(auth).map_err(|e| anyhow::anyhow!("token keys: {e}"))?;
     let store: Arc<dyn Store> = match &config.database_url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             Arc::new(PostgresStore::connect(url).await.map_err(|e| anyhow::anyhow!("{e}"))?)

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sandflow_engine::EngineSettings;
 use sandflow_runtime::RuntimeConfig;
 use sandflow_server::auth::{Scope, SigningSecret, issue_token};
-use sandflow_server::{ServerConfig, ServerLimits};
+use sandflow_server::{ServerConfig, ServerLimits, TokenKeys};
 use serde_json::{Value, json};
 
 struct TestServer {
@@ -20,12 +20,17 @@ struct TestServer {
 
 impl TestServer {
     async fn start(limits: ServerLimits) -> Self {
+        Self::start_with(limits, TokenKeys::default()).await
+    }
+
+    async fn start_with(limits: ServerLimits, token_keys: TokenKeys) -> Self {
         let data = tempfile::tempdir().unwrap();
         let cache = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/sandflow-component-cache");
         let config = ServerConfig {
             addr: "127.0.0.1:0".parse().unwrap(),
             data_dir: data.path().to_path_buf(),
             database_url: None,
+            token_keys: token_keys.clone(),
             runtime: {
                 let mut runtime = RuntimeConfig { cache_dir: Some(cache), ..RuntimeConfig::default() };
                 // `api` blocks may call this very server.
@@ -40,7 +45,16 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(sandflow_server::serve(app, listener));
         let secret = SigningSecret::load_or_create(data.path()).unwrap();
-        let token = issue_token(&secret, "acme", "test", &Scope::ALL, Duration::from_secs(600), None, None).unwrap();
+        let token = issue_token(
+            &secret,
+            "acme",
+            "test",
+            &Scope::ALL,
+            Duration::from_secs(600),
+            token_keys.issuer.as_deref(),
+            token_keys.audience.as_deref(),
+        )
+        .unwrap();
         Self { base, token, client: reqwest::Client::new(), _data: data }
     }
 
@@ -158,4 +172,30 @@ async fn a_result_over_the_stored_size_keeps_its_outputs_and_drops_guest_logs() 
     let lines = ping["guestLogs"].as_array().unwrap();
     assert_eq!(lines.len(), 1, "{ping}");
     assert!(lines[0]["message"].as_str().unwrap().contains("guest logs dropped"), "{ping}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_rs256_key_and_issuer_are_honoured() {
+    let keys = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/keys");
+    let token_keys = TokenKeys {
+        rs256_public_key_pem: Some(std::fs::read(keys.join("rsa-public.pem")).unwrap()),
+        issuer: Some("https://idp.example".into()),
+        ..TokenKeys::default()
+    };
+    let server = TestServer::start_with(ServerLimits::default(), token_keys).await;
+    let get = |token: String| {
+        let request = server.client.get(format!("{}/v1/blocks", server.base)).bearer_auth(token);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    // The server's own HS256 token, issued with the issuer, still works.
+    assert_eq!(get(server.token.clone()).await, 200);
+
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let private = jsonwebtoken::EncodingKey::from_rsa_pem(&std::fs::read(keys.join("rsa-private.pem")).unwrap()).unwrap();
+    let sign = |issuer: &str| {
+        let claims = json!({"sub": "idp-user", "tenant": "acme", "scope": "workflows:read", "exp": now + 600, "iss": issuer});
+        jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256), &claims, &private).unwrap()
+    };
+    assert_eq!(get(sign("https://idp.example")).await, 200);
+    assert_eq!(get(sign("https://evil.example")).await, 401);
 }
