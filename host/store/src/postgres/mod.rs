@@ -16,8 +16,11 @@
 //! set as the `search_path` of every pooled connection), so several deployments or test runs
 //! can share a database.
 
+mod queue;
 mod rows;
 mod store;
+
+pub use queue::{ClaimedJob, JobId, JobKind, JobWakeups, SweepReport, WorkQueue};
 
 use std::time::Duration;
 
@@ -30,7 +33,10 @@ use crate::{ExecutionStatus, StoreError};
 use rows::parse_status;
 
 /// Schema migrations in order, as `(version, name, SQL)`; versions count from 1 without gaps.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, "queue", include_str!("../../migrations/postgres/0002_queue.sql")),
+];
 
 /// The first key of the advisory lock migrations take (the second is the schema's hash);
 /// "SF" in ASCII, so it is recognisable in `pg_locks`.
