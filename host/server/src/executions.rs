@@ -110,6 +110,7 @@ fn answer(result: ExecutionResult) -> (StatusCode, Json<Value>) {
         (status = 403, description = "Missing scope (`workflows:write` too for an inline `workflow`)", body = crate::openapi::ErrorBody),
         (status = 404, description = "Unknown workflow or run-from execution", body = crate::openapi::ErrorBody),
         (status = 409, description = "`not_deployed`, `workflow_cycle` or `execution_exists`", body = crate::openapi::ErrorBody),
+        (status = 429, description = "`overloaded`: the server runs its maximum of executions; nothing was stored", body = crate::openapi::ErrorBody),
         (status = 413, description = "Body too large", body = crate::openapi::ErrorBody),
         (status = 415, description = "Not JSON", body = crate::openapi::ErrorBody),
     ),
@@ -203,6 +204,14 @@ pub async fn execute(
         run_from,
     };
 
+    // Refused before anything is stored: the caller may retry later.
+    if app.executions.running() >= app.limits.max_running_executions {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "overloaded",
+            format!("{} executions are running, the most this server takes; retry later", app.limits.max_running_executions),
+        ));
+    }
     let run_lock = app.executions.lock(&tenant, &execution_id).await;
     app.store
         .create_execution(NewExecution {

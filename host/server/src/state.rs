@@ -53,6 +53,8 @@ pub struct ServerLimits {
     pub max_stored_log_bytes: usize,
     /// Restarts of one execution after crashes before it is given up.
     pub max_restarts: u32,
+    /// Executions running at once in this process; a new execute beyond it is 429.
+    pub max_running_executions: usize,
 }
 
 impl Default for ServerLimits {
@@ -65,6 +67,7 @@ impl Default for ServerLimits {
             max_execution_time: Duration::from_secs(300),
             max_stored_log_bytes: 8 << 20,
             max_restarts: 3,
+            max_running_executions: 1_024,
         }
     }
 }

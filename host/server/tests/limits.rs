@@ -199,3 +199,45 @@ async fn a_configured_rs256_key_and_issuer_are_honoured() {
     assert_eq!(get(sign("https://idp.example")).await, 200);
     assert_eq!(get(sign("https://evil.example")).await, 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_execute_over_the_running_cap_is_429_and_stores_nothing() {
+    let server = TestServer::start(ServerLimits { max_running_executions: 1, ..ServerLimits::default() }).await;
+    let slow = workflow(
+        json!({
+            "start": {"type": "start", "name": "Start"},
+            "nap": {"type": "wait", "name": "Nap", "params": {"durationMs": 2000}}
+        }),
+        json!([{"source": "start", "target": "nap"}]),
+    );
+    let first = {
+        let (base, token) = (server.base.clone(), server.token.clone());
+        let request = json!({"workflowId": "busy", "workflow": slow.clone(), "options": {"executionId": "busy-1"}});
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let response =
+                client.post(format!("{base}/v1/workflows/execute")).bearer_auth(token).json(&request).send().await;
+            response.unwrap().status().as_u16()
+        })
+    };
+    // Wait until the first execution is running (its row exists), then ask for another.
+    let mut running = false;
+    for _ in 0..100 {
+        let response = server.client.get(format!("{}/v1/executions/busy-1", server.base)).bearer_auth(&server.token);
+        if response.send().await.unwrap().status() == 200 {
+            running = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(running, "the first execution never started");
+    let request = json!({"workflowId": "busy", "workflow": slow, "options": {"executionId": "busy-2"}});
+    let (status, body) = server.post("/v1/workflows/execute", &request).await;
+    assert_eq!((status, body["code"].as_str()), (429, Some("overloaded")), "{body}");
+    assert_eq!(first.await.unwrap(), 200);
+    // The refused execution was not stored: its ID is free.
+    let response = server.client.get(format!("{}/v1/executions/busy-2", server.base)).bearer_auth(&server.token);
+    assert_eq!(response.send().await.unwrap().status(), 404);
+    let (status, body) = server.post("/v1/workflows/execute", &request).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("completed")), "{body}");
+}
