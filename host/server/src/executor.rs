@@ -286,11 +286,7 @@ pub async fn run_pass(
     if let (Err(error), true) = (&outcome, is_first_pass) {
         // Refused before any block ran (a run from a block that cannot start
         // there): the stored execution ends failed rather than running forever.
-        let result = json!({
-            "success": false, "status": "failed", "executionId": execution_id, "output": {},
-            "error": error.to_string(), "pausePoints": [], "logs": [],
-            "finalState": {"blockStates": {}, "executedBlocks": [], "decisions": {}, "variables": {}}
-        });
+        let result = failed_before_running(execution_id, error.to_string());
         let _ = store.update_execution(tenant.as_str(), execution_id, StoredStatus::Failed, Some(result)).await;
     }
     if let Ok(result) = &mut outcome {
@@ -304,6 +300,22 @@ pub async fn run_pass(
         }
     }
     outcome
+}
+
+/// The stored result of an execution that failed without a pass to report
+/// it: the engine's own `ExecutionResult`, empty but for the error.
+fn failed_before_running(execution_id: &str, error: String) -> Value {
+    let result = ExecutionResult {
+        success: false,
+        status: ExecutionStatus::Failed,
+        execution_id: execution_id.to_string(),
+        output: BTreeMap::new(),
+        error: Some(error),
+        pause_points: Vec::new(),
+        logs: Vec::new(),
+        final_state: Default::default(),
+    };
+    serde_json::to_value(result).unwrap_or(Value::Null)
 }
 
 /// Stores the result and the open pause points of an engine pass.
@@ -444,11 +456,9 @@ async fn recover_one(app: &Arc<AppState>, tenant: &Tenant, id: &str) -> anyhow::
     let restarts = app.store.record_restart(tenant.as_str(), id).await?;
     let Some(record) = app.store.get_execution(tenant.as_str(), id).await? else { return Ok(()) };
     if restarts > app.limits.max_restarts {
-        let result = json!({
-            "success": false, "status": "failed", "executionId": id, "output": {},
-            "error": format!("the execution was restarted {restarts} times and is given up (limit {})", app.limits.max_restarts),
-            "pausePoints": [], "logs": [], "finalState": {"blockStates": {}, "executedBlocks": [], "decisions": {}, "variables": {}}
-        });
+        let message =
+            format!("the execution was restarted {restarts} times and is given up (limit {})", app.limits.max_restarts);
+        let result = failed_before_running(id, message);
         app.store.update_execution(tenant.as_str(), id, StoredStatus::Failed, Some(result)).await?;
         return Ok(());
     }
