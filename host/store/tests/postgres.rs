@@ -6,135 +6,36 @@
 //! server answers, each test says so and passes, unless `CI` is set and
 //! `SANDFLOW_REQUIRE_POSTGRES=1`, where it fails.
 
-use std::hash::{BuildHasher, RandomState};
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration as StdDuration;
 
 use futures::FutureExt;
 use futures::future::join_all;
 use sandflow_store::conformance::{self, TENANT, seed_execution};
 use sandflow_store::{
-    ClaimResult, ExecutionStatus, PauseKind, PausePointRow, PauseStatus, PostgresOptions, PostgresStore, Store,
-    StoreError,
+    ClaimResult, ExecutionStatus, PauseKind, PausePointRow, PauseStatus, PostgresStore, Store, StoreError,
 };
 use serde_json::json;
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 use time::{Duration, OffsetDateTime};
-use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
+use tokio::sync::Semaphore;
 
-/// The server the tests use unless `SANDFLOW_TEST_POSTGRES_URL` names another.
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+mod support;
 
-/// Connections per test store: many tests run at once and the server allows about 100.
-const POOL_SIZE: u32 = 4;
+use support::{DEFAULT_URL, TestDb, connect, drop_schema, new_schema_name, redacted, url};
 
 /// Tests holding a database at once, whatever `--test-threads` says, to stay well under the
 /// server's connection limit.
 static SLOTS: Semaphore = Semaphore::const_new(8);
 
-/// Whether a server answered the first probe (probed once per test binary).
-static REACHABLE: OnceCell<bool> = OnceCell::const_new();
-
-/// Numbers the schemas this process creates.
-static SCHEMAS: AtomicU32 = AtomicU32::new(0);
-
-/// The URL of the test server.
-fn url() -> String {
-    std::env::var("SANDFLOW_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
-}
-
-/// `url` with any password replaced, for messages.
-fn redacted(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((userinfo, host)) = rest.rsplit_once('@') else { return url.to_owned() };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
-    }
-}
-
-/// Whether a PostgreSQL server answers at the test URL; a server that answers but refuses
-/// (a wrong password, a missing database) fails the test rather than skip it.
-async fn server_answers() -> bool {
-    *REACHABLE
-        .get_or_init(|| async {
-            let url = url();
-            match tokio::time::timeout(StdDuration::from_secs(5), PgConnection::connect(&url)).await {
-                Ok(Ok(conn)) => {
-                    let _ = conn.close().await;
-                    true
-                }
-                Ok(Err(sqlx::Error::Io(_))) | Err(_) => false,
-                Ok(Err(e)) => panic!("the PostgreSQL server at {} refused the test connection: {e}", redacted(&url)),
-            }
-        })
-        .await
-}
-
-/// A store in a fresh schema of its own, dropped by [`TestDb::finish`].
-struct TestDb {
-    store: PostgresStore,
-    schema: String,
-    _slot: SemaphorePermit<'static>,
-}
-
-impl TestDb {
-    /// A fresh store, or `None` (after saying why) when no server answers and none is required.
-    async fn fresh() -> Option<Self> {
-        if !server_answers().await {
-            let url = redacted(&url());
-            let required =
-                std::env::var_os("CI").is_some() && std::env::var("SANDFLOW_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-            assert!(!required, "no PostgreSQL server answered at {url}, and SANDFLOW_REQUIRE_POSTGRES=1 in CI");
-            eprintln!(
-                "PostgreSQL tests skipped: no server answered at {url} (set SANDFLOW_TEST_POSTGRES_URL to test against one)"
-            );
-            return None;
-        }
-        let slot = SLOTS.acquire().await.expect("semaphore is never closed");
-        let schema = new_schema_name();
-        let store = connect(&schema).await.expect("connect in a fresh schema");
-        Some(Self { store, schema, _slot: slot })
-    }
-
-    /// Closes the store, drops its schema (best effort) and re-raises the test's panic, if any.
-    async fn finish(self, outcome: std::thread::Result<()>) {
-        self.store.close().await;
-        drop_schema(&self.schema).await;
-        if let Err(panic) = outcome {
-            std::panic::resume_unwind(panic);
-        }
-    }
-}
-
-/// A schema name no other test, run or machine sharing the server is using.
-fn new_schema_name() -> String {
-    let counter = SCHEMAS.fetch_add(1, Ordering::Relaxed);
-    let random = RandomState::new().hash_one(counter) & 0xffff_ffff;
-    format!("sf_test_{}_{counter}_{random:08x}", std::process::id())
-}
-
-/// A small-pooled store in `schema`.
-async fn connect(schema: &str) -> Result<PostgresStore, StoreError> {
-    let options =
-        PostgresOptions { schema: Some(schema.to_owned()), max_connections: POOL_SIZE, ..PostgresOptions::default() };
-    PostgresStore::connect_with(&url(), options).await
-}
-
-/// Drops a test schema and everything in it, ignoring failures.
-async fn drop_schema(schema: &str) {
-    if let Ok(mut conn) = PgConnection::connect(&url()).await {
-        let _ = sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(&mut conn).await;
-        let _ = conn.close().await;
-    }
-}
+/// Prefix of this binary's schemas.
+const SCHEMA_PREFIX: &str = "sf_test";
 
 /// Runs `body` against a fresh store, then cleans up even if it panicked.
 macro_rules! with_db {
     (|$store:ident, $schema:ident| $body:expr) => {{
-        let Some(db) = TestDb::fresh().await else { return };
+        let Some(db) = TestDb::fresh(&SLOTS, SCHEMA_PREFIX).await else { return };
         let outcome = {
             let $store = &db.store;
             let $schema = db.schema.as_str();
@@ -277,7 +178,7 @@ async fn no_checkpoint_is_kept_after_a_cancel_returns() {
 async fn schemas_are_isolated() {
     with_db!(|store, _schema| {
         // Not a second `TestDb`: waiting for another slot while holding one could deadlock.
-        let name = new_schema_name();
+        let name = new_schema_name(SCHEMA_PREFIX);
         let neighbour = connect(&name).await.unwrap();
         let outcome = AssertUnwindSafe(async {
             store.create_workflow(TENANT, "wf", "Here", json!({})).await.unwrap();
@@ -298,8 +199,8 @@ async fn schemas_are_isolated() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_first_connects_migrate_once() {
-    let Some(db) = TestDb::fresh().await else { return };
-    let schema = new_schema_name();
+    let Some(db) = TestDb::fresh(&SLOTS, SCHEMA_PREFIX).await else { return };
+    let schema = new_schema_name(SCHEMA_PREFIX);
     let connects = join_all((0..4).map(|_| connect(&schema))).await;
     let outcome = AssertUnwindSafe(async {
         for store in &connects {

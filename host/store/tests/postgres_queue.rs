@@ -5,26 +5,20 @@
 //! `SANDFLOW_REQUIRE_POSTGRES=1`, where it fails.
 
 use std::collections::BTreeSet;
-use std::hash::{BuildHasher, RandomState};
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::join_all;
 use sandflow_store::conformance::{TENANT, assert_error, seed_execution};
-use sandflow_store::{ExecutionStatus, JobId, JobKind, PostgresOptions, PostgresStore, StoreError, WorkQueue};
+use sandflow_store::{ExecutionStatus, JobId, JobKind, PostgresStore, StoreError, WorkQueue};
 use serde_json::json;
-use sqlx::Connection;
-use sqlx::postgres::PgConnection;
 use time::OffsetDateTime;
-use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
+use tokio::sync::Semaphore;
 
-/// The server the tests use unless `SANDFLOW_TEST_POSTGRES_URL` names another.
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+mod support;
 
-/// Connections per test store: many tests run at once and the server allows about 100.
-const POOL_SIZE: u32 = 4;
+use support::TestDb;
 
 /// A lease no test outlives.
 const LONG: Duration = Duration::from_secs(60);
@@ -35,93 +29,10 @@ const SHORT: Duration = Duration::from_millis(150);
 /// Tests holding a database at once, to stay well under the server's connection limit.
 static SLOTS: Semaphore = Semaphore::const_new(4);
 
-/// Whether a server answered the first probe (probed once per test binary).
-static REACHABLE: OnceCell<bool> = OnceCell::const_new();
-
-/// Numbers the schemas this process creates.
-static SCHEMAS: AtomicU32 = AtomicU32::new(0);
-
-/// The URL of the test server.
-fn url() -> String {
-    std::env::var("SANDFLOW_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
-}
-
-/// `url` with any password replaced, for messages.
-fn redacted(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((userinfo, host)) = rest.rsplit_once('@') else { return url.to_owned() };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
-    }
-}
-
-/// Whether a PostgreSQL server answers at the test URL; a server that answers but refuses
-/// fails the test rather than skip it.
-async fn server_answers() -> bool {
-    *REACHABLE
-        .get_or_init(|| async {
-            let url = url();
-            match tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&url)).await {
-                Ok(Ok(conn)) => {
-                    let _ = conn.close().await;
-                    true
-                }
-                Ok(Err(sqlx::Error::Io(_))) | Err(_) => false,
-                Ok(Err(e)) => panic!("the PostgreSQL server at {} refused the test connection: {e}", redacted(&url)),
-            }
-        })
-        .await
-}
-
-/// A store in a fresh schema of its own, dropped by [`TestDb::finish`].
-struct TestDb {
-    store: PostgresStore,
-    schema: String,
-    _slot: SemaphorePermit<'static>,
-}
-
-impl TestDb {
-    /// A fresh store, or `None` (after saying why) when no server answers and none is required.
-    async fn fresh() -> Option<Self> {
-        if !server_answers().await {
-            let url = redacted(&url());
-            let required =
-                std::env::var_os("CI").is_some() && std::env::var("SANDFLOW_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-            assert!(!required, "no PostgreSQL server answered at {url}, and SANDFLOW_REQUIRE_POSTGRES=1 in CI");
-            eprintln!(
-                "PostgreSQL tests skipped: no server answered at {url} (set SANDFLOW_TEST_POSTGRES_URL to test against one)"
-            );
-            return None;
-        }
-        let slot = SLOTS.acquire().await.expect("semaphore is never closed");
-        let counter = SCHEMAS.fetch_add(1, Ordering::Relaxed);
-        let random = RandomState::new().hash_one(counter) & 0xffff_ffff;
-        let schema = format!("sf_qtest_{}_{counter}_{random:08x}", std::process::id());
-        let options =
-            PostgresOptions { schema: Some(schema.clone()), max_connections: POOL_SIZE, ..PostgresOptions::default() };
-        let store = PostgresStore::connect_with(&url(), options).await.expect("connect in a fresh schema");
-        Some(Self { store, schema, _slot: slot })
-    }
-
-    /// Closes the store, drops its schema (best effort) and re-raises the test's panic, if any.
-    async fn finish(self, outcome: std::thread::Result<()>) {
-        self.store.close().await;
-        if let Ok(mut conn) = PgConnection::connect(&url()).await {
-            let drop = format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.schema);
-            let _ = sqlx::raw_sql(&drop).execute(&mut conn).await;
-            let _ = conn.close().await;
-        }
-        if let Err(panic) = outcome {
-            std::panic::resume_unwind(panic);
-        }
-    }
-}
-
 /// Runs `body` with a fresh store and its queue, then cleans up even if it panicked.
 macro_rules! with_queue {
     (|$store:ident, $queue:ident| $body:expr) => {{
-        let Some(db) = TestDb::fresh().await else { return };
+        let Some(db) = TestDb::fresh(&SLOTS, "sf_qtest").await else { return };
         let outcome = {
             let $store = &db.store;
             let $queue = db.store.queue();
