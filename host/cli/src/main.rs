@@ -4,13 +4,14 @@ mod run_command;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use sandflow_engine::EngineSettings;
 use sandflow_runtime::{AllowEntry, HttpPolicy, LoadError, Runtime, RuntimeConfig};
 use sandflow_server::auth::{Scope, SigningSecret, issue_token, parse_ttl};
-use sandflow_server::{ServerConfig, ServerLimits, TokenKeys};
+use sandflow_server::{ServerConfig, ServerLimits, TokenKeys, WorkerConfig};
 use sandflow_stdblocks::STANDARD_BLOCKS;
 
 /// Largest component file `blocks inspect` reads.
@@ -32,14 +33,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start the HTTP API server (SQLite store under --data-dir).
+    /// Start the HTTP API server (SQLite store under --data-dir, or PostgreSQL).
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
         #[arg(long, default_value = "./sandflow-data")]
         data_dir: PathBuf,
+        /// Keep the state in PostgreSQL (postgres://...) and run executions on
+        /// `sandflow worker` processes sharing it (distributed mode).
         #[arg(long)]
         database_url: Option<String>,
+        /// Distributed mode: how long execute and resume wait for a worker
+        /// before answering 504 `still_running` (3600s, 30m, 1h).
+        #[arg(long, default_value = "330s")]
+        request_timeout: String,
         /// Also accept RS256 tokens signed by this PEM public key's private key.
         #[arg(long, value_name = "PEM_FILE")]
         jwt_rs256_public_key: Option<PathBuf>,
@@ -52,6 +59,25 @@ enum Command {
         /// Require this `aud` claim in every token.
         #[arg(long)]
         jwt_audience: Option<String>,
+    },
+    /// Run executions from the PostgreSQL work queue (distributed mode).
+    Worker {
+        /// The database the servers use (postgres://...).
+        #[arg(long)]
+        database_url: String,
+        /// Names this worker in the queue; default `worker-<pid>`.
+        #[arg(long)]
+        worker_id: Option<String>,
+        /// Jobs run at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// How long a job stays claimed without a heartbeat before another
+        /// worker takes it over (10s, 1m).
+        #[arg(long, default_value = "30s")]
+        lease: String,
+        /// Where compiled components are cached, unless --cache-dir says.
+        #[arg(long, default_value = "./sandflow-data")]
+        data_dir: PathBuf,
     },
     /// Print a signed bearer token for the server using --data-dir; nothing else.
     Token {
@@ -138,6 +164,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             jwt_eddsa_public_key,
             jwt_issuer,
             jwt_audience,
+            request_timeout,
         } => {
             let read = |path: Option<PathBuf>| -> anyhow::Result<Option<Vec<u8>>> {
                 path.map(|p| std::fs::read(&p).with_context(|| format!("reading {}", p.display()))).transpose()
@@ -157,10 +184,40 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 database_url,
                 runtime,
                 engine: EngineSettings::default(),
-                limits: ServerLimits::default(),
+                limits: ServerLimits {
+                    request_timeout: parse_ttl(&request_timeout).map_err(|e| anyhow::anyhow!("--request-timeout: {e}"))?,
+                    ..ServerLimits::default()
+                },
                 token_keys,
             };
             serve(config).await
+        }
+        Command::Worker { database_url, worker_id, concurrency, lease, data_dir } => {
+            let lease = parse_ttl(&lease).map_err(|e| anyhow::anyhow!("--lease: {e}"))?;
+            anyhow::ensure!(lease >= Duration::from_secs(1), "--lease must be at least 1s");
+            anyhow::ensure!((1..=1024).contains(&concurrency), "--concurrency must be between 1 and 1024");
+            let cache_dir = cli.cache_dir.unwrap_or_else(|| data_dir.join("component-cache"));
+            let mut runtime = runtime_config(Some(cache_dir), &cli.allow_http)?;
+            runtime.max_concurrent_runs = 256;
+            let config = ServerConfig {
+                addr: ([127, 0, 0, 1], 0).into(),
+                data_dir,
+                database_url: Some(database_url),
+                runtime,
+                engine: EngineSettings::default(),
+                limits: ServerLimits::default(),
+                token_keys: TokenKeys::default(),
+            };
+            let app = sandflow_server::prepare_worker(&config).await?;
+            let worker = WorkerConfig {
+                id: worker_id.unwrap_or_else(|| WorkerConfig::default().id),
+                concurrency,
+                lease,
+                ..WorkerConfig::default()
+            };
+            eprintln!("sandflow: worker {} ready ({} at once, lease {}s)", worker.id, concurrency, lease.as_secs());
+            sandflow_server::run_worker(app, worker).await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Token { data_dir, tenant, scope, ttl, subject, issuer, audience } => {
             let scopes = scope
@@ -221,6 +278,10 @@ async fn serve(config: ServerConfig) -> anyhow::Result<ExitCode> {
         "sandflow: get a token with: sandflow token --data-dir {} --tenant NAME",
         config.data_dir.display()
     );
+    if config.database_url.is_some() {
+        // Not the URL itself: it may hold a password.
+        eprintln!("sandflow: distributed mode: executions run on `sandflow worker --database-url <the same URL>`");
+    }
     sandflow_server::serve(app, listener).await?;
     Ok(ExitCode::SUCCESS)
 }

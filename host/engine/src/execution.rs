@@ -351,8 +351,9 @@ impl<R: BlockRunner> ExecutionContext<R> {
     }
 }
 
-/// Checks a resume input against the schema its pause point declared.
-fn check_resume_input(context_id: &str, schema: &Value, input: &Value) -> Result<(), ExecuteError> {
+/// Checks a resume input against the schema its pause point declared: the
+/// engine does so before a resume runs, and a server may do it earlier.
+pub fn check_resume_input(context_id: &str, schema: &Value, input: &Value) -> Result<(), ExecuteError> {
     let invalid = |problems| ExecuteError::ResumeInputInvalid { context_id: context_id.to_string(), problems };
     let validator = jsonschema::validator_for(schema).map_err(|e| invalid(vec![format!("the input schema is unusable: {e}")]))?;
     let problems: Vec<String> = validator

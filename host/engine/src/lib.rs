@@ -14,7 +14,7 @@ pub mod validate;
 
 pub use execution::{
     Checkpoint, CheckpointOutcome, Engine, EngineSettings, ExecuteError, ExecutionEvent, ExecutionObserver,
-    ExecutionRequest, ResumeRequest, RunFrom, check_run_from,
+    ExecutionRequest, ResumeRequest, RunFrom, check_resume_input, check_run_from,
 };
 pub use graph::Problem;
 pub use model::WorkflowState;

@@ -1,6 +1,8 @@
 //! The error envelope of every non-result answer:
 //! `{"success": false, "error": "...", "code": "...", "details"?: [...]}`.
 
+use std::borrow::Cow;
+
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -14,7 +16,7 @@ use crate::auth::AuthError;
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: Cow<'static, str>,
     pub message: String,
     pub details: Option<Value>,
 }
@@ -22,7 +24,26 @@ pub struct ApiError {
 impl ApiError {
     /// A failure with no details.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: None }
+        Self { status, code: Cow::Borrowed(code), message: message.into(), details: None }
+    }
+
+    /// The error as text to store, for a process that answers for another
+    /// (a server answering with what its worker refused).
+    pub fn to_stored(&self) -> String {
+        json!({"status": self.status.as_u16(), "code": self.code, "error": self.message, "details": self.details})
+            .to_string()
+    }
+
+    /// An error [`to_stored`](Self::to_stored) wrote; `None` for other text.
+    pub fn from_stored(text: &str) -> Option<Self> {
+        let value: Value = serde_json::from_str(text).ok()?;
+        let status = StatusCode::from_u16(u16::try_from(value.get("status")?.as_u64()?).ok()?).ok()?;
+        Some(Self {
+            status,
+            code: Cow::Owned(value.get("code")?.as_str()?.to_string()),
+            message: value.get("error")?.as_str()?.to_string(),
+            details: value.get("details").filter(|d| !d.is_null()).cloned(),
+        })
     }
 
     /// 400 `bad_request`.

@@ -20,6 +20,7 @@ use crate::auth::Scope;
 use crate::error::{ApiError, ApiResult};
 use crate::executor::{self, Pass, StoredRequest, StoredRunFrom, run_pass};
 use crate::extract::{Body, Caller};
+use crate::queued;
 use crate::state::AppState;
 use crate::workflows::{check_id, validated_state};
 
@@ -205,7 +206,11 @@ pub async fn execute(
     };
 
     // Refused before anything is stored: the caller may retry later.
-    if app.executions.running() >= app.limits.max_running_executions {
+    let busy = match &app.jobs {
+        Some(jobs) => jobs.waiting(),
+        None => app.executions.running(),
+    };
+    if busy >= app.limits.max_running_executions {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "overloaded",
@@ -219,7 +224,8 @@ pub async fn execute(
             id: execution_id.clone(),
             workflow_id: body.workflow_id,
             request: serde_json::to_value(&request).map_err(ApiError::internal)?,
-            status: StoredStatus::Running,
+            // In distributed mode it waits in the queue until a worker takes it.
+            status: if app.jobs.is_some() { StoredStatus::Queued } else { StoredStatus::Running },
         })
         .await
         .map_err(|e| match e {
@@ -228,12 +234,19 @@ pub async fn execute(
             }
             other => other.into(),
         })?;
+    if let Some(jobs) = app.jobs.clone() {
+        drop(run_lock);
+        // On its own task, so a client that hangs up does not leave it unqueued.
+        let task = tokio::spawn(async move { queued::execute(&app, &jobs, &tenant, &execution_id).await });
+        let (status, body) = task.await.map_err(ApiError::internal)??;
+        return Ok((status, Json(body)));
+    }
     // From now on a cancel or an event stream finds the execution.
     app.executions.begin(&tenant, &execution_id);
     // On its own task, so a client that hangs up does not stop the execution.
     let task = tokio::spawn(async move {
         let _run = run_lock;
-        run_pass(&app, &tenant, &execution_id, &request, Pass::First).await
+        run_pass(&app, &tenant, &execution_id, &request, Pass::First, None).await
     });
     let result = task.await.map_err(ApiError::internal)?;
     match result {
@@ -298,6 +311,12 @@ pub async fn resume(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Scope::WorkflowsExecute)?;
     let tenant = caller.tenant();
+    if let Some(jobs) = app.jobs.clone() {
+        let task =
+            tokio::spawn(async move { queued::resume(&app, &jobs, &tenant, &id, &body.context_id, body.input).await });
+        let (status, body) = task.await.map_err(ApiError::internal)??;
+        return Ok((status, Json(body)));
+    }
     let task = tokio::spawn(async move { executor::resume(&app, &tenant, &id, &body.context_id, body.input).await });
     Ok(answer(task.await.map_err(ApiError::internal)??))
 }

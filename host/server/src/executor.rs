@@ -21,6 +21,7 @@ use tokio::sync::{OwnedMutexGuard, broadcast, mpsc};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Tenant};
+use crate::worker::JobLease;
 
 /// How often due timed pauses are looked for.
 const TIMER_POLL: Duration = Duration::from_millis(200);
@@ -162,13 +163,16 @@ pub enum Pass {
 }
 
 /// Runs one engine pass (first run, resume, or recovery) of a stored
-/// execution, under its run lock, and stores what it produced.
+/// execution, under its run lock (or, on a worker, its job's `lease`), and
+/// stores what it produced; with a lease, only if the lease still holds
+/// once the pass is over.
 pub async fn run_pass(
     app: &Arc<AppState>,
     tenant: &Tenant,
     execution_id: &str,
     request: &StoredRequest,
     pass: Pass,
+    lease: Option<&JobLease>,
 ) -> Result<ExecutionResult, ExecuteError> {
     let store = app.store.clone();
     let (resume, is_first_pass) = match pass {
@@ -282,6 +286,14 @@ pub async fn run_pass(
     let sender = writer.await.ok();
     app.executions.live.lock().expect("live").remove(&key);
     app.metrics.runs_in_flight.dec();
+    if let Some(lease) = lease
+        && !lease.still_held().await
+    {
+        // Another worker owns the execution now and continues from the
+        // checkpoints: what this one ends with must not be stored.
+        eprintln!("sandflow: the lease on {execution_id} was lost; its result is not stored here");
+        return outcome;
+    }
 
     if let (Err(error), true) = (&outcome, is_first_pass) {
         // Refused before any block ran (a run from a block that cannot start
@@ -304,7 +316,7 @@ pub async fn run_pass(
 
 /// The stored result of an execution that failed without a pass to report
 /// it: the engine's own `ExecutionResult`, empty but for the error.
-fn failed_before_running(execution_id: &str, error: String) -> Value {
+pub(crate) fn failed_before_running(execution_id: &str, error: String) -> Value {
     let result = ExecutionResult {
         success: false,
         status: ExecutionStatus::Failed,
@@ -420,7 +432,7 @@ pub async fn resume(
     let request: StoredRequest = serde_json::from_value(record.request).map_err(ApiError::internal)?;
     app.store.update_execution(tenant.as_str(), execution_id, StoredStatus::Running, None).await?;
     let resume = ResumeRequest { context_id: context_id.to_string(), input };
-    match run_pass(app, tenant, execution_id, &request, Pass::Resume(resume)).await {
+    match run_pass(app, tenant, execution_id, &request, Pass::Resume(resume), None).await {
         Ok(result) => {
             app.store.complete_pause_point(tenant.as_str(), execution_id, context_id).await?;
             Ok(result)
@@ -471,7 +483,7 @@ async fn recover_one(app: &Arc<AppState>, tenant: &Tenant, id: &str) -> anyhow::
     }
     let request: StoredRequest = serde_json::from_value(record.request)?;
     app.store.update_execution(tenant.as_str(), id, StoredStatus::Running, None).await?;
-    let outcome = run_pass(app, tenant, id, &request, Pass::Recover).await;
+    let outcome = run_pass(app, tenant, id, &request, Pass::Recover, None).await;
     if let Err(error) = outcome {
         eprintln!("sandflow: recovered execution {id} could not run: {error}");
     }

@@ -9,7 +9,9 @@ mod executions;
 mod executor;
 mod extract;
 mod openapi;
+mod queued;
 mod state;
+mod worker;
 mod workflows;
 
 use std::net::SocketAddr;
@@ -29,6 +31,7 @@ use sandflow_wasm_runner::WasmBlockRunner;
 
 pub use error::ApiError;
 pub use state::{AppState, ServerLimits};
+pub use worker::{WorkerConfig, run_worker};
 
 use crate::auth::{AuthConfig, SigningSecret, Verifier};
 
@@ -154,24 +157,61 @@ pub async fn prepare(config: &ServerConfig) -> anyhow::Result<Arc<AppState>> {
         auth = auth.with_audience(audience.clone());
     }
     let verifier = Verifier::new(auth).map_err(|e| anyhow::anyhow!("token keys: {e}"))?;
-    let store: Arc<dyn Store> = match &config.database_url {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Arc::new(PostgresStore::connect(url).await.map_err(|e| anyhow::anyhow!("{e}"))?)
+    let (store, queue): (Arc<dyn Store>, _) = match &config.database_url {
+        Some(url) => {
+            let store = connect_postgres(url).await?;
+            let queue = store.queue();
+            (Arc::new(store), Some(queue))
         }
-        Some(other) => anyhow::bail!("--database-url must be a postgres:// URL, got `{other}`"),
-        None => Arc::new(
-            SqliteStore::open(&config.data_dir.join(DATABASE_FILE)).await.map_err(|e| anyhow::anyhow!("{e}"))?,
-        ),
+        None => {
+            let path = config.data_dir.join(DATABASE_FILE);
+            (Arc::new(SqliteStore::open(&path).await.map_err(|e| anyhow::anyhow!("{e}"))?), None)
+        }
     };
-    let runtime = Runtime::new(config.runtime.clone())?;
-    let runner = Arc::new(WasmBlockRunner::with_standard_blocks(runtime).await?);
-    Ok(Arc::new(AppState::new(store, verifier, runner, config.engine.clone(), config.limits.clone())))
+    let app = state(store, verifier, config).await?;
+    Ok(Arc::new(match queue {
+        Some(queue) => app.with_jobs(Arc::new(queued::JobQueue::new(queue))),
+        None => app,
+    }))
 }
 
-/// Serves the API on `listener` until the process ends: first continues the
-/// executions a previous process left running, then starts the timer of
-/// timed pauses.
+/// Connects to PostgreSQL and loads the standard blocks: everything
+/// `sandflow worker` needs. `config.data_dir`, `addr` and `token_keys` are
+/// not used: a worker answers no requests.
+pub async fn prepare_worker(config: &ServerConfig) -> anyhow::Result<Arc<AppState>> {
+    let url = config.database_url.as_deref().ok_or_else(|| anyhow::anyhow!("a worker needs --database-url"))?;
+    let store = connect_postgres(url).await?;
+    let jobs = Arc::new(queued::JobQueue::new(store.queue()));
+    // Never asked to verify a token; a random key rather than none keeps the type simple.
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("randomness: {e}"))?;
+    let verifier = Verifier::new(AuthConfig::new(key.to_vec())).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Arc::new(state(Arc::new(store), verifier, config).await?.with_jobs(jobs)))
+}
+
+async fn connect_postgres(url: &str) -> anyhow::Result<PostgresStore> {
+    anyhow::ensure!(
+        url.starts_with("postgres://") || url.starts_with("postgresql://"),
+        "--database-url must be a postgres:// URL, got `{url}`"
+    );
+    PostgresStore::connect(url).await.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+async fn state(store: Arc<dyn Store>, verifier: Verifier, config: &ServerConfig) -> anyhow::Result<AppState> {
+    let runtime = Runtime::new(config.runtime.clone())?;
+    let runner = Arc::new(WasmBlockRunner::with_standard_blocks(runtime).await?);
+    Ok(AppState::new(store, verifier, runner, config.engine.clone(), config.limits.clone()))
+}
+
+/// Serves the API on `listener` until the process ends. On SQLite it first
+/// continues the executions a previous process left running, then starts
+/// the timer of timed pauses; in distributed mode workers do both, and the
+/// server listens for the jobs it waits on.
 pub async fn serve(app: Arc<AppState>, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    if let Some(jobs) = &app.jobs {
+        jobs.spawn_outcome_listener();
+        return axum::serve(listener, router(app)).await.context("serving HTTP");
+    }
     let recovered = executor::recover(&app).await?;
     if recovered > 0 {
         eprintln!("sandflow: continuing {recovered} execution(s) left running by the previous process");

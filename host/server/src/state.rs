@@ -13,6 +13,7 @@ use sandflow_wasm_runner::WasmBlockRunner;
 
 use crate::auth::Verifier;
 use crate::executor::Executions;
+use crate::queued::JobQueue;
 
 /// A tenant name taken from a verified token (or from the store, for work
 /// the server does on its own): the key of every stored row.
@@ -53,8 +54,12 @@ pub struct ServerLimits {
     pub max_stored_log_bytes: usize,
     /// Restarts of one execution after crashes before it is given up.
     pub max_restarts: u32,
-    /// Executions running at once in this process; a new execute beyond it is 429.
+    /// Executions running at once in this process (or, in distributed mode,
+    /// requests waiting on a worker); a new execute beyond it is 429.
     pub max_running_executions: usize,
+    /// In distributed mode, how long an execute or resume waits for a worker
+    /// to finish its job before answering 504 `still_running`.
+    pub request_timeout: Duration,
 }
 
 impl Default for ServerLimits {
@@ -68,6 +73,7 @@ impl Default for ServerLimits {
             max_stored_log_bytes: 8 << 20,
             max_restarts: 3,
             max_running_executions: 1_024,
+            request_timeout: Duration::from_secs(330),
         }
     }
 }
@@ -126,6 +132,8 @@ pub struct AppState {
     pub engine_settings: EngineSettings,
     pub limits: ServerLimits,
     pub executions: Executions,
+    /// Distributed mode (PostgreSQL): the work queue executions go through.
+    pub jobs: Option<Arc<JobQueue>>,
     pub metrics: Metrics,
     /// Custom blocks already compiled, by tenant, type and digest.
     custom: Mutex<HashMap<(Tenant, String), CompiledBlock>>,
@@ -147,9 +155,16 @@ impl AppState {
             engine_settings,
             limits,
             executions: Executions::default(),
+            jobs: None,
             metrics: Metrics::new(),
             custom: Mutex::default(),
         }
+    }
+
+    /// Sends executions through the work queue `jobs` (distributed mode).
+    pub fn with_jobs(mut self, jobs: Arc<JobQueue>) -> Self {
+        self.jobs = Some(jobs);
+        self
     }
 
     /// Remembers a compiled custom block of a tenant.

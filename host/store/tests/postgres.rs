@@ -96,7 +96,7 @@ async fn everything_persists_after_reconnecting() {
         store.close().await;
 
         let store = connect(schema).await.unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 2);
+        assert_eq!(store.schema_version().await.unwrap(), 3);
         let wf = store.get_workflow(TENANT, "wf").await.unwrap().unwrap();
         assert_eq!((wf.draft, wf.deployed_version), (json!({"v": 2}), Some(1)));
         assert_eq!(store.latest_deployed(TENANT, "wf").await.unwrap(), Some((1, json!({"v": 1}))));
@@ -205,7 +205,7 @@ async fn concurrent_first_connects_migrate_once() {
     let outcome = AssertUnwindSafe(async {
         for store in &connects {
             let store = store.as_ref().expect("every concurrent connect succeeds");
-            assert_eq!(store.schema_version().await.unwrap(), 2);
+            assert_eq!(store.schema_version().await.unwrap(), 3);
         }
     })
     .catch_unwind()

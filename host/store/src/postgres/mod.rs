@@ -20,7 +20,7 @@ mod queue;
 mod rows;
 mod store;
 
-pub use queue::{ClaimedJob, JobId, JobKind, JobWakeups, SweepReport, WorkQueue};
+pub use queue::{ClaimedJob, JobId, JobKind, JobOutcome, JobOutcomes, JobWakeups, SweepReport, WorkQueue};
 
 use std::time::Duration;
 
@@ -36,6 +36,7 @@ use rows::parse_status;
 const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
     (2, "queue", include_str!("../../migrations/postgres/0002_queue.sql")),
+    (3, "job_outcomes", include_str!("../../migrations/postgres/0003_job_outcomes.sql")),
 ];
 
 /// The first key of the advisory lock migrations take (the second is the schema's hash);

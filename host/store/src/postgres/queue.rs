@@ -22,6 +22,14 @@ use crate::StoreError;
 /// other schemas sharing the database ignore it.
 const CHANNEL: &str = "sandflow_jobs";
 
+/// The channel every job that ends (done or failed) notifies, as a literal for SQL text; the
+/// payload is `schema:job id`.
+macro_rules! outcome_channel {
+    () => {
+        "sandflow_job_outcomes"
+    };
+}
+
 /// How often a claim retries after losing a race for an execution to a concurrent claim.
 const CLAIM_RETRIES: usize = 8;
 
@@ -35,7 +43,15 @@ macro_rules! db_now {
 /// The columns a claimed job is read from.
 macro_rules! job_columns {
     () => {
-        "id, tenant, execution_id, kind, context_id, input, attempt, token"
+        "id, tenant, execution_id, kind, context_id, input, attempt, token, claimed_at - run_at AS waited_ms"
+    };
+}
+
+/// Notifies [`outcome_channel!`] of every job id a statement returned as `id`, as a SQL suffix
+/// to a `WITH ended AS (... RETURNING id)`.
+macro_rules! notify_outcomes {
+    () => {
+        concat!(" SELECT pg_notify('", outcome_channel!(), "', current_schema() || ':' || id) FROM ended")
     };
 }
 
@@ -84,6 +100,20 @@ pub struct ClaimedJob {
     /// The fencing token of this claim: heartbeats and the completion must present it, and it
     /// stops matching once the lease is lost and the job claimed again.
     pub token: i64,
+    /// How long the job waited to be claimed since it could first be (milliseconds, by the
+    /// database's clock): the time spent in line.
+    pub waited_ms: i64,
+}
+
+/// What became of a job, as the one who enqueued it sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Waiting to be claimed, or leased to a worker now.
+    Pending,
+    /// Done: its work is stored.
+    Done,
+    /// Failed: refused by its worker, or given up after its last attempt; says why.
+    Failed(String),
 }
 
 /// What one sweep of expired leases did.
@@ -181,9 +211,11 @@ impl WorkQueue {
         for _ in 0..CLAIM_RETRIES {
             let claimed = sqlx::query(concat!(
                 "UPDATE jobs SET state = 'leased', attempt = attempt + 1, token = nextval('job_tokens'), \
-                 leased_by = $1, lease_until = ",
+                 leased_by = $1, worked_by = $1, lease_until = ",
                 db_now!(),
-                " + $2, updated_at = ",
+                " + $2, claimed_at = ",
+                db_now!(),
+                ", updated_at = ",
                 db_now!(),
                 " WHERE state = 'ready' AND id = (\
                      SELECT j.id FROM jobs j \
@@ -231,21 +263,36 @@ impl WorkQueue {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Marks a claimed job done. Refused with [`StoreError::Conflict`] when `token` is no
-    /// longer the job's or the job is no longer leased (the lease was lost: the work may be
-    /// under way elsewhere), [`StoreError::NotFound`] when there is no such job.
+    /// Marks a claimed job done and notifies those waiting on it. Refused with
+    /// [`StoreError::Conflict`] when `token` is no longer the job's or the job is no longer
+    /// leased (the lease was lost: the work may be under way elsewhere),
+    /// [`StoreError::NotFound`] when there is no such job.
     pub async fn complete(&self, job_id: JobId, token: i64) -> Result<(), StoreError> {
-        let done = sqlx::query(concat!(
-            "UPDATE jobs SET state = 'done', token = NULL, leased_by = NULL, lease_until = NULL, updated_at = ",
+        self.end(job_id, token, None).await
+    }
+
+    /// Marks a claimed job failed because of `error` (its work was refused, such as a resume
+    /// input that does not fit) and notifies those waiting on it; fenced like
+    /// [`complete`](Self::complete).
+    pub async fn fail(&self, job_id: JobId, token: i64, error: &str) -> Result<(), StoreError> {
+        self.end(job_id, token, Some(error)).await
+    }
+
+    async fn end(&self, job_id: JobId, token: i64, error: Option<&str>) -> Result<(), StoreError> {
+        let ended = sqlx::query(concat!(
+            "WITH ended AS (UPDATE jobs SET state = CASE WHEN $3::TEXT IS NULL THEN 'done' ELSE 'failed' END, \
+                 error = $3, token = NULL, leased_by = NULL, lease_until = NULL, updated_at = ",
             db_now!(),
-            " WHERE id = $1 AND token = $2 AND state = 'leased'"
+            " WHERE id = $1 AND token = $2 AND state = 'leased' RETURNING id)",
+            notify_outcomes!()
         ))
         .bind(job_id.0)
         .bind(token)
-        .execute(&self.pool)
+        .bind(error)
+        .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        if done.rows_affected() == 1 {
+        if ended.len() == 1 {
             return Ok(());
         }
         let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM jobs WHERE id = $1")
@@ -259,21 +306,46 @@ impl WorkQueue {
         }
     }
 
+    /// What became of a job so far; [`StoreError::NotFound`] when there is no such job.
+    pub async fn outcome(&self, job_id: JobId) -> Result<JobOutcome, StoreError> {
+        let row = sqlx::query("SELECT state, error FROM jobs WHERE id = $1")
+            .bind(job_id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .ok_or(StoreError::NotFound)?;
+        let state: String = row.try_get("state").map_err(backend)?;
+        Ok(match state.as_str() {
+            "done" => JobOutcome::Done,
+            "failed" => JobOutcome::Failed(
+                row.try_get::<Option<String>, _>("error").map_err(backend)?.unwrap_or_else(|| "failed".into()),
+            ),
+            _ => JobOutcome::Pending,
+        })
+    }
+
     /// Sweeps the jobs whose lease ran out: each goes back to ready (its next claim draws a new
     /// token, so the old worker's heartbeats and completion are refused), unless it was already
     /// claimed `max_attempts` times, in which case it is marked failed and reported in
-    /// [`SweepReport::given_up`]. Concurrent sweepers skip each other's rows.
+    /// [`SweepReport::given_up`] (its `error` says so, and those waiting on it are notified).
+    /// Concurrent sweepers skip each other's rows.
     pub async fn release_expired(&self, max_attempts: u32) -> Result<SweepReport, StoreError> {
         let max_attempts = i32::try_from(max_attempts).unwrap_or(i32::MAX);
         let rows = sqlx::query(concat!(
             "WITH expired AS (SELECT id FROM jobs WHERE state = 'leased' AND lease_until < ",
             db_now!(),
             " FOR UPDATE SKIP LOCKED) \
-             UPDATE jobs j SET state = CASE WHEN j.attempt >= $1 THEN 'failed' ELSE 'ready' END, \
+             , swept AS (UPDATE jobs j SET state = CASE WHEN j.attempt >= $1 THEN 'failed' ELSE 'ready' END, \
+                 error = CASE WHEN j.attempt >= $1 THEN 'given up: its worker stopped heartbeating on each of its ' \
+                     || j.attempt || ' attempts (limit ' || $1 || ')' END, \
                  token = NULL, leased_by = NULL, lease_until = NULL, updated_at = ",
             db_now!(),
             " FROM expired WHERE j.id = expired.id \
-             RETURNING j.id, j.tenant, j.execution_id, j.state"
+             RETURNING j.id, j.tenant, j.execution_id, j.state) \
+             , notified AS (SELECT pg_notify('",
+            outcome_channel!(),
+            "', current_schema() || ':' || id) FROM swept WHERE state = 'failed') \
+             SELECT id, tenant, execution_id, state, (SELECT count(*) FROM notified) AS notified FROM swept"
         ))
         .bind(max_attempts)
         .fetch_all(&self.pool)
@@ -300,13 +372,51 @@ impl WorkQueue {
     /// connections until dropped. Notifications sent while it reconnects after a lost
     /// connection are missed, so a worker should also claim on a timer.
     pub async fn listen(&self) -> Result<JobWakeups, StoreError> {
-        let schema = match &self.schema {
-            Some(schema) => schema.clone(),
-            None => sqlx::query_scalar("SELECT current_schema()::TEXT").fetch_one(&self.pool).await.map_err(db)?,
-        };
+        let schema = self.current_schema().await?;
         let mut listener = PgListener::connect_with(&self.pool).await.map_err(db)?;
         listener.listen(CHANNEL).await.map_err(db)?;
         Ok(JobWakeups { listener, schema })
+    }
+
+    /// Listens for jobs of this queue's schema that end, done or failed (given-up jobs
+    /// included). Notifications sent while the listener reconnects are missed, so whoever
+    /// waits on a job should also check [`outcome`](Self::outcome) on a timer.
+    pub async fn watch_outcomes(&self) -> Result<JobOutcomes, StoreError> {
+        let schema = self.current_schema().await?;
+        let mut listener = PgListener::connect_with(&self.pool).await.map_err(db)?;
+        listener.listen(outcome_channel!()).await.map_err(db)?;
+        Ok(JobOutcomes { listener, prefix: format!("{schema}:") })
+    }
+
+    async fn current_schema(&self) -> Result<String, StoreError> {
+        match &self.schema {
+            Some(schema) => Ok(schema.clone()),
+            None => sqlx::query_scalar("SELECT current_schema()::TEXT").fetch_one(&self.pool).await.map_err(db),
+        }
+    }
+}
+
+/// Job ids of this queue's schema as their jobs end (see [`WorkQueue::watch_outcomes`]).
+pub struct JobOutcomes {
+    listener: PgListener,
+    prefix: String,
+}
+
+impl fmt::Debug for JobOutcomes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobOutcomes").field("prefix", &self.prefix).finish_non_exhaustive()
+    }
+}
+
+impl JobOutcomes {
+    /// Waits until a job of this queue's schema is done or failed and returns its id.
+    pub async fn next(&mut self) -> Result<JobId, StoreError> {
+        loop {
+            let notification = self.listener.recv().await.map_err(db)?;
+            if let Some(id) = notification.payload().strip_prefix(&self.prefix).and_then(|id| id.parse().ok()) {
+                return Ok(JobId(id));
+            }
+        }
     }
 }
 
@@ -368,5 +478,6 @@ fn claimed_job(row: &sqlx::postgres::PgRow) -> Result<ClaimedJob, StoreError> {
             .try_get::<Option<i64>, _>("token")
             .map_err(backend)?
             .ok_or_else(|| backend("claimed job without a token"))?,
+        waited_ms: row.try_get::<Option<i64>, _>("waited_ms").map_err(backend)?.unwrap_or(0).max(0),
     })
 }

@@ -1,0 +1,219 @@
+//! Distributed mode, the server's side: on PostgreSQL a server runs no
+//! blocks. An execute or a resume becomes a job in the work queue, a
+//! `sandflow worker` claims and runs it, and the request waits for the job to
+//! end (woken by LISTEN/NOTIFY, checking on a timer too) and answers with what
+//! the worker stored, so the API stays synchronous (200/202).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use sandflow_store::{ClaimResult, ExecutionStatus as StoredStatus, JobId, JobKind, JobOutcome, StoreError, WorkQueue};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::{AppState, Tenant};
+
+/// How often a waiting request checks its job even without a notification
+/// (notifications sent while the listener reconnects are lost).
+const OUTCOME_POLL: Duration = Duration::from_secs(1);
+/// Pause before listening again after the listener's connection failed.
+const RELISTEN_DELAY: Duration = Duration::from_secs(1);
+
+/// The work queue and the requests waiting on their jobs.
+pub struct JobQueue {
+    pub queue: WorkQueue,
+    waiters: Mutex<HashMap<JobId, Arc<Notify>>>,
+}
+
+impl JobQueue {
+    pub fn new(queue: WorkQueue) -> Self {
+        Self { queue, waiters: Mutex::default() }
+    }
+
+    /// Requests waiting on a job now.
+    pub fn waiting(&self) -> usize {
+        self.waiters.lock().expect("waiters").len()
+    }
+
+    /// Wakes the waiter of each job that ends, for as long as the process runs.
+    pub fn spawn_outcome_listener(self: &Arc<Self>) {
+        let jobs = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match jobs.queue.watch_outcomes().await {
+                    Ok(mut outcomes) => loop {
+                        match outcomes.next().await {
+                            Ok(job) => {
+                                if let Some(waiter) = jobs.waiters.lock().expect("waiters").get(&job) {
+                                    waiter.notify_one();
+                                }
+                            }
+                            Err(error) => {
+                                eprintln!("sandflow: job outcome listener: {error}; listening again");
+                                break;
+                            }
+                        }
+                    },
+                    Err(error) => eprintln!("sandflow: listening for job outcomes: {error}"),
+                }
+                tokio::time::sleep(RELISTEN_DELAY).await;
+            }
+        });
+    }
+
+    /// Waits until `job` ends or `timeout` passes (`None`).
+    async fn wait(&self, job: JobId, timeout: Duration) -> Result<Option<JobOutcome>, StoreError> {
+        let notify = Arc::new(Notify::new());
+        self.waiters.lock().expect("waiters").insert(job, notify.clone());
+        let _registered = Unregister { jobs: self, job };
+        let deadline = Instant::now() + timeout;
+        loop {
+            // Checked after registering, so an outcome that came before is seen here and one
+            // that comes after leaves a permit in `notify`.
+            match self.queue.outcome(job).await? {
+                JobOutcome::Pending => {}
+                ended => return Ok(Some(ended)),
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            tokio::select! {
+                () = notify.notified() => {}
+                () = tokio::time::sleep(OUTCOME_POLL.min(deadline - now)) => {}
+            }
+        }
+    }
+}
+
+/// Removes a waiter however its wait ends.
+struct Unregister<'a> {
+    jobs: &'a JobQueue,
+    job: JobId,
+}
+
+impl Drop for Unregister<'_> {
+    fn drop(&mut self) {
+        self.jobs.waiters.lock().expect("waiters").remove(&self.job);
+    }
+}
+
+/// Queues the first run of an execution already stored as `queued` and
+/// answers with its result once a worker has run it.
+pub async fn execute(app: &Arc<AppState>, jobs: &JobQueue, tenant: &Tenant, execution_id: &str) -> ApiResult<(StatusCode, Value)> {
+    let job = match jobs.queue.enqueue(tenant.as_str(), execution_id, JobKind::Run).await {
+        Ok(job) => job,
+        Err(error) => {
+            // Nothing will ever run it: it must not stay queued.
+            let result = crate::executor::failed_before_running(execution_id, "the execution could not be queued".into());
+            let _ = app.store.update_execution(tenant.as_str(), execution_id, StoredStatus::Failed, Some(result)).await;
+            return Err(error.into());
+        }
+    };
+    answer_when_done(app, jobs, tenant, execution_id, job).await
+}
+
+/// Claims a pause point, queues its resume and answers with the result once
+/// a worker has run it. An input that does not fit the pause point's schema
+/// is refused here, before anything is claimed or queued.
+pub async fn resume(
+    app: &Arc<AppState>,
+    jobs: &JobQueue,
+    tenant: &Tenant,
+    execution_id: &str,
+    context_id: &str,
+    input: Value,
+) -> ApiResult<(StatusCode, Value)> {
+    let store = &app.store;
+    let record = store
+        .get_execution(tenant.as_str(), execution_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("execution", execution_id))?;
+    if record.status.is_final() {
+        return Err(ApiError::conflict(
+            "execution_finished",
+            format!("execution `{execution_id}` is already {}", record.status.as_str()),
+        ));
+    }
+    let points = store.list_pause_points(tenant.as_str(), execution_id).await?;
+    if let Some(schema) = points
+        .iter()
+        .find(|p| p.context_id == context_id)
+        .and_then(|p| p.data.get("inputSchema"))
+        .filter(|schema| !schema.is_null())
+    {
+        sandflow_engine::check_resume_input(context_id, schema, &input)?;
+    }
+    match store.claim_pause_point(tenant.as_str(), execution_id, context_id).await? {
+        ClaimResult::Claimed { .. } => {}
+        ClaimResult::AlreadyResumed => {
+            return Err(ApiError::conflict("already_resumed", format!("pause point `{context_id}` was already resumed")));
+        }
+        ClaimResult::Unknown => return Err(ApiError::not_found("pause point", context_id)),
+    }
+    store.update_execution(tenant.as_str(), execution_id, StoredStatus::Running, None).await?;
+    let kind = JobKind::Resume { context_id: context_id.to_string(), input };
+    let job = match jobs.queue.enqueue(tenant.as_str(), execution_id, kind).await {
+        Ok(job) => job,
+        Err(error) => {
+            // Not queued: the pause point opens again for the caller to retry.
+            store.release_pause_point(tenant.as_str(), execution_id, context_id).await?;
+            store.update_execution(tenant.as_str(), execution_id, StoredStatus::Paused, None).await?;
+            return Err(error.into());
+        }
+    };
+    answer_when_done(app, jobs, tenant, execution_id, job).await
+}
+
+/// Waits for `job` within the request timeout, then answers with the
+/// execution's stored result (200, or 202 when paused), the error the worker
+/// refused the job with, or 504 `still_running` when the wait ran out (the
+/// execution goes on and `GET /v1/executions/{id}` shows it).
+async fn answer_when_done(
+    app: &Arc<AppState>,
+    jobs: &JobQueue,
+    tenant: &Tenant,
+    execution_id: &str,
+    job: JobId,
+) -> ApiResult<(StatusCode, Value)> {
+    let timeout = app.limits.request_timeout;
+    match jobs.wait(job, timeout).await? {
+        None => Err(ApiError {
+            details: Some(json!({"executionId": execution_id})),
+            ..ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "still_running",
+                format!(
+                    "execution `{execution_id}` did not finish within the request timeout of {}s; it goes on: \
+                     follow it with GET /v1/executions/{execution_id}",
+                    timeout.as_secs()
+                ),
+            )
+        }),
+        Some(JobOutcome::Failed(error)) if ApiError::from_stored(&error).is_some() => {
+            Err(ApiError::from_stored(&error).expect("checked just above"))
+        }
+        // Done, or given up (the sweeper stored the execution as failed).
+        Some(_) => stored_answer(app, tenant, execution_id).await,
+    }
+}
+
+/// The stored result of an execution with its stored status: 202 when
+/// paused, 200 otherwise.
+async fn stored_answer(app: &AppState, tenant: &Tenant, execution_id: &str) -> ApiResult<(StatusCode, Value)> {
+    let record = app
+        .store
+        .get_execution(tenant.as_str(), execution_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("execution", execution_id))?;
+    let mut body = record
+        .result
+        .ok_or_else(|| ApiError::internal(format!("execution {execution_id} ended without a stored result")))?;
+    body["status"] = json!(record.status.as_str());
+    let status = if record.status == StoredStatus::Paused { StatusCode::ACCEPTED } else { StatusCode::OK };
+    Ok((status, body))
+}

@@ -1,0 +1,343 @@
+//! `sandflow worker`: claims jobs from the PostgreSQL work queue and runs
+//! them. Each job is held under a lease extended by heartbeats; a worker
+//! that stops heartbeating (killed, frozen, cut off) loses its jobs to the
+//! sweeper every worker runs, and the next claimer continues the execution
+//! from its checkpoints, so no finished block runs twice. A job claimed more
+//! than `max_restarts + 1` times is given up and its execution failed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use sandflow_engine::{ExecuteError, ExecutionResult, PauseKind, ResumeRequest, ResumeStatus};
+use sandflow_store::{
+    ClaimResult, ClaimedJob, ExecutionStatus as StoredStatus, JobId, JobKind, StoreError, WorkQueue,
+};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::sync::Semaphore;
+
+use crate::error::ApiError;
+use crate::executor::{Pass, StoredRequest, failed_before_running, run_pass};
+use crate::state::{AppState, Tenant};
+
+/// How often a running job checks whether its execution was cancelled.
+const CANCEL_POLL: Duration = Duration::from_secs(1);
+/// Pause after a failed claim (the database is unreachable, say).
+const CLAIM_ERROR_DELAY: Duration = Duration::from_secs(1);
+
+/// Settings of one worker process.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Names the worker in the queue (`jobs.leased_by`) and in its log.
+    pub id: String,
+    /// Jobs run at once.
+    pub concurrency: usize,
+    /// How long a claim holds without a heartbeat; heartbeats come thrice per lease.
+    pub lease: Duration,
+    /// How often to look for work without a notification: timed pauses that
+    /// came due, and enqueues whose notification was lost.
+    pub claim_poll: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            id: format!("worker-{}", std::process::id()),
+            concurrency: 16,
+            lease: Duration::from_secs(30),
+            claim_poll: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The lease of a claimed job, as a pass checks it before storing.
+pub struct JobLease {
+    queue: WorkQueue,
+    job: JobId,
+    token: i64,
+    lease: Duration,
+    lost: AtomicBool,
+}
+
+impl JobLease {
+    /// Extends the lease; `false` once it was lost (for good).
+    pub async fn still_held(&self) -> bool {
+        if self.lost.load(Ordering::SeqCst) {
+            return false;
+        }
+        match self.queue.heartbeat(self.job, self.token, self.lease).await {
+            Ok(true) => true,
+            Ok(false) => {
+                self.lost.store(true, Ordering::SeqCst);
+                false
+            }
+            // Unknown: not stored now, and the lease may still be renewed later.
+            Err(error) => {
+                eprintln!("sandflow: heartbeat of job {}: {error}", self.job);
+                false
+            }
+        }
+    }
+}
+
+/// Claims and runs jobs until the process ends. `app` must have a queue.
+pub async fn run_worker(app: Arc<AppState>, config: WorkerConfig) -> anyhow::Result<()> {
+    let queue = app.jobs.as_ref().map(|jobs| jobs.queue.clone()).ok_or_else(|| anyhow::anyhow!("no work queue"))?;
+    spawn_sweeper(app.clone(), queue.clone(), config.lease);
+    let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let mut wakeups = None;
+    loop {
+        if wakeups.is_none() {
+            match queue.listen().await {
+                Ok(listener) => wakeups = Some(listener),
+                Err(error) => eprintln!("sandflow: listening for jobs: {error}"),
+            }
+        }
+        let slot = slots.clone().acquire_owned().await?;
+        match queue.claim(&config.id, config.lease).await {
+            Ok(Some(job)) => {
+                let (app, queue, lease) = (app.clone(), queue.clone(), config.lease);
+                tokio::spawn(async move {
+                    work(&app, queue, job, lease).await;
+                    drop(slot);
+                });
+                continue;
+            }
+            Ok(None) => drop(slot),
+            Err(error) => {
+                drop(slot);
+                eprintln!("sandflow: claiming a job: {error}");
+                tokio::time::sleep(CLAIM_ERROR_DELAY).await;
+                continue;
+            }
+        }
+        // Nothing ready: wait for an enqueue, or the poll interval.
+        match wakeups.as_mut() {
+            Some(listener) => tokio::select! {
+                woken = listener.next() => if let Err(error) = woken {
+                    eprintln!("sandflow: job listener: {error}; listening again");
+                    wakeups = None;
+                },
+                () = tokio::time::sleep(config.claim_poll) => {}
+            },
+            None => tokio::time::sleep(config.claim_poll).await,
+        }
+    }
+}
+
+/// Hands the jobs of workers that stopped heartbeating to others, and fails
+/// the executions of jobs given up.
+fn spawn_sweeper(app: Arc<AppState>, queue: WorkQueue, lease: Duration) {
+    let max_attempts = app.limits.max_restarts.saturating_add(1);
+    let every = (lease / 2).max(Duration::from_millis(200));
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let report = match queue.release_expired(max_attempts).await {
+                Ok(report) => report,
+                Err(error) => {
+                    eprintln!("sandflow: sweeping expired leases: {error}");
+                    continue;
+                }
+            };
+            for job in &report.requeued {
+                eprintln!("sandflow: job {job} lost its worker; it is queued again");
+            }
+            for (job, tenant, execution_id) in report.given_up {
+                let message = format!(
+                    "the execution's worker stopped {max_attempts} times; given up after {} restarts (job {job})",
+                    app.limits.max_restarts
+                );
+                eprintln!("sandflow: {message}");
+                let result = failed_before_running(&execution_id, message);
+                let stored = app.store.update_execution(&tenant, &execution_id, StoredStatus::Failed, Some(result)).await;
+                if let Err(error) = stored {
+                    eprintln!("sandflow: failing given-up execution {execution_id}: {error}");
+                }
+            }
+        }
+    });
+}
+
+/// Runs one claimed job under its lease and ends it: done, or failed with
+/// the error its work was refused with. A lease lost meanwhile ends nothing:
+/// the job is someone else's.
+async fn work(app: &Arc<AppState>, queue: WorkQueue, job: ClaimedJob, lease: Duration) {
+    let tenant = Tenant::from_stored(job.tenant.clone());
+    let held = Arc::new(JobLease { queue: queue.clone(), job: job.job_id, token: job.token, lease, lost: false.into() });
+    let heartbeat = spawn_heartbeat(app.clone(), held.clone(), tenant.clone(), job.execution_id.clone());
+    let refusal = match run_job(app, &queue, &tenant, &job, &held).await {
+        Ok(()) => None,
+        Err(JobError::Refused(error)) => Some(error),
+        Err(JobError::Store(error)) => {
+            // Left leased: the sweeper hands it on once the lease runs out.
+            heartbeat.abort();
+            eprintln!("sandflow: job {} of {}: {error}", job.job_id, job.execution_id);
+            return;
+        }
+    };
+    heartbeat.abort();
+    let ended = match &refusal {
+        None => queue.complete(job.job_id, job.token).await,
+        Some(error) => queue.fail(job.job_id, job.token, &error.to_stored()).await,
+    };
+    if let Err(error) = ended {
+        eprintln!("sandflow: ending job {} of {}: {error}", job.job_id, job.execution_id);
+    }
+}
+
+/// Keeps the lease while the job runs and passes on a cancel made through
+/// any server; on a lost lease, stops the run.
+fn spawn_heartbeat(
+    app: Arc<AppState>,
+    held: Arc<JobLease>,
+    tenant: Tenant,
+    execution_id: String,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let beat_every = held.lease / 3;
+        let mut since_beat = Duration::ZERO;
+        loop {
+            tokio::time::sleep(CANCEL_POLL.min(beat_every)).await;
+            since_beat += CANCEL_POLL.min(beat_every);
+            let stop = |why: &str| {
+                if let Some(live) = app.executions.live(&tenant, &execution_id) {
+                    eprintln!("sandflow: stopping {execution_id}: {why}");
+                    live.cancel.cancel();
+                }
+            };
+            if since_beat >= beat_every {
+                since_beat = Duration::ZERO;
+                if !held.still_held().await && held.lost.load(Ordering::SeqCst) {
+                    stop("its lease was lost");
+                    return;
+                }
+            }
+            if let Ok(Some(record)) = app.store.get_execution(tenant.as_str(), &execution_id).await
+                && record.status == StoredStatus::Cancelled
+            {
+                stop("it was cancelled");
+            }
+        }
+    })
+}
+
+/// Why a job did not complete.
+enum JobError {
+    /// Its work was refused (a resume input that does not fit, say): the job
+    /// fails with this error, for the waiting request to answer with.
+    Refused(ApiError),
+    /// The store failed: the job is left to run again.
+    Store(StoreError),
+}
+
+impl From<StoreError> for JobError {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
+async fn run_job(
+    app: &Arc<AppState>,
+    queue: &WorkQueue,
+    tenant: &Tenant,
+    job: &ClaimedJob,
+    held: &JobLease,
+) -> Result<(), JobError> {
+    let store = &app.store;
+    let id = job.execution_id.as_str();
+    let Some(record) = store.get_execution(tenant.as_str(), id).await? else { return Ok(()) };
+    // Cancelled while queued, or finished by an earlier attempt that died before completing
+    // the job: nothing to do.
+    if record.status.is_final() {
+        return Ok(());
+    }
+    let retried = job.attempt > 1;
+    if retried {
+        store.record_restart(tenant.as_str(), id).await?;
+    }
+    let request: StoredRequest = serde_json::from_value(record.request)
+        .map_err(|e| JobError::Store(StoreError::Backend(format!("stored request of {id}: {e}"))))?;
+    let result = match &job.kind {
+        JobKind::Run => {
+            // An earlier attempt that stored a pause died before completing the job.
+            if retried && record.status == StoredStatus::Paused {
+                return Ok(());
+            }
+            store.update_execution(tenant.as_str(), id, StoredStatus::Running, None).await?;
+            let pass = if retried { Pass::Recover } else { Pass::First };
+            run_pass(app, tenant, id, &request, pass, Some(held)).await.map_err(|e| JobError::Refused(e.into()))?
+        }
+        JobKind::Resume { context_id, input } => {
+            resume(app, tenant, id, &request, context_id, input.clone(), retried, held).await?
+        }
+        JobKind::Timer { context_id } => {
+            match store.claim_pause_point(tenant.as_str(), id, context_id).await? {
+                ClaimResult::Claimed { .. } => {}
+                // A retried timer whose earlier attempt claimed the pause point and died.
+                ClaimResult::AlreadyResumed if retried && record.status == StoredStatus::Running => {}
+                // Resumed otherwise already (a duplicate timer job), or gone.
+                ClaimResult::AlreadyResumed | ClaimResult::Unknown => return Ok(()),
+            }
+            resume(app, tenant, id, &request, context_id, json!({}), retried, held).await?
+        }
+    };
+    queue_timers(queue, tenant, id, &result).await?;
+    Ok(())
+}
+
+/// Resumes a claimed pause point. A retried job whose pause point the
+/// earlier attempt had already resumed continues from the checkpoints.
+#[allow(clippy::too_many_arguments)]
+async fn resume(
+    app: &Arc<AppState>,
+    tenant: &Tenant,
+    id: &str,
+    request: &StoredRequest,
+    context_id: &str,
+    input: Value,
+    retried: bool,
+    held: &JobLease,
+) -> Result<ExecutionResult, JobError> {
+    let store = &app.store;
+    store.update_execution(tenant.as_str(), id, StoredStatus::Running, None).await?;
+    let resume = ResumeRequest { context_id: context_id.to_string(), input };
+    let outcome = match run_pass(app, tenant, id, request, Pass::Resume(resume), Some(held)).await {
+        Err(ExecuteError::AlreadyResumed(_)) if retried => {
+            run_pass(app, tenant, id, request, Pass::Recover, Some(held)).await
+        }
+        outcome => outcome,
+    };
+    match outcome {
+        Ok(result) => {
+            store.complete_pause_point(tenant.as_str(), id, context_id).await?;
+            Ok(result)
+        }
+        Err(error) => {
+            // Refused before anything ran: the pause point stays open.
+            store.release_pause_point(tenant.as_str(), id, context_id).await?;
+            store.update_execution(tenant.as_str(), id, StoredStatus::Paused, None).await?;
+            Err(JobError::Refused(error.into()))
+        }
+    }
+}
+
+/// Queues a timer job for each timed pause of `result`, due at its resume
+/// time. A pause that already had one gets another; the later finds the
+/// pause point resumed and does nothing.
+async fn queue_timers(queue: &WorkQueue, tenant: &Tenant, id: &str, result: &ExecutionResult) -> Result<(), StoreError> {
+    for point in &result.pause_points {
+        if point.pause_kind != PauseKind::Time || point.resume_status != ResumeStatus::Paused {
+            continue;
+        }
+        let at = point
+            .resume_at
+            .as_deref()
+            .and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok())
+            .unwrap_or_else(OffsetDateTime::now_utc);
+        queue.enqueue_at(tenant.as_str(), id, JobKind::Timer { context_id: point.context_id.clone() }, at).await?;
+    }
+    Ok(())
+}
