@@ -130,9 +130,15 @@ impl Server {
 
     /// As [`Server::start`], with extra `serve` flags such as `--database-url URL`.
     pub fn start_serving(global_args: &[&str], serve_args: &[&str]) -> Server {
+        Self::start_in(scratch_dir("server").join("data"), global_args, serve_args)
+    }
+
+    /// As [`Server::start_serving`], on `data_dir`: servers sharing one accept
+    /// the same tokens (they share the signing secret).
+    pub fn start_in(data_dir: PathBuf, global_args: &[&str], serve_args: &[&str]) -> Server {
         let mut server = Server {
             child: None,
-            data_dir: scratch_dir("server").join("data"),
+            data_dir,
             global_args: global_args.iter().map(|s| s.to_string()).collect(),
             serve_args: serve_args.iter().map(|s| s.to_string()).collect(),
             base: String::new(),
@@ -143,7 +149,8 @@ impl Server {
     }
 
     fn log_path(&self) -> PathBuf {
-        self.data_dir.parent().expect("scratch dir").join(format!("server-{}.log", self.starts))
+        let port = self.base.rsplit(':').next().unwrap_or_default();
+        self.data_dir.parent().expect("scratch dir").join(format!("server-{}-{port}.log", self.starts))
     }
 
     /// The server's stderr so far, for failure messages.
@@ -157,6 +164,7 @@ impl Server {
         for _attempt in 0..5 {
             self.starts += 1;
             let port = free_port();
+            self.base = format!("http://127.0.0.1:{port}");
             let log = File::create(self.log_path()).expect("server log");
             let mut command = Command::new(env!("CARGO_BIN_EXE_sandflow"));
             command
@@ -174,7 +182,6 @@ impl Server {
                 .stderr(Stdio::from(log));
             let child = spawn_tied_to_this_process(command);
             self.child = Some(child);
-            self.base = format!("http://127.0.0.1:{port}");
             match self.wait_healthy() {
                 Ok(()) => return,
                 Err(exited) if exited && self.log().contains("in use") => continue,
@@ -295,6 +302,72 @@ impl Drop for Server {
         self.kill();
         if !std::thread::panicking()
             && let Some(dir) = self.data_dir.parent()
+        {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A running `sandflow worker` on a PostgreSQL database.
+pub struct Worker {
+    child: Option<Child>,
+    /// The worker's ID in the queue (`jobs.worked_by`).
+    pub id: String,
+    log: PathBuf,
+}
+
+impl Worker {
+    /// Starts `sandflow worker --worker-id id --database-url url` with
+    /// `global_args` and extra `worker_args`, and waits until it says it is ready.
+    pub fn start(id: &str, database_url: &str, global_args: &[&str], worker_args: &[&str]) -> Worker {
+        let dir = scratch_dir(&format!("worker-{id}"));
+        let log = dir.join("worker.log");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sandflow"));
+        command
+            .arg("--cache-dir")
+            .arg(sandflow_tests::component_cache_dir())
+            .args(global_args)
+            .arg("worker")
+            .arg("--worker-id")
+            .arg(id)
+            .arg("--database-url")
+            .arg(database_url)
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .args(worker_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(File::create(&log).expect("worker log")));
+        let mut worker = Worker { child: Some(spawn_tied_to_this_process(command)), id: id.to_string(), log };
+        let deadline = Instant::now() + START_TIMEOUT;
+        while !worker.log().contains(" ready ") {
+            let exited = worker.child.as_mut().and_then(|child| child.try_wait().expect("try_wait"));
+            assert!(exited.is_none(), "worker {id} exited ({exited:?}):\n{}", worker.log());
+            assert!(Instant::now() < deadline, "worker {id} did not get ready:\n{}", worker.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        worker
+    }
+
+    /// The worker's stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no heartbeat, no completion, nothing of a shutdown runs.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+        if !std::thread::panicking()
+            && let Some(dir) = self.log.parent()
         {
             let _ = std::fs::remove_dir_all(dir);
         }

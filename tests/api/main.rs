@@ -5,6 +5,7 @@
 
 mod blocks;
 mod cancel;
+mod distributed;
 mod errors;
 mod events;
 mod execute;
@@ -12,7 +13,6 @@ mod flows;
 mod harness;
 mod ops;
 mod pause;
-mod postgres;
 mod recovery;
 mod tenancy;
 mod timed;

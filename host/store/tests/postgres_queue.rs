@@ -11,14 +11,14 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::future::join_all;
 use sandflow_store::conformance::{TENANT, assert_error, seed_execution};
-use sandflow_store::{ExecutionStatus, JobId, JobKind, PostgresStore, StoreError, WorkQueue};
+use sandflow_store::{ExecutionStatus, JobId, JobKind, JobOutcome, JobOutcomes, PostgresStore, StoreError, WorkQueue};
 use serde_json::json;
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
 mod support;
 
-use support::TestDb;
+use support::{TestDb, connect, drop_schema, new_schema_name};
 
 /// A lease no test outlives.
 const LONG: Duration = Duration::from_secs(60);
@@ -29,10 +29,13 @@ const SHORT: Duration = Duration::from_millis(150);
 /// Tests holding a database at once, to stay well under the server's connection limit.
 static SLOTS: Semaphore = Semaphore::const_new(4);
 
+/// Prefix of this binary's schemas.
+const SCHEMA_PREFIX: &str = "sf_qtest";
+
 /// Runs `body` with a fresh store and its queue, then cleans up even if it panicked.
 macro_rules! with_queue {
     (|$store:ident, $queue:ident| $body:expr) => {{
-        let Some(db) = TestDb::fresh(&SLOTS, "sf_qtest").await else { return };
+        let Some(db) = TestDb::fresh(&SLOTS, SCHEMA_PREFIX).await else { return };
         let outcome = {
             let $store = &db.store;
             let $queue = db.store.queue();
@@ -52,6 +55,14 @@ async fn seed(store: &PostgresStore, ids: &[&str]) {
 /// Enqueues a run of `execution_id`.
 async fn run(queue: &WorkQueue, execution_id: &str) -> JobId {
     queue.enqueue(TENANT, execution_id, JobKind::Run).await.unwrap()
+}
+
+/// The next job id `outcomes` hears of, failing the test when none comes within 10 s.
+async fn next_outcome(outcomes: &mut JobOutcomes) -> JobId {
+    match tokio::time::timeout(Duration::from_secs(10), outcomes.next()).await {
+        Ok(Ok(id)) => id,
+        other => panic!("no job outcome within 10 s: {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -215,5 +226,157 @@ async fn a_listener_wakes_on_enqueue() {
         run(&queue, "e1").await;
         let woke = tokio::time::timeout(Duration::from_secs(10), wakeups.next()).await;
         assert!(matches!(woke, Ok(Ok(()))), "no wake-up within 10 s: {woke:?}");
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcome_is_pending_until_the_job_is_done_or_failed() {
+    with_queue!(|store, queue| {
+        seed(store, &["e1", "e2"]).await;
+        let done = run(&queue, "e1").await;
+        assert_eq!(queue.outcome(done).await.unwrap(), JobOutcome::Pending, "enqueued");
+        let job = queue.claim("a", LONG).await.unwrap().unwrap();
+        assert_eq!(job.job_id, done);
+        assert_eq!(queue.outcome(done).await.unwrap(), JobOutcome::Pending, "leased");
+        queue.complete(done, job.token).await.unwrap();
+        assert_eq!(queue.outcome(done).await.unwrap(), JobOutcome::Done);
+
+        let failed = run(&queue, "e2").await;
+        let job = queue.claim("a", LONG).await.unwrap().unwrap();
+        assert_eq!(job.job_id, failed);
+        let why = "input for \"ask\" does not fit: expected a number";
+        queue.fail(failed, job.token, why).await.unwrap();
+        assert_eq!(queue.outcome(failed).await.unwrap(), JobOutcome::Failed(why.to_owned()));
+        assert_eq!(queue.outcome(done).await.unwrap(), JobOutcome::Done, "the other job is untouched");
+
+        assert_error(queue.outcome(JobId(failed.0 + 1000)).await, "not found");
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_after_the_lease_was_lost_is_fenced() {
+    with_queue!(|store, queue| {
+        seed(store, &["e1"]).await;
+        let id = run(&queue, "e1").await;
+        let stale = queue.claim("a", SHORT).await.unwrap().unwrap();
+        tokio::time::sleep(SHORT * 2).await;
+        let swept = queue.release_expired(5).await.unwrap();
+        assert_eq!((swept.requeued, swept.given_up), (vec![id], vec![]));
+        let fresh = queue.claim("b", LONG).await.unwrap().unwrap();
+        assert_eq!((fresh.job_id, fresh.attempt), (id, 2));
+
+        assert_error(queue.fail(id, stale.token, "too late").await, "conflict");
+        assert_eq!(queue.outcome(id).await.unwrap(), JobOutcome::Pending);
+        // Still leased to the new claimer: its heartbeat and completion are accepted.
+        assert!(queue.heartbeat(id, fresh.token, LONG).await.unwrap());
+        queue.complete(id, fresh.token).await.unwrap();
+        assert_eq!(queue.outcome(id).await.unwrap(), JobOutcome::Done);
+        assert_error(queue.fail(JobId(id.0 + 1000), fresh.token, "nobody").await, "not found");
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcome_watchers_hear_completions_failures_and_give_ups() {
+    with_queue!(|store, queue| {
+        seed(store, &["e1", "e2", "e3"]).await;
+        let mut outcomes = queue.watch_outcomes().await.unwrap();
+        let (done, failed, dying) = (run(&queue, "e1").await, run(&queue, "e2").await, run(&queue, "e3").await);
+        let job = queue.claim("a", LONG).await.unwrap().unwrap();
+        assert_eq!(job.job_id, done);
+        queue.complete(done, job.token).await.unwrap();
+        assert_eq!(next_outcome(&mut outcomes).await, done);
+
+        let job = queue.claim("a", LONG).await.unwrap().unwrap();
+        assert_eq!(job.job_id, failed);
+        queue.fail(failed, job.token, "refused").await.unwrap();
+        assert_eq!(next_outcome(&mut outcomes).await, failed);
+
+        let job = queue.claim("crashy", SHORT).await.unwrap().unwrap();
+        assert_eq!(job.job_id, dying);
+        tokio::time::sleep(SHORT * 2).await;
+        let swept = queue.release_expired(1).await.unwrap();
+        assert_eq!(swept.given_up, vec![(dying, TENANT.to_owned(), "e3".to_owned())]);
+        assert_eq!(next_outcome(&mut outcomes).await, dying);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcome_watchers_ignore_other_schemas() {
+    with_queue!(|store, queue| {
+        // Not a second `TestDb`: waiting for another slot while holding one could deadlock.
+        let name = new_schema_name(SCHEMA_PREFIX);
+        let neighbour = connect(&name).await.unwrap();
+        let outcome = AssertUnwindSafe(async {
+            let there = neighbour.queue();
+            seed(store, &["e1", "e2", "e3"]).await;
+            seed(&neighbour, &["e1", "e2"]).await;
+            let mut outcomes = queue.watch_outcomes().await.unwrap();
+            // Each schema numbers its jobs from 1: end only jobs whose ids differ across them.
+            let theirs = [run(&there, "e1").await, run(&there, "e2").await];
+            for id in ["e1", "e2", "e3"] {
+                run(&queue, id).await;
+            }
+            let mut ours = Vec::new();
+            while let Some(job) = queue.claim("here", LONG).await.unwrap() {
+                ours.push(job);
+            }
+            let mine = ours.pop().expect("three jobs claimed here");
+            assert!(!theirs.contains(&mine.job_id), "{theirs:?} vs {mine:?}");
+
+            let job = there.claim("there", LONG).await.unwrap().unwrap();
+            there.complete(job.job_id, job.token).await.unwrap();
+            let job = there.claim("there", LONG).await.unwrap().unwrap();
+            there.fail(job.job_id, job.token, "refused").await.unwrap();
+            assert_eq!(there.outcome(theirs[1]).await.unwrap(), JobOutcome::Failed("refused".into()));
+            queue.complete(mine.job_id, mine.token).await.unwrap();
+            // Notifications arrive in commit order: had the neighbour's been let through, one
+            // of its ids would come first.
+            assert_eq!(next_outcome(&mut outcomes).await, mine.job_id);
+            let quiet = tokio::time::timeout(Duration::from_millis(300), outcomes.next()).await;
+            assert!(quiet.is_err(), "heard of a job that did not end here: {quiet:?}");
+        })
+        .catch_unwind()
+        .await;
+        neighbour.close().await;
+        drop_schema(&name).await;
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_given_up_job_fails_saying_so() {
+    with_queue!(|store, queue| {
+        seed(store, &["e1"]).await;
+        let id = run(&queue, "e1").await;
+        // Two attempts, then a sweep with a lower limit, so the count and the limit differ.
+        for (attempt, limit) in [(1, 5), (2, 1)] {
+            let job = queue.claim("crashy", SHORT).await.unwrap().unwrap();
+            assert_eq!((job.job_id, job.attempt), (id, attempt));
+            tokio::time::sleep(SHORT * 2).await;
+            queue.release_expired(limit).await.unwrap();
+        }
+        match queue.outcome(id).await.unwrap() {
+            JobOutcome::Failed(why) => {
+                assert!(why.contains("given up"), "{why}");
+                assert!(why.contains("2 attempts"), "the attempt count: {why}");
+                assert!(why.contains("limit 1"), "the limit: {why}");
+            }
+            other => panic!("expected a given-up failure, got {other:?}"),
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waited_ms_counts_the_time_in_line() {
+    with_queue!(|store, queue| {
+        seed(store, &["e1"]).await;
+        let id = run(&queue, "e1").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let job = queue.claim("a", LONG).await.unwrap().unwrap();
+        assert_eq!(job.job_id, id);
+        // A lower bound only: a loaded machine may claim later still.
+        assert!(job.waited_ms >= 250, "waited {} ms", job.waited_ms);
     });
 }

@@ -1,0 +1,323 @@
+//! Distributed mode: `sandflow serve --database-url postgres://...` servers
+//! and `sandflow worker` processes sharing this machine's PostgreSQL, each
+//! test in a fresh schema. Servers queue executions and wait; workers claim
+//! and run them.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use crate::harness::{HitServer, Server, Worker, scratch_dir};
+
+/// Lease of the test workers: short, so a killed worker's job moves on soon.
+const LEASE: &str = "2s";
+
+/// A fresh schema of this machine's PostgreSQL, dropped however the test
+/// ends, with a URL whose connections use it.
+struct Schema {
+    base_url: String,
+    name: String,
+    url: String,
+}
+
+impl Schema {
+    /// `None` (with a message) when no server answers and CI does not require one.
+    fn fresh() -> Option<Schema> {
+        let base_url = std::env::var("SANDFLOW_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let name = format!("sf_api_{}_{}_{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        let created = block_on(async {
+            let connected = tokio::time::timeout(
+                Duration::from_secs(10),
+                sandflow_store::PostgresStore::connect_in_schema(&base_url, &name),
+            )
+            .await;
+            match connected {
+                Ok(Ok(store)) => {
+                    store.close().await;
+                    true
+                }
+                _ => false,
+            }
+        });
+        if !created {
+            assert!(
+                std::env::var("SANDFLOW_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "PostgreSQL is required here but no server answered at {base_url}"
+            );
+            eprintln!("PostgreSQL API test skipped: no server answered at {base_url}");
+            return None;
+        }
+        let separator = if base_url.contains('?') { '&' } else { '?' };
+        let url = format!("{base_url}{separator}options=-c%20search_path%3D{name}");
+        Some(Schema { base_url, name, url })
+    }
+
+    /// Runs `sql` (with `$1` bound to `bind`) in the schema and returns the rows.
+    fn query(&self, sql: &str, bind: &str) -> Vec<sqlx::postgres::PgRow> {
+        block_on(async {
+            use sqlx::Connection;
+            let mut connection = sqlx::PgConnection::connect(&self.url).await.expect("connect");
+            sqlx::query(sql).bind(bind).fetch_all(&mut connection).await.expect("query")
+        })
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        block_on(async {
+            use sqlx::Connection;
+            if let Ok(mut connection) = sqlx::PgConnection::connect(&self.base_url).await {
+                let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name))
+                    .execute(&mut connection)
+                    .await;
+            }
+        });
+    }
+}
+
+fn block_on<T>(future: impl Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)
+}
+
+/// Servers and workers on one schema; the servers share a data directory,
+/// so a token works on each.
+struct Cluster {
+    servers: Vec<Server>,
+    workers: Vec<Worker>,
+    // Last, so the processes are gone before the schema is dropped.
+    schema: Schema,
+}
+
+impl Cluster {
+    fn start(schema: Schema, servers: usize, workers: usize, serve_args: &[&str]) -> Cluster {
+        let data_dir = scratch_dir("cluster").join("data");
+        let global = ["--allow-http", "127.0.0.1"];
+        let mut args = vec!["--database-url", schema.url.as_str()];
+        args.extend_from_slice(serve_args);
+        let servers = (0..servers).map(|_| Server::start_in(data_dir.clone(), &global, &args)).collect();
+        let workers = (1..=workers)
+            .map(|n| Worker::start(&format!("w{n}"), &schema.url, &global, &["--lease", LEASE, "--concurrency", "4"]))
+            .collect();
+        Cluster { servers, workers, schema }
+    }
+
+    fn token(&self, tenant: &str) -> String {
+        self.servers[0].token(tenant)
+    }
+
+    /// Every process's log, for failure messages.
+    fn logs(&self) -> String {
+        let servers = self.servers.iter().map(|s| format!("--- server\n{}", s.log()));
+        let workers = self.workers.iter().map(|w| format!("--- worker {}\n{}", w.id, w.log()));
+        servers.chain(workers).collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// start → each of `calls` in a chain, an `api` GET of the hit server at
+/// `/hit/{call}-<start.key>`.
+fn chain(hits: &HitServer, calls: &[&str]) -> Value {
+    let mut blocks = serde_json::Map::new();
+    blocks.insert("start".into(), json!({"type": "start", "name": "Start"}));
+    let mut edges = Vec::new();
+    let mut previous = "start".to_string();
+    for call in calls {
+        let url = hits.url(&format!("{call}-<start.key>"));
+        blocks.insert(
+            call.to_string(),
+            json!({"type": "api", "name": call, "params": {"url": url, "method": "GET", "timeoutMs": 30000}}),
+        );
+        edges.push(json!({"source": previous, "target": call}));
+        previous = call.to_string();
+    }
+    json!({"blocks": blocks, "edges": edges})
+}
+
+/// An execution's body says it is over.
+fn finished(body: &Value) -> bool {
+    matches!(body["status"].as_str(), Some("completed" | "failed" | "cancelled"))
+}
+
+#[test]
+fn a_thousand_executions_through_two_servers_and_three_workers_each_run_exactly_once() {
+    let Some(schema) = Schema::fresh() else { return };
+    let cluster = Arc::new(Cluster::start(schema, 2, 3, &[]));
+    let hits = Arc::new(HitServer::start("none", Duration::ZERO));
+    let token = cluster.token("many");
+    let workflow = chain(&hits, &["call"]);
+    let next = Arc::new(AtomicUsize::new(0));
+    const TOTAL: usize = 1_000;
+    let callers: Vec<_> = (0..16)
+        .map(|_| {
+            let (cluster, next, token, workflow) = (cluster.clone(), next.clone(), token.clone(), workflow.clone());
+            std::thread::spawn(move || {
+                let mut failures = Vec::new();
+                loop {
+                    let n = next.fetch_add(1, Ordering::SeqCst);
+                    if n >= TOTAL {
+                        return failures;
+                    }
+                    // Alternate servers: half the executions enter through each.
+                    let server = &cluster.servers[n % 2];
+                    let request = json!({"workflowId": "many", "workflow": workflow,
+                                         "options": {"executionId": format!("x{n}"), "input": {"key": n}}});
+                    let response = server.execute(&token, &request);
+                    if response.status != 200 || response.json["status"] != "completed" {
+                        failures.push(format!("x{n}: {} {}", response.status, response.text));
+                    }
+                }
+            })
+        })
+        .collect();
+    let failures: Vec<String> = callers.into_iter().flat_map(|c| c.join().expect("caller thread")).collect();
+    assert!(failures.is_empty(), "{} failed, first: {:?}\n{}", failures.len(), failures.first(), cluster.logs());
+
+    // Every execution's one block ran exactly once: one call each, no more.
+    for n in 0..TOTAL {
+        assert_eq!(hits.count(&format!("call-{n}")), 1, "execution x{n}");
+    }
+    let rows = cluster.schema.query(
+        "SELECT count(*) AS jobs, max(attempt) AS attempts, count(*) FILTER (WHERE state = 'done') AS done, \
+                (SELECT count(*) FROM executions WHERE status = 'completed' AND tenant = $1) AS completed \
+         FROM jobs",
+        "many",
+    );
+    let (jobs, attempts, done, completed): (i64, i32, i64, i64) =
+        (rows[0].get("jobs"), rows[0].get("attempts"), rows[0].get("done"), rows[0].get("completed"));
+    assert_eq!((jobs, attempts, done, completed), (TOTAL as i64, 1, TOTAL as i64, TOTAL as i64));
+    let by_worker: BTreeMap<String, i64> = cluster
+        .schema
+        .query("SELECT worked_by, count(*) AS n FROM jobs WHERE tenant = $1 GROUP BY worked_by", "many")
+        .iter()
+        .map(|row| (row.get("worked_by"), row.get("n")))
+        .collect();
+    assert!(by_worker.keys().all(|w| ["w1", "w2", "w3"].contains(&w.as_str())), "{by_worker:?}");
+    eprintln!("jobs by worker: {by_worker:?}");
+}
+
+#[test]
+fn a_worker_killed_mid_execution_has_it_finished_by_another_without_rerunning_finished_blocks() {
+    let Some(schema) = Schema::fresh() else { return };
+    let mut cluster = Cluster::start(schema, 2, 3, &[]);
+    // The first call of b hangs long enough for its worker to be killed in flight.
+    let hits = HitServer::start("b-1", Duration::from_secs(60));
+    let token = cluster.token("kill");
+    let request = json!({"workflowId": "kill", "workflow": chain(&hits, &["a", "b", "c"]),
+                         "options": {"executionId": "k1", "input": {"key": 1}}});
+    let url = cluster.servers[1].url("/v1/workflows/execute");
+    let caller_token = token.clone();
+    // The server waits for the execution through the worker's death.
+    let caller = std::thread::spawn(move || {
+        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+        let response = client.post(url).bearer_auth(caller_token).json(&request).send().expect("answer");
+        (response.status().as_u16(), response.json::<Value>().expect("JSON"))
+    });
+
+    hits.wait_for_hit("b-1", &cluster.servers[1]);
+    let holder: String = cluster.schema.query("SELECT leased_by FROM jobs WHERE execution_id = $1", "k1")[0]
+        .get::<Option<String>, _>("leased_by")
+        .expect("the job is leased while b runs");
+    let worker = cluster.workers.iter_mut().find(|w| w.id == holder).expect("a test worker holds it");
+    worker.kill();
+
+    let (status, result) = caller.join().expect("caller thread");
+    assert_eq!(status, 200, "{result:#}\n{}", cluster.logs());
+    assert_eq!(result["status"], "completed", "{result:#}\n{}", cluster.logs());
+    // a finished before the kill and is not run again; b was cut off and runs again; c once.
+    assert_eq!((hits.count("a-1"), hits.count("b-1"), hits.count("c-1")), (1, 2, 1));
+    let job = &cluster.schema.query("SELECT attempt, worked_by, state FROM jobs WHERE execution_id = $1", "k1")[0];
+    assert_eq!(job.get::<i32, _>("attempt"), 2);
+    assert_eq!(job.get::<String, _>("state"), "done");
+    assert_ne!(job.get::<String, _>("worked_by"), holder, "another worker finished it");
+    assert_eq!(result["output"]["c"]["data"]["hit"], 1, "{result:#}");
+}
+
+#[test]
+fn a_pause_is_resumed_through_either_server_and_a_timed_pause_through_a_worker() {
+    let Some(schema) = Schema::fresh() else { return };
+    let cluster = Cluster::start(schema, 2, 3, &[]);
+    let (one, two) = (&cluster.servers[0], &cluster.servers[1]);
+    let token = cluster.token("pauses");
+    let state = json!({
+        "blocks": {
+            "start": {"type": "start", "name": "Start"},
+            "ask": {"type": "human_in_the_loop", "name": "Ask",
+                    "params": {"response": {"ok?": true}, "inputSchema": {"type": "object", "required": ["ok"]}}},
+            "confirm": {"type": "human_in_the_loop", "name": "Confirm", "params": {"response": {"sure?": true}}},
+            "later": {"type": "wait", "name": "Later", "params": {"durationMs": 5500}},
+            "after": {"type": "transform", "name": "After", "params": {"filter": ".ok", "input": "<ask>"}}
+        },
+        "edges": [{"source": "start", "target": "ask"}, {"source": "ask", "target": "confirm"},
+                  {"source": "confirm", "target": "later"}, {"source": "later", "target": "after"}]
+    });
+    one.post("/v1/workflows", &token, &json!({"id": "pg-flow", "name": "PG", "state": state})).expect(201);
+    two.post("/v1/workflows/pg-flow/deploy", &token, &json!({})).expect(200);
+    let paused = one.execute(&token, &json!({"workflowId": "pg-flow", "options": {"executionId": "p1"}})).expect(202);
+    assert_eq!(paused["pausePoints"][0]["contextId"], "ask", "{paused:#}");
+
+    let resume = |server: &Server, context: &str, input: Value| {
+        server.post("/v1/executions/p1/resume", &token, &json!({"contextId": context, "input": input}))
+    };
+    // Refused against the schema, by the server, before anything is queued.
+    resume(two, "ask", json!({"nope": 1})).expect_error(400, "invalid_resume_input");
+    let again = resume(two, "ask", json!({"ok": "yes"})).expect(202);
+    assert_eq!(again["pausePoints"].as_array().unwrap().iter().filter(|p| p["resumeStatus"] == "paused").count(), 1);
+    resume(one, "ask", json!({"ok": "twice"})).expect_error(409, "already_resumed");
+    // Through the other server; the wait becomes a timed pause that a worker resumes.
+    let timed = resume(one, "confirm", json!({})).expect(202);
+    let waiting: Vec<&Value> =
+        timed["pausePoints"].as_array().unwrap().iter().filter(|p| p["resumeStatus"] == "paused").collect();
+    assert_eq!((waiting.len(), &waiting[0]["pauseKind"]), (1, &json!("time")), "{timed:#}");
+    let done = two.poll_execution(&token, "p1", Duration::from_secs(60), finished);
+    assert_eq!(done["status"], "completed", "{done:#}\n{}", cluster.logs());
+    assert_eq!(done["output"]["after"], json!({"result": "yes"}));
+    resume(two, "confirm", json!({})).expect_error(409, "execution_finished");
+}
+
+#[test]
+fn without_a_worker_execute_answers_still_running_and_a_later_worker_finishes_it() {
+    let Some(schema) = Schema::fresh() else { return };
+    let mut cluster = Cluster::start(schema, 1, 0, &["--request-timeout", "1s"]);
+    let hits = HitServer::start("none", Duration::ZERO);
+    let token = cluster.token("late");
+    let request = json!({"workflowId": "late", "workflow": chain(&hits, &["a"]),
+                         "options": {"executionId": "l1", "input": {"key": 1}}});
+    let answer = cluster.servers[0].execute(&token, &request).expect_error(504, "still_running");
+    assert_eq!(answer["details"]["executionId"], "l1");
+    let queued = cluster.servers[0].get("/v1/executions/l1", &token).expect(200);
+    assert_eq!(queued["status"], "queued", "{queued:#}");
+    assert_eq!(hits.count("a-1"), 0);
+
+    let url = cluster.schema.url.clone();
+    cluster.workers.push(Worker::start("late", &url, &["--allow-http", "127.0.0.1"], &["--lease", LEASE]));
+    let done = cluster.servers[0].poll_execution(&token, "l1", Duration::from_secs(60), finished);
+    assert_eq!(done["status"], "completed", "{done:#}\n{}", cluster.logs());
+    assert_eq!(hits.count("a-1"), 1);
+}
+
+#[test]
+fn a_cancel_through_a_server_stops_the_run_on_its_worker() {
+    let Some(schema) = Schema::fresh() else { return };
+    let cluster = Arc::new(Cluster::start(schema, 2, 1, &[]));
+    let hits = HitServer::start("a-1", Duration::from_secs(60));
+    let token = cluster.token("cancel");
+    let request = json!({"workflowId": "cancel", "workflow": chain(&hits, &["a", "b"]),
+                         "options": {"executionId": "c1", "input": {"key": 1}}});
+    let caller = {
+        let (cluster, token) = (cluster.clone(), token.clone());
+        std::thread::spawn(move || cluster.servers[0].execute(&token, &request))
+    };
+    hits.wait_for_hit("a-1", &cluster.servers[0]);
+    let cancelled = cluster.servers[1].post("/v1/executions/c1/cancel", &token, &json!({})).expect(200);
+    assert_eq!(cancelled["status"], "cancelled");
+    let answer = caller.join().expect("caller thread");
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json["status"], "cancelled", "{}\n{}", answer.text, cluster.logs());
+    assert_eq!(hits.count("b-1"), 0, "nothing runs after the cancel");
+}
