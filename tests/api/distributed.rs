@@ -4,10 +4,12 @@
 //! and run them.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Row;
 
@@ -239,6 +241,43 @@ fn a_worker_killed_mid_execution_has_it_finished_by_another_without_rerunning_fi
 }
 
 #[test]
+fn an_execution_whose_workers_keep_dying_is_given_up_at_the_restart_cap() {
+    let Some(schema) = Schema::fresh() else { return };
+    let mut cluster = Cluster::start(schema, 1, 0, &[]);
+    let url = cluster.schema.url.clone();
+    let worker = |id: &str| Worker::start(id, &url, &["--allow-http", "127.0.0.1"], &["--lease", LEASE, "--max-restarts", "1"]);
+    // Every call of a hangs: each worker that takes the execution is killed while it runs.
+    let hits = HitServer::start_hanging("a-1", Duration::from_secs(60));
+    let token = cluster.token("doomed");
+    let request = json!({"workflowId": "doomed", "workflow": chain(&hits, &["a"]),
+                         "options": {"executionId": "d1", "input": {"key": 1}}});
+    let url_execute = cluster.servers[0].url("/v1/workflows/execute");
+    let caller_token = token.clone();
+    let caller = std::thread::spawn(move || {
+        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+        let response = client.post(url_execute).bearer_auth(caller_token).json(&request).send().expect("answer");
+        (response.status().as_u16(), response.json::<Value>().expect("JSON"))
+    });
+    for (attempt, id) in ["first", "second"].into_iter().enumerate() {
+        cluster.workers.push(worker(id));
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while hits.count("a-1") < attempt as u32 + 1 {
+            assert!(std::time::Instant::now() < deadline, "{id} never ran a\n{}", cluster.logs());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        cluster.workers.last_mut().expect("just started").kill();
+    }
+    // A third worker's sweeper finds the second lease run out: the cap (1 restart) is reached.
+    cluster.workers.push(worker("sweeper"));
+    let (status, result) = caller.join().expect("caller thread");
+    assert_eq!(status, 200, "{result:#}");
+    assert_eq!(result["status"], "failed", "{result:#}\n{}", cluster.logs());
+    let error = result["error"].as_str().unwrap_or_default();
+    assert!(error.contains("given up") && error.contains("2 attempts (limit 2)"), "{error}");
+    assert_eq!(hits.count("a-1"), 2, "the third worker does not try again");
+}
+
+#[test]
 fn a_pause_is_resumed_through_either_server_and_a_timed_pause_through_a_worker() {
     let Some(schema) = Schema::fresh() else { return };
     let cluster = Cluster::start(schema, 2, 3, &[]);
@@ -314,8 +353,19 @@ fn a_cancel_through_a_server_stops_the_run_on_its_worker() {
         std::thread::spawn(move || cluster.servers[0].execute(&token, &request))
     };
     hits.wait_for_hit("a-1", &cluster.servers[0]);
+    // A server that does not run it streams its events from the store: open while it runs,
+    // and ended by the cancel.
+    let stream = cluster.servers[1].request(Method::GET, "/v1/executions/c1/events", Some(&token)).send().unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut lines = BufReader::new(stream).lines().map(|line| line.expect("an event line"));
+    let first: Vec<String> = lines.by_ref().take_while(|line| !line.is_empty()).collect();
+    assert_eq!(first[0], "event: block_finished", "{first:?}");
     let cancelled = cluster.servers[1].post("/v1/executions/c1/cancel", &token, &json!({})).expect(200);
     assert_eq!(cancelled["status"], "cancelled");
+    let rest: Vec<String> = lines.collect();
+    let kinds: Vec<&str> = rest.iter().filter_map(|line| line.strip_prefix("event: ")).collect();
+    assert_eq!(kinds, ["execution_finished"], "{rest:?}");
+    assert!(rest.iter().any(|line| line.contains(r#""status":"cancelled""#)), "{rest:?}");
     let answer = caller.join().expect("caller thread");
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.json["status"], "cancelled", "{}\n{}", answer.text, cluster.logs());

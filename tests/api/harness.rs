@@ -445,11 +445,24 @@ pub struct HitServer {
     hits: Hits,
 }
 
+/// What the hit server delays: the path id, how long, and whether every hit
+/// (not only the first).
+type Slow = (&'static str, Duration, bool);
+
 impl HitServer {
     pub fn start(slow: &'static str, delay: Duration) -> HitServer {
+        Self::start_with((slow, delay, false))
+    }
+
+    /// A hit server that answers every hit of `slow` only after `delay`.
+    pub fn start_hanging(slow: &'static str, delay: Duration) -> HitServer {
+        Self::start_with((slow, delay, true))
+    }
+
+    fn start_with(slow: Slow) -> HitServer {
         let hits = Hits::default();
         let (port_sender, port) = std::sync::mpsc::channel();
-        let state = (hits.clone(), slow, delay);
+        let state = (hits.clone(), slow);
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             runtime.block_on(async move {
@@ -484,7 +497,7 @@ impl HitServer {
 }
 
 async fn hit(
-    State((hits, slow, delay)): State<(Hits, &'static str, Duration)>,
+    State((hits, (slow, delay, every))): State<(Hits, Slow)>,
     UrlPath(id): UrlPath<String>,
 ) -> axum::Json<Value> {
     let count = {
@@ -493,7 +506,7 @@ async fn hit(
         *count += 1;
         *count
     };
-    if id == slow && count == 1 {
+    if id == slow && (count == 1 || every) {
         tokio::time::sleep(delay).await;
     }
     axum::Json(json!({"block": id, "hit": count}))

@@ -75,6 +75,10 @@ enum Command {
         /// worker takes it over (10s, 1m).
         #[arg(long, default_value = "30s")]
         lease: String,
+        /// Times an execution is taken over after its worker stopped before
+        /// it is given up and failed.
+        #[arg(long, default_value_t = 3)]
+        max_restarts: u32,
         /// Where compiled components are cached, unless --cache-dir says.
         #[arg(long, default_value = "./sandflow-data")]
         data_dir: PathBuf,
@@ -192,7 +196,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             serve(config).await
         }
-        Command::Worker { database_url, worker_id, concurrency, lease, data_dir } => {
+        Command::Worker { database_url, worker_id, concurrency, lease, max_restarts, data_dir } => {
             let lease = parse_ttl(&lease).map_err(|e| anyhow::anyhow!("--lease: {e}"))?;
             anyhow::ensure!(lease >= Duration::from_secs(1), "--lease must be at least 1s");
             anyhow::ensure!((1..=1024).contains(&concurrency), "--concurrency must be between 1 and 1024");
@@ -205,7 +209,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 database_url: Some(database_url),
                 runtime,
                 engine: EngineSettings::default(),
-                limits: ServerLimits::default(),
+                limits: ServerLimits { max_restarts, ..ServerLimits::default() },
                 token_keys: TokenKeys::default(),
             };
             let app = sandflow_server::prepare_worker(&config).await?;

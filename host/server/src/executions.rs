@@ -21,7 +21,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::executor::{self, Pass, StoredRequest, StoredRunFrom, run_pass};
 use crate::extract::{Body, Caller};
 use crate::queued;
-use crate::state::AppState;
+use crate::state::{AppState, Tenant};
 use crate::workflows::{check_id, validated_state};
 
 /// `POST /v1/workflows/execute`, field for field as the hosted API.
@@ -372,22 +372,9 @@ pub async fn events(
     let live = app.executions.live(&tenant, &id).map(|live| live.events.subscribe());
     let record =
         app.store.get_execution(tenant.as_str(), &id).await?.ok_or_else(|| ApiError::not_found("execution", &id))?;
-    let mut past: Vec<Event> = Vec::new();
-    for checkpoint in app.store.list_checkpoints(tenant.as_str(), &id).await? {
-        let kind = if checkpoint.get("pause").is_some_and(|p| !p.is_null()) { "block_paused" } else { "block_finished" };
-        let data = json!({
-            "contextId": checkpoint["contextId"],
-            "blockId": checkpoint["blockId"],
-            "success": checkpoint["outcome"]["kind"] != "failed",
-            "durationMs": checkpoint["log"]["durationMs"],
-        });
-        past.push(Event::default().event(kind).data(data.to_string()));
-    }
-    // A paused execution is not over: its stream ends with `execution_paused`.
-    let finished = move |status: &str| {
-        let event = if status == "paused" { "execution_paused" } else { "execution_finished" };
-        Event::default().event(event).data(json!({"executionId": id, "status": status}).to_string())
-    };
+    let checkpoints = app.store.list_checkpoints(tenant.as_str(), &id).await?;
+    let seen = checkpoints.len();
+    let past: Vec<Event> = checkpoints.iter().map(checkpoint_event).collect();
     let stream: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> = match live {
         Some(receiver) if !record.status.is_final() => {
             let live = tokio_stream::wrappers::BroadcastStream::new(receiver)
@@ -395,10 +382,65 @@ pub async fn events(
                 .map(|event| Event::default().event(event.event).data(event.data.to_string()));
             Box::pin(futures::stream::iter(past).chain(live).map(Ok))
         }
+        // Distributed mode: it runs (or waits to run) on a worker; the store tells how it goes.
+        None if app.jobs.is_some() && matches!(record.status, StoredStatus::Queued | StoredStatus::Running) => {
+            let polled = polled_events(app.clone(), tenant, id, seen);
+            Box::pin(futures::stream::iter(past).chain(polled).map(Ok))
+        }
         _ => {
-            let done = finished(record.status.as_str());
+            let done = end_event(&id, record.status.as_str());
             Box::pin(futures::stream::iter(past).chain(futures::stream::once(async move { done })).map(Ok))
         }
     };
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// How often the events of an execution running on a worker are read from the store.
+const EVENT_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// A stored checkpoint as the `block_finished` (or `block_paused`) event.
+fn checkpoint_event(checkpoint: &Value) -> Event {
+    let kind = if checkpoint.get("pause").is_some_and(|p| !p.is_null()) { "block_paused" } else { "block_finished" };
+    let data = json!({
+        "contextId": checkpoint["contextId"],
+        "blockId": checkpoint["blockId"],
+        "success": checkpoint["outcome"]["kind"] != "failed",
+        "durationMs": checkpoint["log"]["durationMs"],
+    });
+    Event::default().event(kind).data(data.to_string())
+}
+
+/// The last event: a paused execution is not over, its stream ends with `execution_paused`.
+fn end_event(id: &str, status: &str) -> Event {
+    let event = if status == "paused" { "execution_paused" } else { "execution_finished" };
+    Event::default().event(event).data(json!({"executionId": id, "status": status}).to_string())
+}
+
+/// The checkpoints after the first `seen` as they are stored, then the end
+/// event once the execution is over or paused: the events of an execution
+/// on a worker (no `block_started`: a worker stores only finished blocks).
+fn polled_events(app: Arc<AppState>, tenant: Tenant, id: String, seen: usize) -> impl Stream<Item = Event> + Send {
+    futures::stream::unfold(Some(seen), move |seen| {
+        let (app, tenant, id) = (app.clone(), tenant.clone(), id.clone());
+        async move {
+            let seen = seen?;
+            tokio::time::sleep(EVENT_POLL).await;
+            // Status first: checkpoints are stored before the result, so none is missed.
+            let status = match app.store.get_execution(tenant.as_str(), &id).await {
+                Ok(Some(record)) => record.status,
+                // Deleted with its workflow: nothing more will come.
+                Ok(None) => return None,
+                // The store may be back at the next poll.
+                Err(_) => return Some((Vec::new(), Some(seen))),
+            };
+            let checkpoints = app.store.list_checkpoints(tenant.as_str(), &id).await.unwrap_or_default();
+            let mut events: Vec<Event> = checkpoints.iter().skip(seen).map(checkpoint_event).collect();
+            let over = status.is_final() || status == StoredStatus::Paused;
+            if over {
+                events.push(end_event(&id, status.as_str()));
+            }
+            Some((events, (!over).then_some(checkpoints.len().max(seen))))
+        }
+    })
+    .flat_map(futures::stream::iter)
 }

@@ -194,11 +194,26 @@ async fn answer_when_done(
                 ),
             )
         }),
-        Some(JobOutcome::Failed(error)) if ApiError::from_stored(&error).is_some() => {
-            Err(ApiError::from_stored(&error).expect("checked just above"))
-        }
-        // Done, or given up (the sweeper stored the execution as failed).
-        Some(_) => stored_answer(app, tenant, execution_id).await,
+        Some(JobOutcome::Failed(error)) => match ApiError::from_stored(&error) {
+            Some(refusal) => Err(refusal),
+            None => {
+                // Given up by a sweeper, which fails the execution too; whichever of us
+                // stores it first wins, with the same message.
+                fail_given_up(app, tenant.as_str(), execution_id, error).await;
+                stored_answer(app, tenant, execution_id).await
+            }
+        },
+        Some(JobOutcome::Done | JobOutcome::Pending) => stored_answer(app, tenant, execution_id).await,
+    }
+}
+
+/// Fails the execution of a job given up after its last attempt, saying so
+/// with the job's `error`; nothing happens if it is already final.
+pub async fn fail_given_up(app: &AppState, tenant: &str, execution_id: &str, error: String) {
+    let result = crate::executor::failed_before_running(execution_id, error);
+    match app.store.update_execution(tenant, execution_id, StoredStatus::Failed, Some(result)).await {
+        Ok(()) | Err(StoreError::Conflict(_)) => {}
+        Err(error) => eprintln!("sandflow: failing given-up execution {execution_id}: {error}"),
     }
 }
 

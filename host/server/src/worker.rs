@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use sandflow_engine::{ExecuteError, ExecutionResult, PauseKind, ResumeRequest, ResumeStatus};
 use sandflow_store::{
-    ClaimResult, ClaimedJob, ExecutionStatus as StoredStatus, JobId, JobKind, StoreError, WorkQueue,
+    ClaimResult, ClaimedJob, ExecutionStatus as StoredStatus, JobId, JobKind, JobOutcome, StoreError, WorkQueue,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -19,7 +19,8 @@ use time::format_description::well_known::Rfc3339;
 use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
-use crate::executor::{Pass, StoredRequest, failed_before_running, run_pass};
+use crate::executor::{Pass, StoredRequest, run_pass};
+use crate::queued::fail_given_up;
 use crate::state::{AppState, Tenant};
 
 /// How often a running job checks whether its execution was cancelled.
@@ -146,16 +147,12 @@ fn spawn_sweeper(app: Arc<AppState>, queue: WorkQueue, lease: Duration) {
                 eprintln!("sandflow: job {job} lost its worker; it is queued again");
             }
             for (job, tenant, execution_id) in report.given_up {
-                let message = format!(
-                    "the execution's worker stopped {max_attempts} times; given up after {} restarts (job {job})",
-                    app.limits.max_restarts
-                );
-                eprintln!("sandflow: {message}");
-                let result = failed_before_running(&execution_id, message);
-                let stored = app.store.update_execution(&tenant, &execution_id, StoredStatus::Failed, Some(result)).await;
-                if let Err(error) = stored {
-                    eprintln!("sandflow: failing given-up execution {execution_id}: {error}");
-                }
+                let message = match queue.outcome(job).await {
+                    Ok(JobOutcome::Failed(message)) => message,
+                    _ => format!("given up after {max_attempts} attempts"),
+                };
+                eprintln!("sandflow: execution {execution_id} (job {job}): {message}");
+                fail_given_up(&app, &tenant, &execution_id, message).await;
             }
         }
     });
