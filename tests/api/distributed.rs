@@ -331,6 +331,10 @@ fn without_a_worker_execute_answers_still_running_and_a_later_worker_finishes_it
     assert_eq!(answer["details"]["executionId"], "l1");
     let queued = cluster.servers[0].get("/v1/executions/l1", &token).expect(200);
     assert_eq!(queued["status"], "queued", "{queued:#}");
+    // Its ID is taken: a second execute with it stores nothing and queues nothing.
+    cluster.servers[0].execute(&token, &request).expect_error(409, "execution_exists");
+    let jobs = cluster.schema.query("SELECT count(*) AS n FROM jobs WHERE execution_id = $1", "l1");
+    assert_eq!(jobs[0].get::<i64, _>("n"), 1);
     assert_eq!(hits.count("a-1"), 0);
 
     let url = cluster.schema.url.clone();

@@ -217,30 +217,21 @@ pub async fn execute(
             format!("{} executions are running, the most this server takes; retry later", app.limits.max_running_executions),
         ));
     }
-    let run_lock = app.executions.lock(&tenant, &execution_id).await;
-    app.store
-        .create_execution(NewExecution {
-            tenant: tenant.as_str().to_string(),
-            id: execution_id.clone(),
-            workflow_id: body.workflow_id,
-            request: serde_json::to_value(&request).map_err(ApiError::internal)?,
-            // In distributed mode it waits in the queue until a worker takes it.
-            status: if app.jobs.is_some() { StoredStatus::Queued } else { StoredStatus::Running },
-        })
-        .await
-        .map_err(|e| match e {
-            sandflow_store::StoreError::Conflict(_) => {
-                ApiError::conflict("execution_exists", format!("execution `{execution_id}` already exists"))
-            }
-            other => other.into(),
-        })?;
+    let execution = NewExecution {
+        tenant: tenant.as_str().to_string(),
+        id: execution_id.clone(),
+        workflow_id: body.workflow_id,
+        request: serde_json::to_value(&request).map_err(ApiError::internal)?,
+        // In distributed mode it waits in the queue until a worker takes it.
+        status: if app.jobs.is_some() { StoredStatus::Queued } else { StoredStatus::Running },
+    };
     if let Some(jobs) = app.jobs.clone() {
-        drop(run_lock);
-        // On its own task, so a client that hangs up does not leave it unqueued.
-        let task = tokio::spawn(async move { queued::execute(&app, &jobs, &tenant, &execution_id).await });
+        let task = tokio::spawn(async move { queued::execute(&app, &jobs, &tenant, execution).await });
         let (status, body) = task.await.map_err(ApiError::internal)??;
         return Ok((status, Json(body)));
     }
+    let run_lock = app.executions.lock(&tenant, &execution_id).await;
+    app.store.create_execution(execution).await.map_err(|e| creation_error(&execution_id, e))?;
     // From now on a cancel or an event stream finds the execution.
     app.executions.begin(&tenant, &execution_id);
     // On its own task, so a client that hangs up does not stop the execution.
@@ -252,6 +243,17 @@ pub async fn execute(
     match result {
         Ok(result) => Ok(answer(result)),
         Err(error) => Err(error.into()),
+    }
+}
+
+/// Why an execution could not be stored: its ID is taken (409
+/// `execution_exists`), or the store failed.
+pub(crate) fn creation_error(execution_id: &str, error: sandflow_store::StoreError) -> ApiError {
+    match error {
+        sandflow_store::StoreError::Conflict(_) => {
+            ApiError::conflict("execution_exists", format!("execution `{execution_id}` already exists"))
+        }
+        other => other.into(),
     }
 }
 

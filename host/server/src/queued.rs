@@ -9,12 +9,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use sandflow_store::{ClaimResult, ExecutionStatus as StoredStatus, JobId, JobKind, JobOutcome, StoreError, WorkQueue};
+use sandflow_store::{
+    ClaimResult, ExecutionStatus as StoredStatus, JobId, JobKind, JobOutcome, NewExecution, StoreError, WorkQueue,
+};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::error::{ApiError, ApiResult};
+use crate::executions::creation_error;
 use crate::state::{AppState, Tenant};
 
 /// How often a waiting request checks its job even without a notification
@@ -102,19 +105,16 @@ impl Drop for Unregister<'_> {
     }
 }
 
-/// Queues the first run of an execution already stored as `queued` and
-/// answers with its result once a worker has run it.
-pub async fn execute(app: &Arc<AppState>, jobs: &JobQueue, tenant: &Tenant, execution_id: &str) -> ApiResult<(StatusCode, Value)> {
-    let job = match jobs.queue.enqueue(tenant.as_str(), execution_id, JobKind::Run).await {
-        Ok(job) => job,
-        Err(error) => {
-            // Nothing will ever run it: it must not stay queued.
-            let result = crate::executor::failed_before_running(execution_id, "the execution could not be queued".into());
-            let _ = app.store.update_execution(tenant.as_str(), execution_id, StoredStatus::Failed, Some(result)).await;
-            return Err(error.into());
-        }
-    };
-    answer_when_done(app, jobs, tenant, execution_id, job).await
+/// Stores a new execution together with its run job (one transaction: never
+/// one without the other) and answers with its result once a worker has run it.
+pub async fn execute(
+    app: &Arc<AppState>,
+    jobs: &JobQueue,
+    tenant: &Tenant,
+    execution: NewExecution,
+) -> ApiResult<(StatusCode, Value)> {
+    let job = jobs.queue.create_and_enqueue(&execution).await.map_err(|e| creation_error(&execution.id, e))?;
+    answer_when_done(app, jobs, tenant, &execution.id, job).await
 }
 
 /// Claims a pause point, queues its resume and answers with the result once

@@ -49,7 +49,10 @@ pub use model::{
     BlockRecord, ClaimResult, ExecutionRecord, ExecutionStatus, NewExecution, PauseKind, PausePointRecord,
     PausePointRow, PauseStatus, StoreError, WorkflowRecord, WorkflowVersionInfo,
 };
-pub use postgres::{ClaimedJob, JobId, JobKind, JobOutcome, JobOutcomes, JobWakeups, PostgresOptions, PostgresStore, SweepReport, WorkQueue};
+pub use postgres::{
+    ClaimedJob, JobId, JobKind, JobOutcome, JobOutcomes, JobWakeups, PostgresOptions, PostgresStore, SweepReport,
+    WorkQueue,
+};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;

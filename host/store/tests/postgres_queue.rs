@@ -380,3 +380,32 @@ async fn waited_ms_counts_the_time_in_line() {
         assert!(job.waited_ms >= 250, "waited {} ms", job.waited_ms);
     });
 }
+
+#[tokio::test]
+async fn an_execution_is_created_with_its_run_job_or_not_at_all() {
+    with_queue!(|store, queue| {
+        use sandflow_store::{NewExecution, Store};
+        let new = |workflow: &str| NewExecution {
+            tenant: TENANT.into(),
+            id: "together".into(),
+            workflow_id: workflow.into(),
+            request: json!({"n": 1}),
+            status: ExecutionStatus::Queued,
+        };
+        let job = queue.create_and_enqueue(&new("first")).await.unwrap();
+        let claimed = queue.claim("w", LONG).await.unwrap().expect("the run job is ready");
+        assert_eq!(
+            (claimed.job_id, &claimed.execution_id, &claimed.kind),
+            (job, &"together".to_string(), &JobKind::Run)
+        );
+        let record = store.get_execution(TENANT, "together").await.unwrap().expect("stored");
+        assert_eq!((record.status, record.workflow_id.as_str()), (ExecutionStatus::Queued, "first"));
+
+        // A taken ID: refused, and neither a second execution nor a second job is stored.
+        assert_error(queue.create_and_enqueue(&new("second")).await, "conflict");
+        queue.complete(claimed.job_id, claimed.token).await.unwrap();
+        assert_eq!(queue.claim("w", LONG).await.unwrap(), None, "no job was added by the refused create");
+        let record = store.get_execution(TENANT, "together").await.unwrap().expect("still stored");
+        assert_eq!(record.workflow_id, "first");
+    });
+}

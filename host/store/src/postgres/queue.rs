@@ -15,8 +15,9 @@ use sqlx::Row;
 use sqlx::postgres::{PgListener, PgPool};
 use time::OffsetDateTime;
 
+use super::store::insert_execution;
 use super::{PostgresStore, backend, db, millis, to_text};
-use crate::StoreError;
+use crate::{NewExecution, StoreError};
 
 /// The channel every enqueue notifies; the payload is the schema of the queue, so listeners of
 /// other schemas sharing the database ignore it.
@@ -161,6 +162,17 @@ impl WorkQueue {
         self.insert(tenant, execution_id, kind, Some(millis(at))).await
     }
 
+    /// Stores a new execution and its run job in one transaction, so there is never an
+    /// execution waiting for a job nobody queued; [`StoreError::Conflict`] when the
+    /// execution's ID is taken in its tenant (and nothing is stored).
+    pub async fn create_and_enqueue(&self, execution: &NewExecution) -> Result<JobId, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        insert_execution(&mut *tx, execution).await?;
+        let id = insert_job(&mut tx, &execution.tenant, &execution.id, &JobKind::Run, None).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(id)
+    }
+
     async fn insert(
         &self,
         tenant: &str,
@@ -168,40 +180,11 @@ impl WorkQueue {
         kind: JobKind,
         run_at: Option<i64>,
     ) -> Result<JobId, StoreError> {
-        let (name, context_id, input) = match &kind {
-            JobKind::Run => ("run", None, None),
-            JobKind::Resume { context_id, input } => ("resume", Some(context_id.as_str()), Some(to_text(input)?)),
-            JobKind::Timer { context_id } => ("timer", Some(context_id.as_str()), None),
-        };
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let id: i64 = sqlx::query_scalar(concat!(
-            "INSERT INTO jobs (tenant, execution_id, kind, context_id, input, state, run_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, 'ready', COALESCE($6, ",
-            db_now!(),
-            "), ",
-            db_now!(),
-            ", ",
-            db_now!(),
-            ") RETURNING id"
-        ))
-        .bind(tenant)
-        .bind(execution_id)
-        .bind(name)
-        .bind(context_id)
-        .bind(input)
-        .bind(run_at)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| match &e {
-            // foreign_key_violation: the execution is missing in this tenant.
-            sqlx::Error::Database(d) if d.code().as_deref() == Some("23503") => StoreError::NotFound,
-            _ => db(e),
-        })?;
-        sqlx::query("SELECT pg_notify($1, current_schema())").bind(CHANNEL).execute(&mut *tx).await.map_err(db)?;
+        let id = insert_job(&mut tx, tenant, execution_id, &kind, run_at).await?;
         tx.commit().await.map_err(db)?;
-        Ok(JobId(id))
+        Ok(id)
     }
-
     /// Claims the oldest ready job for `worker_id` under a lease of `lease`, or `None` when no
     /// job is ready. The claim increments the job's attempt and draws a new token. A job whose
     /// execution already has a leased job is skipped, so the jobs of one execution never run
@@ -443,6 +426,46 @@ impl JobWakeups {
             }
         }
     }
+}
+
+/// Inserts a job in `tx` and notifies the workers when `tx` commits.
+async fn insert_job(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    tenant: &str,
+    execution_id: &str,
+    kind: &JobKind,
+    run_at: Option<i64>,
+) -> Result<JobId, StoreError> {
+    let (name, context_id, input) = match kind {
+        JobKind::Run => ("run", None, None),
+        JobKind::Resume { context_id, input } => ("resume", Some(context_id.as_str()), Some(to_text(input)?)),
+        JobKind::Timer { context_id } => ("timer", Some(context_id.as_str()), None),
+    };
+    let id: i64 = sqlx::query_scalar(concat!(
+        "INSERT INTO jobs (tenant, execution_id, kind, context_id, input, state, run_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 'ready', COALESCE($6, ",
+        db_now!(),
+        "), ",
+        db_now!(),
+        ", ",
+        db_now!(),
+        ") RETURNING id"
+    ))
+    .bind(tenant)
+    .bind(execution_id)
+    .bind(name)
+    .bind(context_id)
+    .bind(input)
+    .bind(run_at)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| match &e {
+        // foreign_key_violation: the execution is missing in this tenant.
+        sqlx::Error::Database(d) if d.code().as_deref() == Some("23503") => StoreError::NotFound,
+        _ => db(e),
+    })?;
+    sqlx::query("SELECT pg_notify($1, current_schema())").bind(CHANNEL).execute(&mut **tx).await.map_err(db)?;
+    Ok(JobId(id))
 }
 
 /// A lease as stored milliseconds; refuses a zero or absurdly long one.

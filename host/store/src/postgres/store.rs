@@ -164,25 +164,7 @@ impl Store for PostgresStore {
     }
 
     async fn create_execution(&self, execution: NewExecution) -> Result<(), StoreError> {
-        let inserted = sqlx::query(
-            "INSERT INTO executions \
-             (tenant, id, workflow_id, status, request, result, restarts, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, NULL, 0, $6, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(&execution.tenant)
-        .bind(&execution.id)
-        .bind(&execution.workflow_id)
-        .bind(execution.status.as_str())
-        .bind(to_text(&execution.request)?)
-        .bind(now_millis())
-        .execute(&self.pool)
-        .await
-        .map_err(db)?
-        .rows_affected();
-        if inserted == 0 {
-            return Err(StoreError::Conflict(format!("execution {} already exists", execution.id)));
-        }
-        Ok(())
+        insert_execution(&self.pool, &execution).await
     }
 
     async fn get_execution(&self, tenant: &str, id: &str) -> Result<Option<ExecutionRecord>, StoreError> {
@@ -551,4 +533,30 @@ impl PostgresStore {
             ))),
         }
     }
+}
+
+/// Inserts a new execution; [`StoreError::Conflict`] when its ID is taken in its tenant.
+pub(super) async fn insert_execution<'e, E>(executor: E, execution: &NewExecution) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
+{
+    let inserted = sqlx::query(
+        "INSERT INTO executions \
+         (tenant, id, workflow_id, status, request, result, restarts, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, NULL, 0, $6, $6) ON CONFLICT DO NOTHING",
+    )
+    .bind(&execution.tenant)
+    .bind(&execution.id)
+    .bind(&execution.workflow_id)
+    .bind(execution.status.as_str())
+    .bind(to_text(&execution.request)?)
+    .bind(now_millis())
+    .execute(executor)
+    .await
+    .map_err(db)?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(StoreError::Conflict(format!("execution {} already exists", execution.id)));
+    }
+    Ok(())
 }
