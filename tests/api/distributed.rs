@@ -278,6 +278,32 @@ fn an_execution_whose_workers_keep_dying_is_given_up_at_the_restart_cap() {
 }
 
 #[test]
+fn a_worker_stopped_with_sigterm_finishes_its_running_job_before_it_exits() {
+    let Some(schema) = Schema::fresh() else { return };
+    let mut cluster = Cluster::start(schema, 1, 1, &[]);
+    let hits = HitServer::start("a-1", Duration::from_secs(3));
+    let token = cluster.token("drain");
+    let request = json!({"workflowId": "drain", "workflow": chain(&hits, &["a", "b"]),
+                         "options": {"executionId": "s1", "input": {"key": 1}}});
+    let url = cluster.servers[0].url("/v1/workflows/execute");
+    let caller_token = token.clone();
+    let caller = std::thread::spawn(move || {
+        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+        let response = client.post(url).bearer_auth(caller_token).json(&request).send().expect("answer");
+        (response.status().as_u16(), response.json::<Value>().expect("JSON"))
+    });
+    hits.wait_for_hit("a-1", &cluster.servers[0]);
+    let exit = cluster.workers[0].terminate();
+    assert!(exit.success(), "{exit:?}\n{}", cluster.logs());
+    // It exited only once the execution was over, on its first and only attempt.
+    let (status, result) = caller.join().expect("caller thread");
+    assert_eq!((status, result["status"].as_str()), (200, Some("completed")), "{result:#}");
+    assert_eq!((hits.count("a-1"), hits.count("b-1")), (1, 1));
+    let job = &cluster.schema.query("SELECT attempt, state FROM jobs WHERE execution_id = $1", "s1")[0];
+    assert_eq!((job.get::<i32, _>("attempt"), job.get::<String, _>("state")), (1, "done".to_string()));
+}
+
+#[test]
 fn a_pause_is_resumed_through_either_server_and_a_timed_pause_through_a_worker() {
     let Some(schema) = Schema::fresh() else { return };
     let cluster = Cluster::start(schema, 2, 3, &[]);

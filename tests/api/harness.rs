@@ -361,6 +361,15 @@ impl Worker {
             let _ = child.wait();
         }
     }
+
+    /// SIGTERM, then waits for the process to exit and returns how it did.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("the worker runs");
+        let pid = i32::try_from(child.id()).expect("pid");
+        // SAFETY: signals a child process of ours that has not been reaped.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0, "SIGTERM sent");
+        child.wait().expect("the worker exits")
+    }
 }
 
 impl Drop for Worker {

@@ -220,7 +220,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 ..WorkerConfig::default()
             };
             eprintln!("sandflow: worker {} ready ({} at once, lease {}s)", worker.id, concurrency, lease.as_secs());
-            sandflow_server::run_worker(app, worker).await?;
+            sandflow_server::run_worker(app, worker, termination()).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Token { data_dir, tenant, scope, ttl, subject, issuer, audience } => {
@@ -288,6 +288,15 @@ async fn serve(config: ServerConfig) -> anyhow::Result<ExitCode> {
     }
     sandflow_server::serve(app, listener).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves at SIGTERM or Ctrl-C.
+async fn termination() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
 }
 
 fn default_cache_dir() -> Option<PathBuf> {

@@ -16,7 +16,7 @@ use sandflow_store::{
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::error::ApiError;
 use crate::executor::{Pass, StoredRequest, run_pass};
@@ -25,8 +25,8 @@ use crate::state::{AppState, Tenant};
 
 /// How often a running job checks whether its execution was cancelled.
 const CANCEL_POLL: Duration = Duration::from_secs(1);
-/// Pause after a failed claim (the database is unreachable, say).
-const CLAIM_ERROR_DELAY: Duration = Duration::from_secs(1);
+/// Pause before trying again after a database error (unreachable, say).
+const RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// Settings of one worker process.
 #[derive(Debug, Clone)]
@@ -83,19 +83,36 @@ impl JobLease {
     }
 }
 
-/// Claims and runs jobs until the process ends. `app` must have a queue.
-pub async fn run_worker(app: Arc<AppState>, config: WorkerConfig) -> anyhow::Result<()> {
+/// Claims and runs jobs until `stop` resolves (SIGTERM, say); then claims
+/// no more and returns once the jobs it holds are over. `app` must have a queue.
+pub async fn run_worker(
+    app: Arc<AppState>,
+    config: WorkerConfig,
+    stop: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
     let queue = app.jobs.as_ref().map(|jobs| jobs.queue.clone()).ok_or_else(|| anyhow::anyhow!("no work queue"))?;
     spawn_sweeper(app.clone(), queue.clone(), config.lease);
     let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
-    let mut wakeups = None;
-    loop {
-        if wakeups.is_none() {
-            match queue.listen().await {
-                Ok(listener) => wakeups = Some(listener),
-                Err(error) => eprintln!("sandflow: listening for jobs: {error}"),
-            }
+    tokio::select! {
+        result = claim_and_run(&app, &queue, &config, &slots) => result,
+        () = stop => {
+            eprintln!("sandflow: worker {} stops claiming; waiting for its running jobs", config.id);
+            let all = u32::try_from(config.concurrency.max(1)).unwrap_or(u32::MAX);
+            let _drained = slots.acquire_many(all).await?;
+            Ok(())
         }
+    }
+}
+
+async fn claim_and_run(
+    app: &Arc<AppState>,
+    queue: &WorkQueue,
+    config: &WorkerConfig,
+    slots: &Arc<Semaphore>,
+) -> anyhow::Result<()> {
+    let enqueued = Arc::new(Notify::new());
+    spawn_enqueue_listener(queue.clone(), enqueued.clone());
+    loop {
         let slot = slots.clone().acquire_owned().await?;
         match queue.claim(&config.id, config.lease).await {
             Ok(Some(job)) => {
@@ -110,22 +127,39 @@ pub async fn run_worker(app: Arc<AppState>, config: WorkerConfig) -> anyhow::Res
             Err(error) => {
                 drop(slot);
                 eprintln!("sandflow: claiming a job: {error}");
-                tokio::time::sleep(CLAIM_ERROR_DELAY).await;
+                tokio::time::sleep(RETRY_DELAY).await;
                 continue;
             }
         }
         // Nothing ready: wait for an enqueue, or the poll interval.
-        match wakeups.as_mut() {
-            Some(listener) => tokio::select! {
-                woken = listener.next() => if let Err(error) = woken {
-                    eprintln!("sandflow: job listener: {error}; listening again");
-                    wakeups = None;
-                },
-                () = tokio::time::sleep(config.claim_poll) => {}
-            },
-            None => tokio::time::sleep(config.claim_poll).await,
+        tokio::select! {
+            () = enqueued.notified() => {}
+            () = tokio::time::sleep(config.claim_poll) => {}
         }
     }
+}
+
+/// Wakes the claim loop at every enqueue (several in a row may wake it
+/// once: it then claims until nothing is ready), listening again after a
+/// lost connection.
+fn spawn_enqueue_listener(queue: WorkQueue, enqueued: Arc<Notify>) {
+    tokio::spawn(async move {
+        loop {
+            match queue.listen().await {
+                Ok(mut wakeups) => loop {
+                    match wakeups.next().await {
+                        Ok(()) => enqueued.notify_one(),
+                        Err(error) => {
+                            eprintln!("sandflow: job listener: {error}; listening again");
+                            break;
+                        }
+                    }
+                },
+                Err(error) => eprintln!("sandflow: listening for jobs: {error}"),
+            }
+            tokio::time::sleep(RETRY_DELAY).await;
+        }
+    });
 }
 
 /// Hands the jobs of workers that stopped heartbeating to others, and fails
