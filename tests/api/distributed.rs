@@ -346,6 +346,46 @@ fn a_pause_is_resumed_through_either_server_and_a_timed_pause_through_a_worker()
 }
 
 #[test]
+fn concurrent_resumes_of_one_pause_point_through_two_servers_have_one_winner() {
+    let Some(schema) = Schema::fresh() else { return };
+    let cluster = Arc::new(Cluster::start(schema, 2, 2, &[]));
+    let token = cluster.token("race");
+    let workflow = json!({
+        "blocks": {
+            "start": {"type": "start", "name": "Start"},
+            "ask": {"type": "human_in_the_loop", "name": "Ask", "params": {"response": {}}},
+            "after": {"type": "transform", "name": "After", "params": {"filter": ".who", "input": "<ask>"}}
+        },
+        "edges": [{"source": "start", "target": "ask"}, {"source": "ask", "target": "after"}]
+    });
+    for round in 0..5 {
+        let id = format!("r{round}");
+        let request = json!({"workflowId": "race", "workflow": workflow, "options": {"executionId": id}});
+        cluster.servers[0].execute(&token, &request).expect(202);
+        let racers: Vec<_> = (0..2)
+            .map(|n| {
+                let (cluster, token, id) = (cluster.clone(), token.clone(), id.clone());
+                std::thread::spawn(move || {
+                    let body = json!({"contextId": "ask", "input": {"who": n}});
+                    cluster.servers[n].post(&format!("/v1/executions/{id}/resume"), &token, &body)
+                })
+            })
+            .collect();
+        let answers: Vec<_> = racers.into_iter().map(|r| r.join().expect("racer")).collect();
+        let winners: Vec<&Value> = answers.iter().filter(|a| a.status == 200).map(|a| &a.json).collect();
+        // The loser learns the pause point was taken, or (when the winner got there first)
+        // that the execution is over.
+        let lost = |a: &&crate::harness::Resp| {
+            a.status == 409 && (a.json["code"] == "already_resumed" || a.json["code"] == "execution_finished")
+        };
+        let losers = answers.iter().filter(lost).count();
+        assert_eq!((winners.len(), losers), (1, 1), "{:?}", answers.iter().map(|a| &a.text).collect::<Vec<_>>());
+        let stored = cluster.servers[1].get(&format!("/v1/executions/{id}"), &token).expect(200);
+        assert_eq!(stored["output"]["after"], winners[0]["output"]["after"], "the winner's input is the one used");
+    }
+}
+
+#[test]
 fn without_a_worker_execute_answers_still_running_and_a_later_worker_finishes_it() {
     let Some(schema) = Schema::fresh() else { return };
     let mut cluster = Cluster::start(schema, 1, 0, &["--request-timeout", "1s"]);

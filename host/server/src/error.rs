@@ -61,6 +61,16 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, code, message)
     }
 
+    /// 409 `already_resumed`: another resume won the pause point.
+    pub fn already_resumed(context_id: &str) -> Self {
+        Self::conflict("already_resumed", format!("pause point `{context_id}` was already resumed"))
+    }
+
+    /// 409 `execution_finished`: the execution is over (`status` says how).
+    pub fn execution_finished(execution_id: &str, status: &str) -> Self {
+        Self::conflict("execution_finished", format!("execution `{execution_id}` is already {status}"))
+    }
+
     /// 500 `internal`; the cause goes to the server log, not to the caller.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         eprintln!("sandflow: internal error: {cause}");

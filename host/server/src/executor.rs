@@ -417,16 +417,11 @@ pub async fn resume(
         .await?
         .ok_or_else(|| ApiError::not_found("execution", execution_id))?;
     if record.status.is_final() {
-        return Err(ApiError::conflict(
-            "execution_finished",
-            format!("execution `{execution_id}` is already {}", record.status.as_str()),
-        ));
+        return Err(ApiError::execution_finished(execution_id, record.status.as_str()));
     }
     match app.store.claim_pause_point(tenant.as_str(), execution_id, context_id).await? {
         ClaimResult::Claimed { .. } => {}
-        ClaimResult::AlreadyResumed => {
-            return Err(ApiError::conflict("already_resumed", format!("pause point `{context_id}` was already resumed")));
-        }
+        ClaimResult::AlreadyResumed => return Err(ApiError::already_resumed(context_id)),
         ClaimResult::Unknown => return Err(ApiError::not_found("pause point", context_id)),
     }
     let request: StoredRequest = serde_json::from_value(record.request).map_err(ApiError::internal)?;
@@ -538,12 +533,7 @@ pub async fn cancel(app: &Arc<AppState>, tenant: &Tenant, execution_id: &str) ->
     match record.status {
         // Stopped by the signal above; the run stored its cancelled result.
         StoredStatus::Cancelled if signalled => {}
-        status if status.is_final() => {
-            return Err(ApiError::conflict(
-                "execution_finished",
-                format!("execution `{execution_id}` is already {}", status.as_str()),
-            ));
-        }
+        status if status.is_final() => return Err(ApiError::execution_finished(execution_id, status.as_str())),
         _ => {
             let mut result = record.result.unwrap_or_else(|| json!({"executionId": execution_id, "output": {}}));
             result["status"] = json!("cancelled");

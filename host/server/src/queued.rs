@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use sandflow_store::{
-    ClaimResult, ExecutionStatus as StoredStatus, JobId, JobKind, JobOutcome, NewExecution, StoreError, WorkQueue,
+    ExecutionStatus as StoredStatus, JobId, JobKind, JobOutcome, NewExecution, PauseStatus, StoreError, WorkQueue,
 };
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -117,9 +117,13 @@ pub async fn execute(
     answer_when_done(app, jobs, tenant, &execution.id, job).await
 }
 
-/// Claims a pause point, queues its resume and answers with the result once
-/// a worker has run it. An input that does not fit the pause point's schema
-/// is refused here, before anything is claimed or queued.
+/// Queues the resume of a pause point and answers with the result once a
+/// worker has run it. What can be refused here is (an unknown or resumed
+/// pause point, an input that does not fit its schema), before anything is
+/// queued; the worker claims the pause point (one winner among concurrent
+/// resumes through any server) and refuses the losers the same way. Nothing
+/// is claimed before the job exists, so a server dying mid-request leaves no
+/// pause point claimed by nobody.
 pub async fn resume(
     app: &Arc<AppState>,
     jobs: &JobQueue,
@@ -134,38 +138,21 @@ pub async fn resume(
         .await?
         .ok_or_else(|| ApiError::not_found("execution", execution_id))?;
     if record.status.is_final() {
-        return Err(ApiError::conflict(
-            "execution_finished",
-            format!("execution `{execution_id}` is already {}", record.status.as_str()),
-        ));
+        return Err(ApiError::execution_finished(execution_id, record.status.as_str()));
     }
     let points = store.list_pause_points(tenant.as_str(), execution_id).await?;
-    if let Some(schema) = points
+    let point = points
         .iter()
         .find(|p| p.context_id == context_id)
-        .and_then(|p| p.data.get("inputSchema"))
-        .filter(|schema| !schema.is_null())
-    {
+        .ok_or_else(|| ApiError::not_found("pause point", context_id))?;
+    if point.status != PauseStatus::Paused {
+        return Err(ApiError::already_resumed(context_id));
+    }
+    if let Some(schema) = point.data.get("inputSchema").filter(|schema| !schema.is_null()) {
         sandflow_engine::check_resume_input(context_id, schema, &input)?;
     }
-    match store.claim_pause_point(tenant.as_str(), execution_id, context_id).await? {
-        ClaimResult::Claimed { .. } => {}
-        ClaimResult::AlreadyResumed => {
-            return Err(ApiError::conflict("already_resumed", format!("pause point `{context_id}` was already resumed")));
-        }
-        ClaimResult::Unknown => return Err(ApiError::not_found("pause point", context_id)),
-    }
-    store.update_execution(tenant.as_str(), execution_id, StoredStatus::Running, None).await?;
     let kind = JobKind::Resume { context_id: context_id.to_string(), input };
-    let job = match jobs.queue.enqueue(tenant.as_str(), execution_id, kind).await {
-        Ok(job) => job,
-        Err(error) => {
-            // Not queued: the pause point opens again for the caller to retry.
-            store.release_pause_point(tenant.as_str(), execution_id, context_id).await?;
-            store.update_execution(tenant.as_str(), execution_id, StoredStatus::Paused, None).await?;
-            return Err(error.into());
-        }
-    };
+    let job = jobs.queue.enqueue(tenant.as_str(), execution_id, kind).await?;
     answer_when_done(app, jobs, tenant, execution_id, job).await
 }
 

@@ -281,9 +281,12 @@ async fn run_job(
     let id = job.execution_id.as_str();
     let Some(record) = store.get_execution(tenant.as_str(), id).await? else { return Ok(()) };
     // Cancelled while queued, or finished by an earlier attempt that died before completing
-    // the job: nothing to do.
+    // the job: nothing to do, unless a caller waits for a resume, who learns it is over.
     if record.status.is_final() {
-        return Ok(());
+        return match &job.kind {
+            JobKind::Resume { .. } => Err(JobError::Refused(ApiError::execution_finished(id, record.status.as_str()))),
+            _ => Ok(()),
+        };
     }
     let retried = job.attempt > 1;
     if retried {
@@ -302,12 +305,19 @@ async fn run_job(
             run_pass(app, tenant, id, &request, pass, Some(held)).await.map_err(|e| JobError::Refused(e.into()))?
         }
         JobKind::Resume { context_id, input } => {
+            match store.claim_pause_point(tenant.as_str(), id, context_id).await? {
+                ClaimResult::Claimed { .. } => {}
+                // A retried resume whose earlier attempt claimed the pause point and died.
+                ClaimResult::AlreadyResumed if retried && record.status == StoredStatus::Running => {}
+                // Another resume won it (through any server).
+                ClaimResult::AlreadyResumed => return Err(JobError::Refused(ApiError::already_resumed(context_id))),
+                ClaimResult::Unknown => return Err(JobError::Refused(ApiError::not_found("pause point", context_id))),
+            }
             resume(app, tenant, id, &request, context_id, input.clone(), retried, held).await?
         }
         JobKind::Timer { context_id } => {
             match store.claim_pause_point(tenant.as_str(), id, context_id).await? {
                 ClaimResult::Claimed { .. } => {}
-                // A retried timer whose earlier attempt claimed the pause point and died.
                 ClaimResult::AlreadyResumed if retried && record.status == StoredStatus::Running => {}
                 // Resumed otherwise already (a duplicate timer job), or gone.
                 ClaimResult::AlreadyResumed | ClaimResult::Unknown => return Ok(()),
