@@ -23,6 +23,11 @@ use crate::executor::{Pass, StoredRequest, run_pass};
 use crate::queued::fail_given_up;
 use crate::state::{AppState, Tenant};
 
+/// How long the row of a job that ended is kept (for inspection and the
+/// figures in `tests/load/distributed.sh`) before a sweeper deletes it.
+const ENDED_JOB_RETENTION: Duration = Duration::from_secs(24 * 3600);
+/// How often a sweeper deletes such rows.
+const PURGE_EVERY: Duration = Duration::from_secs(600);
 /// How often a running job checks whether its execution was cancelled.
 const CANCEL_POLL: Duration = Duration::from_secs(1);
 /// Pause before trying again after a database error (unreachable, say).
@@ -162,14 +167,21 @@ fn spawn_enqueue_listener(queue: WorkQueue, enqueued: Arc<Notify>) {
     });
 }
 
-/// Hands the jobs of workers that stopped heartbeating to others, and fails
-/// the executions of jobs given up.
+/// Hands the jobs of workers that stopped heartbeating to others, fails the
+/// executions of jobs given up, and deletes the rows of jobs long over.
 fn spawn_sweeper(app: Arc<AppState>, queue: WorkQueue, lease: Duration) {
     let max_attempts = app.limits.max_restarts.saturating_add(1);
     let every = (lease / 2).max(Duration::from_millis(200));
     tokio::spawn(async move {
+        let mut last_purge = tokio::time::Instant::now();
         loop {
             tokio::time::sleep(every).await;
+            if last_purge.elapsed() >= PURGE_EVERY {
+                last_purge = tokio::time::Instant::now();
+                if let Err(error) = queue.purge_ended(ENDED_JOB_RETENTION).await {
+                    eprintln!("sandflow: deleting old jobs: {error}");
+                }
+            }
             let report = match queue.release_expired(max_attempts).await {
                 Ok(report) => report,
                 Err(error) => {
@@ -197,7 +209,8 @@ fn spawn_sweeper(app: Arc<AppState>, queue: WorkQueue, lease: Duration) {
 /// the job is someone else's.
 async fn work(app: &Arc<AppState>, queue: WorkQueue, job: ClaimedJob, lease: Duration) {
     let tenant = Tenant::from_stored(job.tenant.clone());
-    let held = Arc::new(JobLease { queue: queue.clone(), job: job.job_id, token: job.token, lease, lost: false.into() });
+    let held =
+        Arc::new(JobLease { queue: queue.clone(), job: job.job_id, token: job.token, lease, lost: false.into() });
     let heartbeat = spawn_heartbeat(app.clone(), held.clone(), tenant.clone(), job.execution_id.clone());
     let refusal = match run_job(app, &queue, &tenant, &job, &held).await {
         Ok(()) => None,
@@ -368,7 +381,12 @@ async fn resume(
 /// Queues a timer job for each timed pause of `result`, due at its resume
 /// time. A pause that already had one gets another; the later finds the
 /// pause point resumed and does nothing.
-async fn queue_timers(queue: &WorkQueue, tenant: &Tenant, id: &str, result: &ExecutionResult) -> Result<(), StoreError> {
+async fn queue_timers(
+    queue: &WorkQueue,
+    tenant: &Tenant,
+    id: &str,
+    result: &ExecutionResult,
+) -> Result<(), StoreError> {
     for point in &result.pause_points {
         if point.pause_kind != PauseKind::Time || point.resume_status != ResumeStatus::Paused {
             continue;

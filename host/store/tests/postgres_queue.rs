@@ -409,3 +409,34 @@ async fn an_execution_is_created_with_its_run_job_or_not_at_all() {
         assert_eq!(record.workflow_id, "first");
     });
 }
+
+#[tokio::test]
+async fn only_jobs_that_ended_long_enough_ago_are_purged() {
+    with_queue!(|store, queue| {
+        seed(store, &["old-done", "old-failed", "ready", "leased"]).await;
+        let done = run(&queue, "old-done").await;
+        let failed = run(&queue, "old-failed").await;
+        for (expected, end_with_failure) in [(done, false), (failed, true)] {
+            let job = queue.claim("w", LONG).await.unwrap().expect("a job is ready");
+            assert_eq!(job.job_id, expected);
+            if end_with_failure {
+                queue.fail(job.job_id, job.token, "refused").await.unwrap();
+            } else {
+                queue.complete(job.job_id, job.token).await.unwrap();
+            }
+        }
+        let leased = run(&queue, "leased").await;
+        assert_eq!(queue.claim("w", LONG).await.unwrap().map(|j| j.job_id), Some(leased));
+        let ready = run(&queue, "ready").await;
+
+        // Ended moments ago: younger than an hour, kept.
+        assert_eq!(queue.purge_ended(Duration::from_secs(3600)).await.unwrap(), 0);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(queue.purge_ended(Duration::from_millis(20)).await.unwrap(), 2);
+        assert_error(queue.outcome(done).await, "not found");
+        assert_error(queue.outcome(failed).await, "not found");
+        // Unfinished work is never purged, however old.
+        assert_eq!(queue.outcome(leased).await.unwrap(), JobOutcome::Pending);
+        assert_eq!(queue.outcome(ready).await.unwrap(), JobOutcome::Pending);
+    });
+}

@@ -351,6 +351,22 @@ impl WorkQueue {
         Ok(report)
     }
 
+    /// Deletes the jobs that ended (done or failed) more than `age` ago by the database's
+    /// clock and returns how many; ready and leased jobs are never touched.
+    pub async fn purge_ended(&self, age: Duration) -> Result<u64, StoreError> {
+        let age = lease_millis(age)?;
+        let purged = sqlx::query(concat!(
+            "DELETE FROM jobs WHERE state IN ('done', 'failed') AND updated_at < ",
+            db_now!(),
+            " - $1"
+        ))
+        .bind(age)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(purged.rows_affected())
+    }
+
     /// Listens for enqueues in this queue's schema. The listener holds one of the pool's
     /// connections until dropped. Notifications sent while it reconnects after a lost
     /// connection are missed, so a worker should also claim on a timer.
@@ -468,7 +484,7 @@ async fn insert_job(
     Ok(JobId(id))
 }
 
-/// A lease as stored milliseconds; refuses a zero or absurdly long one.
+/// A lease (or an age) as stored milliseconds; refuses a zero or absurdly long one.
 fn lease_millis(lease: Duration) -> Result<i64, StoreError> {
     match i64::try_from(lease.as_millis()) {
         Ok(ms) if ms > 0 => Ok(ms),
