@@ -34,7 +34,9 @@ pub async fn list(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult
         blocks.push(block);
     }
     for record in app.store.list_blocks(caller.tenant().as_str()).await? {
-        blocks.push(json!({"type": record.block_type, "kind": "custom", "digest": record.digest, "manifest": record.manifest}));
+        blocks.push(
+            json!({"type": record.block_type, "kind": "custom", "digest": record.digest, "manifest": record.manifest}),
+        );
     }
     Ok(Json(json!({"blocks": blocks})))
 }
@@ -93,7 +95,8 @@ pub async fn register(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Scope::BlocksWrite)?;
     let tenant = caller.tenant();
-    let block_type = query.get("type").ok_or_else(|| ApiError::bad_request("the `type` query parameter is required"))?;
+    let block_type =
+        query.get("type").ok_or_else(|| ApiError::bad_request("the `type` query parameter is required"))?;
     if !valid_type(block_type) {
         return Err(ApiError::bad_request(
             "type must be 1 to 64 characters of a-z, 0-9, '_' or '-', starting with a letter",
@@ -144,5 +147,8 @@ pub async fn register(
     let digest = block.digest().to_string();
     app.store.put_block(tenant.as_str(), block_type, &digest, body.to_vec(), manifest.clone()).await?;
     app.cache_custom_block(&tenant, block_type, &digest, block);
-    Ok((StatusCode::CREATED, Json(json!({"type": block_type, "kind": "custom", "digest": digest, "manifest": manifest}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"type": block_type, "kind": "custom", "digest": digest, "manifest": manifest})),
+    ))
 }

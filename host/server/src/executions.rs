@@ -181,7 +181,9 @@ pub async fn execute(
                 .result
                 .and_then(|r| r.get("finalState").cloned())
                 .and_then(|s| serde_json::from_value(s).ok())
-                .ok_or_else(|| ApiError::bad_request(format!("execution `{}` has no final state", from.execution_id)))?;
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("execution `{}` has no final state", from.execution_id))
+                })?;
             let run_from = StoredRunFrom { start_block_id: from.start_block_id, previous: final_state };
             // Refused here, before anything is stored, rather than by the engine later.
             let check = sandflow_engine::RunFrom {
@@ -215,7 +217,10 @@ pub async fn execute(
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "overloaded",
-            format!("{} executions are running, the most this server takes; retry later", app.limits.max_running_executions),
+            format!(
+                "{} executions are running, the most this server takes; retry later",
+                app.limits.max_running_executions
+            ),
         ));
     }
     let execution = NewExecution {
@@ -275,11 +280,14 @@ pub(crate) fn creation_error(execution_id: &str, error: sandflow_store::StoreErr
 )]
 pub async fn get(State(app): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     caller.require(Scope::WorkflowsRead)?;
-    let record =
-        app.store.get_execution(caller.tenant().as_str(), &id).await?.ok_or_else(|| ApiError::not_found("execution", &id))?;
-    let mut body = record.result.unwrap_or_else(|| {
-        json!({"success": true, "executionId": id, "output": {}, "error": null, "pausePoints": [], "logs": []})
-    });
+    let record = app
+        .store
+        .get_execution(caller.tenant().as_str(), &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("execution", &id))?;
+    let mut body = record.result.unwrap_or_else(
+        || json!({"success": true, "executionId": id, "output": {}, "error": null, "pausePoints": [], "logs": []}),
+    );
     // The stored status wins: `running` while a resume runs, `cancelled` after a cancel.
     body["status"] = json!(record.status.as_str());
     Ok(Json(body))
@@ -341,7 +349,11 @@ pub async fn resume(
     ),
     security(("bearer" = ["workflows:execute"])),
 )]
-pub async fn cancel(State(app): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn cancel(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     caller.require(Scope::WorkflowsExecute)?;
     Ok(Json(executor::cancel(&app, &caller.tenant(), &id).await?))
 }

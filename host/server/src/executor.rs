@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use sandflow_engine::{
     Cancellation, Checkpoint, Engine, ExecuteError, ExecutionEvent, ExecutionObserver, ExecutionRequest,
-    ExecutionResult, ExecutionStatus, PauseKind, ResumeRequest, ResumeStatus, RunFrom, WorkflowSource,
-    WorkflowState,
+    ExecutionResult, ExecutionStatus, PauseKind, ResumeRequest, ResumeStatus, RunFrom, WorkflowSource, WorkflowState,
 };
 use sandflow_store::{ClaimResult, ExecutionStatus as StoredStatus, PausePointRow, Store};
 use serde::{Deserialize, Serialize};
@@ -144,7 +143,9 @@ impl WorkflowSource for TenantWorkflows {
             self.handle.block_on(async {
                 match self.store.latest_deployed(self.tenant.as_str(), workflow_id).await {
                     Ok(Some((_, state))) => Some(state),
-                    _ => self.store.get_workflow(self.tenant.as_str(), workflow_id).await.ok().flatten().map(|w| w.draft),
+                    _ => {
+                        self.store.get_workflow(self.tenant.as_str(), workflow_id).await.ok().flatten().map(|w| w.draft)
+                    }
                 }
             })
         })?;
@@ -306,8 +307,10 @@ pub async fn run_pass(
         store_result(app, tenant, execution_id, result).await;
         app.metrics.executions.with_label_values(&[status_name(result.status)]).inc();
         if let Some(sender) = sender {
-            let data = json!({"executionId": execution_id, "status": status_name(result.status), "error": result.error});
-            let event = if result.status == ExecutionStatus::Paused { "execution_paused" } else { "execution_finished" };
+            let data =
+                json!({"executionId": execution_id, "status": status_name(result.status), "error": result.error});
+            let event =
+                if result.status == ExecutionStatus::Paused { "execution_paused" } else { "execution_finished" };
             let _ = sender.send(ProgressEvent { event, data });
         }
     }
@@ -353,7 +356,8 @@ async fn store_result(app: &AppState, tenant: &Tenant, execution_id: &str, resul
         eprintln!("sandflow: pause points of {execution_id}: {error}");
     }
     let value = serde_json::to_value(result).unwrap_or(Value::Null);
-    if let Err(error) = store.update_execution(tenant.as_str(), execution_id, stored_status(result.status), Some(value)).await
+    if let Err(error) =
+        store.update_execution(tenant.as_str(), execution_id, stored_status(result.status), Some(value)).await
     {
         eprintln!("sandflow: result of {execution_id}: {error}");
     }

@@ -79,10 +79,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/v1/executions/{id}/events", get(executions::events))
         .route("/v1/executions/{id}/resume", post(executions::resume))
         .route("/v1/executions/{id}/cancel", post(executions::cancel))
-        .route(
-            "/v1/blocks",
-            get(blocks::list).post(blocks::register).layer(DefaultBodyLimit::max(component_limit)),
-        )
+        .route("/v1/blocks", get(blocks::list).post(blocks::register).layer(DefaultBodyLimit::max(component_limit)))
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi::document))

@@ -203,7 +203,11 @@ pub async fn replace_draft(
     ),
     security(("bearer" = ["workflows:write"])),
 )]
-pub async fn deploy(State(app): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn deploy(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     caller.require(Scope::WorkflowsWrite)?;
     let tenant = caller.tenant();
     let version = app.store.deploy_workflow(tenant.as_str(), &id).await.map_err(|e| match e {
@@ -228,7 +232,11 @@ pub async fn deploy(State(app): State<Arc<AppState>>, caller: Caller, Path(id): 
     ),
     security(("bearer" = ["workflows:write"])),
 )]
-pub async fn delete(State(app): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn delete(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     caller.require(Scope::WorkflowsWrite)?;
     if !app.store.delete_workflow(caller.tenant().as_str(), &id).await? {
         return Err(ApiError::not_found("workflow", &id));

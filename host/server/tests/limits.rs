@@ -59,14 +59,8 @@ impl TestServer {
     }
 
     async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+        let response =
+            self.client.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body).send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -164,8 +158,7 @@ async fn a_result_over_the_stored_size_keeps_its_outputs_and_drops_guest_logs() 
         }),
         json!([{"source": "start", "target": "ping"}]),
     );
-    let (status, body) =
-        server.post("/v1/workflows/execute", &json!({"workflowId": "logs", "workflow": state})).await;
+    let (status, body) = server.post("/v1/workflows/execute", &json!({"workflowId": "logs", "workflow": state})).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("completed")), "{body}");
     assert_eq!(body["output"]["ping"]["data"], json!({"status": "ok"}));
     let ping = body["logs"].as_array().unwrap().iter().find(|log| log["blockId"] == "ping").unwrap();
@@ -191,9 +184,11 @@ async fn a_configured_rs256_key_and_issuer_are_honoured() {
     assert_eq!(get(server.token.clone()).await, 200);
 
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let private = jsonwebtoken::EncodingKey::from_rsa_pem(&std::fs::read(keys.join("rsa-private.pem")).unwrap()).unwrap();
+    let private =
+        jsonwebtoken::EncodingKey::from_rsa_pem(&std::fs::read(keys.join("rsa-private.pem")).unwrap()).unwrap();
     let sign = |issuer: &str| {
-        let claims = json!({"sub": "idp-user", "tenant": "acme", "scope": "workflows:read", "exp": now + 600, "iss": issuer});
+        let claims =
+            json!({"sub": "idp-user", "tenant": "acme", "scope": "workflows:read", "exp": now + 600, "iss": issuer});
         jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256), &claims, &private).unwrap()
     };
     assert_eq!(get(sign("https://idp.example")).await, 200);
