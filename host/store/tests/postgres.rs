@@ -287,3 +287,19 @@ fn passwords_are_kept_out_of_messages() {
     assert_eq!(redacted("postgres://u@h/db"), "postgres://u@h/db");
     assert_eq!(redacted("postgres://h/db"), "postgres://h/db");
 }
+
+#[tokio::test]
+async fn a_url_whose_search_path_names_a_missing_schema_is_refused_clearly() {
+    let Some(db) = TestDb::fresh(&SLOTS, SCHEMA_PREFIX).await else { return };
+    let base = url();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let missing = new_schema_name(SCHEMA_PREFIX);
+    let connected = PostgresStore::connect(&format!("{base}{separator}options=-c%20search_path%3D{missing}")).await;
+    let outcome = AssertUnwindSafe(async move {
+        let error = connected.expect_err("the schema does not exist");
+        assert!(matches!(&error, StoreError::Invalid(m) if m.contains("search_path")), "{error:?}");
+    })
+    .catch_unwind()
+    .await;
+    db.finish(outcome).await;
+}

@@ -223,6 +223,13 @@ fn db(error: sqlx::Error) -> StoreError {
         if matches!(e.code().as_deref(), Some("22021" | "22P05")) {
             return StoreError::Invalid(e.message().to_owned());
         }
+        // invalid_schema_name: a URL whose search_path names a schema that does not exist.
+        if e.code().as_deref() == Some("3F000") {
+            return StoreError::Invalid(format!(
+                "{}: the connection's search_path names no existing schema; create it first or leave it out",
+                e.message()
+            ));
+        }
     }
     backend(error)
 }
