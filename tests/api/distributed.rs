@@ -5,15 +5,15 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use crate::harness::{HitServer, Server, Worker, scratch_dir};
+use crate::harness::{HitServer, Server, Worker, free_port, scratch_dir};
 
 /// Lease of the test workers: short, so a killed worker's job moves on soon.
 const LEASE: &str = "2s";
@@ -245,7 +245,8 @@ fn an_execution_whose_workers_keep_dying_is_given_up_at_the_restart_cap() {
     let Some(schema) = Schema::fresh() else { return };
     let mut cluster = Cluster::start(schema, 1, 0, &[]);
     let url = cluster.schema.url.clone();
-    let worker = |id: &str| Worker::start(id, &url, &["--allow-http", "127.0.0.1"], &["--lease", LEASE, "--max-restarts", "1"]);
+    let worker =
+        |id: &str| Worker::start(id, &url, &["--allow-http", "127.0.0.1"], &["--lease", LEASE, "--max-restarts", "1"]);
     // Every call of a hangs: each worker that takes the execution is killed while it runs.
     let hits = HitServer::start_hanging("a-1", Duration::from_secs(60));
     let token = cluster.token("doomed");
@@ -404,10 +405,23 @@ fn without_a_worker_execute_answers_still_running_and_a_later_worker_finishes_it
     assert_eq!(hits.count("a-1"), 0);
 
     let url = cluster.schema.url.clone();
-    cluster.workers.push(Worker::start("late", &url, &["--allow-http", "127.0.0.1"], &["--lease", LEASE]));
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let args = ["--lease", LEASE, "--metrics-addr", metrics.as_str()];
+    cluster.workers.push(Worker::start("late", &url, &["--allow-http", "127.0.0.1"], &args));
     let done = cluster.servers[0].poll_execution(&token, "l1", Duration::from_secs(60), finished);
     assert_eq!(done["status"], "completed", "{done:#}\n{}", cluster.logs());
     assert_eq!(hits.count("a-1"), 1);
+
+    // The worker's metrics: the job, the time it waited in line (over a second), the run.
+    let text = reqwest::blocking::get(format!("http://{metrics}/metrics")).unwrap().text().unwrap();
+    let value = |name: &str| -> f64 {
+        let line = text.lines().find(|line| line.starts_with(name)).unwrap_or_else(|| panic!("no {name}:\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert_eq!(value(r#"sandflow_jobs_total{outcome="done"}"#), 1.0, "{text}");
+    assert_eq!(value(r#"sandflow_executions_total{status="completed"}"#), 1.0, "{text}");
+    assert_eq!(value("sandflow_queue_wait_seconds_count"), 1.0, "{text}");
+    assert!(value("sandflow_queue_wait_seconds_sum") >= 1.0, "it waited for the worker to start: {text}");
 }
 
 #[test]

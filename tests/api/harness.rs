@@ -69,7 +69,7 @@ fn remove_dirs_of_finished_runs(root: &Path) {
 }
 
 /// A free port on loopback: bound, read, released.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("local addr").port()
 }
 

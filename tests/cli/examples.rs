@@ -129,10 +129,8 @@ fn items_server() -> std::net::SocketAddr {
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async move {
-            let app = axum::Router::new().route(
-                "/items.json",
-                axum::routing::get(|| async { axum::Json(json!({"items": ["a", "b", "c"]})) }),
-            );
+            let app = axum::Router::new()
+                .route("/items.json", axum::routing::get(|| async { axum::Json(json!({"items": ["a", "b", "c"]})) }));
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             axum::serve(listener, app).await.unwrap();
         });
@@ -190,5 +188,8 @@ fn order_summary_example_routes_renders_and_responds() {
 
     let input = r#"{"customer": "Bo", "country": "us", "items": [1]}"#;
     let (_, result, stderr) = sandflow_run(&["examples/order-summary.json", "--input", input]);
-    assert_eq!(result["output"]["reply_world"]["data"]["message"], "Dear Bo, your 1 items ship from Austin.", "{stderr}");
+    assert_eq!(
+        result["output"]["reply_world"]["data"]["message"], "Dear Bo, your 1 items ship from Austin.",
+        "{stderr}"
+    );
 }

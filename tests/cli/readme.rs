@@ -33,14 +33,16 @@ fn readme_http_walkthrough_gives_the_documented_result() {
     // so `sandflow token` finds the default data dir it created.
     let (serve_line, rest) = script.split_once('\n').unwrap();
     assert!(serve_line.starts_with("cargo run --release -- serve &"), "{serve_line}");
-    let mut server = Running(Command::new(binary)
-        .current_dir(&dir)
-        .arg("--cache-dir")
-        .arg(sandflow_tests::component_cache_dir())
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap());
+    let mut server = Running(
+        Command::new(binary)
+            .current_dir(&dir)
+            .arg("--cache-dir")
+            .arg(sandflow_tests::component_cache_dir())
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let mut addr = String::new();
     let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
     let mut line = String::new();
@@ -54,7 +56,8 @@ fn readme_http_walkthrough_gives_the_documented_result() {
     assert!(!addr.is_empty(), "the server never said where it listens");
 
     let script = rest.replace("cargo run --release -q --", binary).replace("localhost:8080", &addr);
-    let out = Command::new("bash").arg("-euo").arg("pipefail").arg("-c").arg(&script).current_dir(&dir).output().unwrap();
+    let out =
+        Command::new("bash").arg("-euo").arg("pipefail").arg("-c").arg(&script).current_dir(&dir).output().unwrap();
     drop(server);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));

@@ -79,6 +79,9 @@ enum Command {
         /// it is given up and failed.
         #[arg(long, default_value_t = 3)]
         max_restarts: u32,
+        /// Serve Prometheus `/metrics` (and `/healthz`) on this HOST:PORT.
+        #[arg(long)]
+        metrics_addr: Option<String>,
         /// Where compiled components are cached, unless --cache-dir says.
         #[arg(long, default_value = "./sandflow-data")]
         data_dir: PathBuf,
@@ -189,14 +192,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 runtime,
                 engine: EngineSettings::default(),
                 limits: ServerLimits {
-                    request_timeout: parse_ttl(&request_timeout).map_err(|e| anyhow::anyhow!("--request-timeout: {e}"))?,
+                    request_timeout: parse_ttl(&request_timeout)
+                        .map_err(|e| anyhow::anyhow!("--request-timeout: {e}"))?,
                     ..ServerLimits::default()
                 },
                 token_keys,
             };
             serve(config).await
         }
-        Command::Worker { database_url, worker_id, concurrency, lease, max_restarts, data_dir } => {
+        Command::Worker { database_url, worker_id, concurrency, lease, max_restarts, metrics_addr, data_dir } => {
             let lease = parse_ttl(&lease).map_err(|e| anyhow::anyhow!("--lease: {e}"))?;
             anyhow::ensure!(lease >= Duration::from_secs(1), "--lease must be at least 1s");
             anyhow::ensure!((1..=1024).contains(&concurrency), "--concurrency must be between 1 and 1024");
@@ -213,6 +217,18 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 token_keys: TokenKeys::default(),
             };
             let app = sandflow_server::prepare_worker(&config).await?;
+            if let Some(addr) = metrics_addr {
+                let listener = tokio::net::TcpListener::bind(&addr)
+                    .await
+                    .with_context(|| format!("--metrics-addr {addr}: listening"))?;
+                eprintln!("sandflow: metrics on http://{}/metrics", listener.local_addr()?);
+                let app = app.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = sandflow_server::serve_metrics(app, listener).await {
+                        eprintln!("sandflow: metrics server: {error}");
+                    }
+                });
+            }
             let worker = WorkerConfig {
                 id: worker_id.unwrap_or_else(|| WorkerConfig::default().id),
                 concurrency,
@@ -273,15 +289,11 @@ fn runtime_config(cache_dir: Option<PathBuf>, allow_http: &[String]) -> anyhow::
 /// `sandflow serve`: prepares the state, listens, says how to get a token.
 async fn serve(config: ServerConfig) -> anyhow::Result<ExitCode> {
     let app = sandflow_server::prepare(&config).await?;
-    let listener = tokio::net::TcpListener::bind(config.addr)
-        .await
-        .with_context(|| format!("listening on {}", config.addr))?;
+    let listener =
+        tokio::net::TcpListener::bind(config.addr).await.with_context(|| format!("listening on {}", config.addr))?;
     let addr = listener.local_addr()?;
     eprintln!("sandflow: listening on http://{addr} (data in {})", config.data_dir.display());
-    eprintln!(
-        "sandflow: get a token with: sandflow token --data-dir {} --tenant NAME",
-        config.data_dir.display()
-    );
+    eprintln!("sandflow: get a token with: sandflow token --data-dir {} --tenant NAME", config.data_dir.display());
     if config.database_url.is_some() {
         // Not the URL itself: it may hold a password.
         eprintln!("sandflow: distributed mode: executions run on `sandflow worker --database-url <the same URL>`");

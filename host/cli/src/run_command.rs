@@ -15,9 +15,9 @@ use sandflow_engine::{
     ExecutionRequest, ExecutionResult, ExecutionStatus, PauseKind, PausePoint, ResumeRequest, ResumeStatus,
     WorkflowSource, WorkflowState,
 };
+use sandflow_runtime::Runtime;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use sandflow_runtime::Runtime;
 
 use sandflow_wasm_runner::WasmBlockRunner;
 

@@ -92,6 +92,16 @@ pub fn router(app: Arc<AppState>) -> Router {
         .with_state(app)
 }
 
+/// Serves what a worker shows on `--metrics-addr`, `/metrics` and
+/// `/healthz`, until the process ends.
+pub async fn serve_metrics(app: Arc<AppState>, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let router = Router::new()
+        .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+        .route("/metrics", get(metrics))
+        .with_state(app);
+    axum::serve(listener, router).await.context("serving metrics")
+}
+
 /// Puts the error answers axum's own extractors give (a body over the limit,
 /// a path that is not UTF-8) into the API's error envelope.
 async fn envelope_plain_errors(response: axum::response::Response) -> axum::response::Response {

@@ -87,6 +87,11 @@ pub struct Metrics {
     pub block_duration: Histogram,
     pub fuel_consumed: IntCounter,
     pub runs_in_flight: IntGauge,
+    /// Distributed mode, on workers: how long jobs waited in line before their claim.
+    pub queue_wait: Histogram,
+    /// Distributed mode, on workers: jobs ended, by `done`, `failed` (refused) or `lost` (the
+    /// lease was lost, or the store failed, so another worker takes it over).
+    pub jobs: IntCounterVec,
 }
 
 impl Metrics {
@@ -106,11 +111,23 @@ impl Metrics {
             IntCounter::new("sandflow_fuel_consumed_total", "Fuel consumed by block runs").expect("metric");
         let runs_in_flight =
             IntGauge::new("sandflow_executions_in_flight", "Execution passes running now").expect("metric");
+        let queue_wait = Histogram::with_opts(
+            HistogramOpts::new("sandflow_queue_wait_seconds", "Time jobs waited in line before a worker claimed them")
+                .buckets(vec![0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 300.0]),
+        )
+        .expect("metric");
+        let jobs = IntCounterVec::new(
+            Opts::new("sandflow_jobs_total", "Queue jobs this worker ended, by outcome"),
+            &["outcome"],
+        )
+        .expect("metric");
+        registry.register(Box::new(queue_wait.clone())).expect("register");
+        registry.register(Box::new(jobs.clone())).expect("register");
         registry.register(Box::new(executions.clone())).expect("register");
         registry.register(Box::new(block_duration.clone())).expect("register");
         registry.register(Box::new(fuel_consumed.clone())).expect("register");
         registry.register(Box::new(runs_in_flight.clone())).expect("register");
-        Self { registry, executions, block_duration, fuel_consumed, runs_in_flight }
+        Self { registry, executions, block_duration, fuel_consumed, runs_in_flight, queue_wait, jobs }
     }
 
     /// Records one finished block run.

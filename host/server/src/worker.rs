@@ -208,6 +208,7 @@ fn spawn_sweeper(app: Arc<AppState>, queue: WorkQueue, lease: Duration) {
 /// the error its work was refused with. A lease lost meanwhile ends nothing:
 /// the job is someone else's.
 async fn work(app: &Arc<AppState>, queue: WorkQueue, job: ClaimedJob, lease: Duration) {
+    app.metrics.queue_wait.observe(job.waited_ms as f64 / 1000.0);
     let tenant = Tenant::from_stored(job.tenant.clone());
     let held =
         Arc::new(JobLease { queue: queue.clone(), job: job.job_id, token: job.token, lease, lost: false.into() });
@@ -218,6 +219,7 @@ async fn work(app: &Arc<AppState>, queue: WorkQueue, job: ClaimedJob, lease: Dur
         Err(JobError::Store(error)) => {
             // Left leased: the sweeper hands it on once the lease runs out.
             heartbeat.abort();
+            app.metrics.jobs.with_label_values(&["lost"]).inc();
             eprintln!("sandflow: job {} of {}: {error}", job.job_id, job.execution_id);
             return;
         }
@@ -227,9 +229,15 @@ async fn work(app: &Arc<AppState>, queue: WorkQueue, job: ClaimedJob, lease: Dur
         None => queue.complete(job.job_id, job.token).await,
         Some(error) => queue.fail(job.job_id, job.token, &error.to_stored()).await,
     };
-    if let Err(error) = ended {
-        eprintln!("sandflow: ending job {} of {}: {error}", job.job_id, job.execution_id);
-    }
+    let outcome = match (&ended, &refusal) {
+        (Err(error), _) => {
+            eprintln!("sandflow: ending job {} of {}: {error}", job.job_id, job.execution_id);
+            "lost"
+        }
+        (Ok(()), None) => "done",
+        (Ok(()), Some(_)) => "failed",
+    };
+    app.metrics.jobs.with_label_values(&[outcome]).inc();
 }
 
 /// Keeps the lease while the job runs and passes on a cancel made through
