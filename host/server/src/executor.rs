@@ -293,6 +293,7 @@ pub async fn run_pass(
         // Another worker owns the execution now and continues from the
         // checkpoints: what this one ends with must not be stored.
         eprintln!("sandflow: the lease on {execution_id} was lost; its result is not stored here");
+        lease.mark_unconfirmed();
         return outcome;
     }
 

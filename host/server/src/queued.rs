@@ -186,7 +186,7 @@ async fn answer_when_done(
             None => {
                 // Given up by a sweeper, which fails the execution too; whichever of us
                 // stores it first wins, with the same message.
-                fail_given_up(app, tenant.as_str(), execution_id, error).await;
+                fail_execution(app, tenant.as_str(), execution_id, error).await;
                 stored_answer(app, tenant, execution_id).await
             }
         },
@@ -194,13 +194,14 @@ async fn answer_when_done(
     }
 }
 
-/// Fails the execution of a job given up after its last attempt, saying so
-/// with the job's `error`; nothing happens if it is already final.
-pub async fn fail_given_up(app: &AppState, tenant: &str, execution_id: &str, error: String) {
+/// Fails an execution that cannot go on (its job was given up after its
+/// last attempt, or its pass could not run), saying why with `error`;
+/// nothing happens if it is already final.
+pub async fn fail_execution(app: &AppState, tenant: &str, execution_id: &str, error: String) {
     let result = crate::executor::failed_before_running(execution_id, error);
     match app.store.update_execution(tenant, execution_id, StoredStatus::Failed, Some(result)).await {
         Ok(()) | Err(StoreError::Conflict(_)) => {}
-        Err(error) => eprintln!("sandflow: failing given-up execution {execution_id}: {error}"),
+        Err(error) => eprintln!("sandflow: failing execution {execution_id}: {error}"),
     }
 }
 

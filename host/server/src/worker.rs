@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use sandflow_engine::{ExecuteError, ExecutionResult, PauseKind, ResumeRequest, ResumeStatus};
 use sandflow_store::{
-    ClaimResult, ClaimedJob, ExecutionStatus as StoredStatus, JobId, JobKind, JobOutcome, StoreError, WorkQueue,
+    ClaimResult, ClaimedJob, ExecutionStatus as StoredStatus, JobId, JobKind, JobOutcome, PauseStatus, StoreError,
+    WorkQueue,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -20,7 +21,7 @@ use tokio::sync::{Notify, Semaphore};
 
 use crate::error::ApiError;
 use crate::executor::{Pass, StoredRequest, run_pass};
-use crate::queued::fail_given_up;
+use crate::queued::fail_execution;
 use crate::state::{AppState, Tenant};
 
 /// How long the row of a job that ended is kept (for inspection and the
@@ -65,9 +66,28 @@ pub struct JobLease {
     token: i64,
     lease: Duration,
     lost: AtomicBool,
+    /// Set when a pass could not confirm the lease before storing and so
+    /// stored nothing: the job must not be completed; it runs again.
+    unconfirmed: AtomicBool,
 }
 
 impl JobLease {
+    /// Called by a pass that stored nothing because the lease was not confirmed.
+    pub fn mark_unconfirmed(&self) {
+        self.unconfirmed.store(true, Ordering::SeqCst);
+    }
+
+    /// The pass result was not stored: the job is left to be swept and run again.
+    fn check_stored(&self) -> Result<(), JobError> {
+        if self.unconfirmed.load(Ordering::SeqCst) {
+            return Err(JobError::Store(StoreError::Conflict(format!(
+                "job {}: the lease could not be confirmed, so the result was not stored",
+                self.job
+            ))));
+        }
+        Ok(())
+    }
+
     /// Extends the lease; `false` once it was lost (for good).
     pub async fn still_held(&self) -> bool {
         if self.lost.load(Ordering::SeqCst) {
@@ -93,20 +113,22 @@ impl JobLease {
 pub async fn run_worker(
     app: Arc<AppState>,
     config: WorkerConfig,
-    stop: impl Future<Output = ()> + Send,
+    stop: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let queue = app.jobs.as_ref().map(|jobs| jobs.queue.clone()).ok_or_else(|| anyhow::anyhow!("no work queue"))?;
     spawn_sweeper(app.clone(), queue.clone(), config.lease);
     let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
-    tokio::select! {
-        result = claim_and_run(&app, &queue, &config, &slots) => result,
-        () = stop => {
-            eprintln!("sandflow: worker {} stops claiming; waiting for its running jobs", config.id);
-            let all = u32::try_from(config.concurrency.max(1)).unwrap_or(u32::MAX);
-            let _drained = slots.acquire_many(all).await?;
-            Ok(())
-        }
-    }
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        stop.await;
+        let _ = stopping.send(true);
+    });
+    // Never cancelled inside a claim: a claim that commits always gets its job run.
+    claim_and_run(&app, &queue, &config, &slots, stopped).await?;
+    eprintln!("sandflow: worker {} stops claiming; waiting for its running jobs", config.id);
+    let all = u32::try_from(config.concurrency.max(1)).unwrap_or(u32::MAX);
+    let _drained = slots.acquire_many(all).await?;
+    Ok(())
 }
 
 async fn claim_and_run(
@@ -114,11 +136,18 @@ async fn claim_and_run(
     queue: &WorkQueue,
     config: &WorkerConfig,
     slots: &Arc<Semaphore>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let enqueued = Arc::new(Notify::new());
     spawn_enqueue_listener(queue.clone(), enqueued.clone());
     loop {
-        let slot = slots.clone().acquire_owned().await?;
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot?,
+            _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+        };
+        if *stopped.borrow() {
+            return Ok(());
+        }
         match queue.claim(&config.id, config.lease).await {
             Ok(Some(job)) => {
                 let (app, queue, lease) = (app.clone(), queue.clone(), config.lease);
@@ -140,6 +169,7 @@ async fn claim_and_run(
         tokio::select! {
             () = enqueued.notified() => {}
             () = tokio::time::sleep(config.claim_poll) => {}
+            _ = stopped.wait_for(|stop| *stop) => return Ok(()),
         }
     }
 }
@@ -198,7 +228,7 @@ fn spawn_sweeper(app: Arc<AppState>, queue: WorkQueue, lease: Duration) {
                     _ => format!("given up after {max_attempts} attempts"),
                 };
                 eprintln!("sandflow: execution {execution_id} (job {job}): {message}");
-                fail_given_up(&app, &tenant, &execution_id, message).await;
+                fail_execution(&app, &tenant, &execution_id, message).await;
             }
         }
     });
@@ -211,7 +241,14 @@ async fn work(app: &Arc<AppState>, queue: WorkQueue, job: ClaimedJob, lease: Dur
     app.metrics.queue_wait.observe(job.waited_ms as f64 / 1000.0);
     let tenant = Tenant::from_stored(job.tenant.clone());
     let held =
-        Arc::new(JobLease { queue: queue.clone(), job: job.job_id, token: job.token, lease, lost: false.into() });
+        Arc::new(JobLease {
+        queue: queue.clone(),
+        job: job.job_id,
+        token: job.token,
+        lease,
+        lost: false.into(),
+        unconfirmed: false.into(),
+    });
     let heartbeat = spawn_heartbeat(app.clone(), held.clone(), tenant.clone(), job.execution_id.clone());
     let refusal = match run_job(app, &queue, &tenant, &job, &held).await {
         Ok(()) => None,
@@ -301,15 +338,45 @@ async fn run_job(
     let store = &app.store;
     let id = job.execution_id.as_str();
     let Some(record) = store.get_execution(tenant.as_str(), id).await? else { return Ok(()) };
-    // Cancelled while queued, or finished by an earlier attempt that died before completing
-    // the job: nothing to do, unless a caller waits for a resume, who learns it is over.
+    let retried = job.attempt > 1;
+    // The pause point a resume or timer job is for, and its state now.
+    let point = match &job.kind {
+        JobKind::Resume { context_id, .. } | JobKind::Timer { context_id } => Some(context_id.as_str()),
+        JobKind::Run => None,
+    };
+    let point_status = match point {
+        Some(context_id) => store
+            .list_pause_points(tenant.as_str(), id)
+            .await?
+            .into_iter()
+            .find(|p| p.context_id == context_id)
+            .map(|p| p.status),
+        None => None,
+    };
+    // An earlier attempt stored its pass and died before completing the job: its result
+    // stands; finish what it left undone (the pause point, the timers).
+    let pass_stored = retried
+        && !matches!(record.status, StoredStatus::Running | StoredStatus::Queued)
+        && (point.is_none() || matches!(point_status, Some(PauseStatus::Resuming | PauseStatus::Resumed)));
+    if pass_stored {
+        if let Some(context_id) = point {
+            match store.complete_pause_point(tenant.as_str(), id, context_id).await {
+                Ok(()) | Err(StoreError::Conflict(_) | StoreError::NotFound) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        if record.status == StoredStatus::Paused {
+            queue_stored_timers(app, queue, tenant, id).await?;
+        }
+        return Ok(());
+    }
+    // Cancelled while queued: nothing to do, except telling a caller who waits for a resume.
     if record.status.is_final() {
         return match &job.kind {
             JobKind::Resume { .. } => Err(JobError::Refused(ApiError::execution_finished(id, record.status.as_str()))),
             _ => Ok(()),
         };
     }
-    let retried = job.attempt > 1;
     if retried {
         store.record_restart(tenant.as_str(), id).await?;
     }
@@ -317,37 +384,70 @@ async fn run_job(
         .map_err(|e| JobError::Store(StoreError::Backend(format!("stored request of {id}: {e}"))))?;
     let result = match &job.kind {
         JobKind::Run => {
-            // An earlier attempt that stored a pause died before completing the job.
-            if retried && record.status == StoredStatus::Paused {
-                return Ok(());
-            }
             store.update_execution(tenant.as_str(), id, StoredStatus::Running, None).await?;
             let pass = if retried { Pass::Recover } else { Pass::First };
-            run_pass(app, tenant, id, &request, pass, Some(held)).await.map_err(|e| JobError::Refused(e.into()))?
+            let outcome = run_pass(app, tenant, id, &request, pass, Some(held)).await;
+            held.check_stored()?;
+            match outcome {
+                Ok(result) => result,
+                Err(error) => {
+                    // It cannot run (a run from a block that cannot start, checkpoints that no
+                    // longer fit): it ends failed rather than running forever.
+                    fail_execution(app, tenant.as_str(), id, error.to_string()).await;
+                    return Err(JobError::Refused(error.into()));
+                }
+            }
         }
         JobKind::Resume { context_id, input } => {
-            match store.claim_pause_point(tenant.as_str(), id, context_id).await? {
-                ClaimResult::Claimed { .. } => {}
-                // A retried resume whose earlier attempt claimed the pause point and died.
-                ClaimResult::AlreadyResumed if retried && record.status == StoredStatus::Running => {}
-                // Another resume won it (through any server).
-                ClaimResult::AlreadyResumed => return Err(JobError::Refused(ApiError::already_resumed(context_id))),
-                ClaimResult::Unknown => return Err(JobError::Refused(ApiError::not_found("pause point", context_id))),
-            }
+            claim_point(app, tenant, id, &record.status, context_id, retried, point_status).await?;
             resume(app, tenant, id, &request, context_id, input.clone(), retried, held).await?
         }
         JobKind::Timer { context_id } => {
-            match store.claim_pause_point(tenant.as_str(), id, context_id).await? {
-                ClaimResult::Claimed { .. } => {}
-                ClaimResult::AlreadyResumed if retried && record.status == StoredStatus::Running => {}
+            match claim_point(app, tenant, id, &record.status, context_id, retried, point_status).await {
+                Ok(()) => {}
                 // Resumed otherwise already (a duplicate timer job), or gone.
-                ClaimResult::AlreadyResumed | ClaimResult::Unknown => return Ok(()),
+                Err(JobError::Refused(_)) => return Ok(()),
+                Err(error) => return Err(error),
             }
             resume(app, tenant, id, &request, context_id, json!({}), retried, held).await?
         }
     };
     queue_timers(queue, tenant, id, &result).await?;
     Ok(())
+}
+
+/// Claims the pause point a resume or timer job is for. The execution is
+/// marked running first: a crash before the claim leaves the pause point
+/// open for the retry to claim, and a crash after it leaves a claim that
+/// the retry knows as its own (the point `resuming`). A claim lost to
+/// another resume, or of an unknown point, is refused and the status put back.
+async fn claim_point(
+    app: &Arc<AppState>,
+    tenant: &Tenant,
+    id: &str,
+    status_before: &StoredStatus,
+    context_id: &str,
+    retried: bool,
+    point_status: Option<PauseStatus>,
+) -> Result<(), JobError> {
+    // Refused at once when it is plainly not open (a duplicate timer, a resume that lost),
+    // without touching the status.
+    match point_status {
+        Some(PauseStatus::Paused) => {}
+        Some(PauseStatus::Resuming) if retried => {}
+        Some(_) => return Err(JobError::Refused(ApiError::already_resumed(context_id))),
+        None => return Err(JobError::Refused(ApiError::not_found("pause point", context_id))),
+    }
+    let store = &app.store;
+    store.update_execution(tenant.as_str(), id, StoredStatus::Running, None).await?;
+    let refusal = match store.claim_pause_point(tenant.as_str(), id, context_id).await? {
+        ClaimResult::Claimed { .. } => return Ok(()),
+        ClaimResult::AlreadyResumed if retried && point_status == Some(PauseStatus::Resuming) => return Ok(()),
+        ClaimResult::AlreadyResumed => ApiError::already_resumed(context_id),
+        ClaimResult::Unknown => ApiError::not_found("pause point", context_id),
+    };
+    store.update_execution(tenant.as_str(), id, *status_before, None).await?;
+    Err(JobError::Refused(refusal))
 }
 
 /// Resumes a claimed pause point. A retried job whose pause point the
@@ -364,7 +464,6 @@ async fn resume(
     held: &JobLease,
 ) -> Result<ExecutionResult, JobError> {
     let store = &app.store;
-    store.update_execution(tenant.as_str(), id, StoredStatus::Running, None).await?;
     let resume = ResumeRequest { context_id: context_id.to_string(), input };
     let outcome = match run_pass(app, tenant, id, request, Pass::Resume(resume), Some(held)).await {
         Err(ExecuteError::AlreadyResumed(_)) if retried => {
@@ -372,6 +471,7 @@ async fn resume(
         }
         outcome => outcome,
     };
+    held.check_stored()?;
     match outcome {
         Ok(result) => {
             store.complete_pause_point(tenant.as_str(), id, context_id).await?;
@@ -384,6 +484,18 @@ async fn resume(
             Err(JobError::Refused(error.into()))
         }
     }
+}
+
+/// Queues a timer job for each open timed pause stored for the execution:
+/// what a pass whose worker died before queueing them left undone.
+async fn queue_stored_timers(app: &AppState, queue: &WorkQueue, tenant: &Tenant, id: &str) -> Result<(), StoreError> {
+    for point in app.store.list_pause_points(tenant.as_str(), id).await? {
+        if point.kind == sandflow_store::PauseKind::Time && point.status == PauseStatus::Paused {
+            let at = point.resume_at.unwrap_or_else(OffsetDateTime::now_utc);
+            queue.enqueue_at(tenant.as_str(), id, JobKind::Timer { context_id: point.context_id }, at).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Queues a timer job for each timed pause of `result`, due at its resume
