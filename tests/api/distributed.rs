@@ -387,6 +387,38 @@ fn concurrent_resumes_of_one_pause_point_through_two_servers_have_one_winner() {
 }
 
 #[test]
+fn a_retried_job_whose_pass_was_stored_queues_the_timers_its_dead_worker_had_not() {
+    let Some(schema) = Schema::fresh() else { return };
+    let cluster = Cluster::start(schema, 1, 1, &[]);
+    let token = cluster.token("ghost");
+    let workflow = json!({
+        "blocks": {
+            "start": {"type": "start", "name": "Start"},
+            "later": {"type": "wait", "name": "Later", "params": {"durationMs": 6000}},
+            "after": {"type": "transform", "name": "After", "params": {"filter": ". + 1", "input": 41}}
+        },
+        "edges": [{"source": "start", "target": "later"}, {"source": "later", "target": "after"}]
+    });
+    let request = json!({"workflowId": "ghost", "workflow": workflow, "options": {"executionId": "g1"}});
+    let paused = cluster.servers[0].execute(&token, &request).expect(202);
+    assert_eq!(paused["pausePoints"][0]["pauseKind"], "time", "{paused:#}");
+    // As if its worker had died after storing the pause and before queueing the timer and
+    // completing the job: no timer job, and the run job leased to nobody, its lease run out.
+    cluster.schema.query("DELETE FROM jobs WHERE kind = 'timer' AND execution_id = $1", "g1");
+    cluster.schema.query(
+        "UPDATE jobs SET state = 'leased', token = nextval('job_tokens'), leased_by = 'ghost', lease_until = 0 \
+         WHERE kind = 'run' AND execution_id = $1",
+        "g1",
+    );
+    let done = cluster.servers[0].poll_execution(&token, "g1", Duration::from_secs(60), finished);
+    assert_eq!(done["status"], "completed", "{done:#}\n{}", cluster.logs());
+    assert_eq!(done["output"]["after"], json!({"result": 42}));
+    let jobs = cluster.schema.query("SELECT kind, attempt FROM jobs WHERE execution_id = $1 ORDER BY id", "g1");
+    let jobs: Vec<(String, i32)> = jobs.iter().map(|row| (row.get("kind"), row.get("attempt"))).collect();
+    assert_eq!(jobs, [("run".to_string(), 2), ("timer".to_string(), 1)], "the retry ran nothing again but queued the timer");
+}
+
+#[test]
 fn without_a_worker_execute_answers_still_running_and_a_later_worker_finishes_it() {
     let Some(schema) = Schema::fresh() else { return };
     let mut cluster = Cluster::start(schema, 1, 0, &["--request-timeout", "1s"]);
