@@ -222,6 +222,18 @@ fn spawn_sweeper(app: Arc<AppState>, queue: WorkQueue, lease: Duration) {
             for job in &report.requeued {
                 eprintln!("sandflow: job {job} lost its worker; it is queued again");
             }
+            // Executions a dead process left between failing their job and failing them
+            // (this sweep's give-ups are failed just below, before the next look).
+            match queue.stranded_failures().await {
+                Ok(stranded) => {
+                    for (job, tenant, execution_id, error) in stranded {
+                        let message = ApiError::from_stored(&error).map_or(error, |refusal| refusal.message);
+                        eprintln!("sandflow: execution {execution_id} (job {job}) can go no further: {message}");
+                        fail_execution(&app, &tenant, &execution_id, message).await;
+                    }
+                }
+                Err(error) => eprintln!("sandflow: looking for stranded executions: {error}"),
+            }
             for (job, tenant, execution_id) in report.given_up {
                 let message = match queue.outcome(job).await {
                     Ok(JobOutcome::Failed(message)) => message,
@@ -240,8 +252,7 @@ fn spawn_sweeper(app: Arc<AppState>, queue: WorkQueue, lease: Duration) {
 async fn work(app: &Arc<AppState>, queue: WorkQueue, job: ClaimedJob, lease: Duration) {
     app.metrics.queue_wait.observe(job.waited_ms as f64 / 1000.0);
     let tenant = Tenant::from_stored(job.tenant.clone());
-    let held =
-        Arc::new(JobLease {
+    let held = Arc::new(JobLease {
         queue: queue.clone(),
         job: job.job_id,
         token: job.token,

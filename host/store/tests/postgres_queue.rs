@@ -440,3 +440,25 @@ async fn only_jobs_that_ended_long_enough_ago_are_purged() {
         assert_eq!(queue.outcome(ready).await.unwrap(), JobOutcome::Pending);
     });
 }
+
+#[tokio::test]
+async fn stranded_failures_are_failed_jobs_of_unfinished_executions_with_nothing_pending() {
+    with_queue!(|store, queue| {
+        use sandflow_store::Store;
+        seed(store, &["stranded", "pending", "paused"]).await;
+        for id in ["stranded", "pending", "paused"] {
+            run(&queue, id).await;
+            let job = queue.claim("w", LONG).await.unwrap().expect("a job is ready");
+            queue.fail(job.job_id, job.token, &format!("{id} refused")).await.unwrap();
+        }
+        // Another job is on its way for this one, and this one waits for a caller.
+        run(&queue, "pending").await;
+        store.update_execution(TENANT, "paused", ExecutionStatus::Paused, None).await.unwrap();
+
+        let stranded = queue.stranded_failures().await.unwrap();
+        let found: Vec<(&str, &str)> = stranded.iter().map(|(_, _, id, error)| (id.as_str(), error.as_str())).collect();
+        assert_eq!(found, [("stranded", "stranded refused")]);
+        store.update_execution(TENANT, "stranded", ExecutionStatus::Failed, None).await.unwrap();
+        assert_eq!(queue.stranded_failures().await.unwrap(), Vec::new(), "a failed execution is no longer stranded");
+    });
+}

@@ -351,6 +351,34 @@ impl WorkQueue {
         Ok(report)
     }
 
+    /// Failed jobs whose execution is still queued or running with no other job ready or
+    /// leased: nothing will ever finish it, so the caller should fail it (the sweeper does),
+    /// as `(job, tenant, execution id, the job's error)`. This is the backstop for a process
+    /// that died between failing a job and failing its execution.
+    pub async fn stranded_failures(&self) -> Result<Vec<(JobId, String, String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT j.id, j.tenant, j.execution_id, COALESCE(j.error, 'failed') AS error FROM jobs j \
+             JOIN executions e ON e.tenant = j.tenant AND e.id = j.execution_id \
+             WHERE j.state = 'failed' AND e.status IN ('queued', 'running') \
+               AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.tenant = j.tenant \
+                   AND o.execution_id = j.execution_id AND o.state IN ('ready', 'leased')) \
+             ORDER BY j.id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    JobId(row.try_get("id").map_err(backend)?),
+                    row.try_get("tenant").map_err(backend)?,
+                    row.try_get("execution_id").map_err(backend)?,
+                    row.try_get("error").map_err(backend)?,
+                ))
+            })
+            .collect()
+    }
+
     /// Deletes the jobs that ended (done or failed) more than `age` ago by the database's
     /// clock and returns how many; ready and leased jobs are never touched.
     pub async fn purge_ended(&self, age: Duration) -> Result<u64, StoreError> {
