@@ -16,7 +16,6 @@ use sandflow_store::{
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::error::ApiError;
@@ -423,7 +422,13 @@ async fn run_job(
             resume(app, tenant, id, &request, context_id, json!({}), retried, held).await?
         }
     };
-    queue_timers(queue, tenant, id, &result).await?;
+    // Its timed pauses, as stored, become timer jobs. A pause that already had one gets
+    // another; the later finds the pause point resumed and does nothing.
+    let timed =
+        |p: &sandflow_engine::PausePoint| p.pause_kind == PauseKind::Time && p.resume_status == ResumeStatus::Paused;
+    if result.pause_points.iter().any(timed) {
+        queue_stored_timers(app, queue, tenant, id).await?;
+    }
     Ok(())
 }
 
@@ -497,37 +502,15 @@ async fn resume(
     }
 }
 
-/// Queues a timer job for each open timed pause stored for the execution:
-/// what a pass whose worker died before queueing them left undone.
+/// Queues a timer job, due at its resume time, for each open timed pause
+/// stored for the execution: after a pass, or for a pass whose worker died
+/// before doing so.
 async fn queue_stored_timers(app: &AppState, queue: &WorkQueue, tenant: &Tenant, id: &str) -> Result<(), StoreError> {
     for point in app.store.list_pause_points(tenant.as_str(), id).await? {
         if point.kind == sandflow_store::PauseKind::Time && point.status == PauseStatus::Paused {
             let at = point.resume_at.unwrap_or_else(OffsetDateTime::now_utc);
             queue.enqueue_at(tenant.as_str(), id, JobKind::Timer { context_id: point.context_id }, at).await?;
         }
-    }
-    Ok(())
-}
-
-/// Queues a timer job for each timed pause of `result`, due at its resume
-/// time. A pause that already had one gets another; the later finds the
-/// pause point resumed and does nothing.
-async fn queue_timers(
-    queue: &WorkQueue,
-    tenant: &Tenant,
-    id: &str,
-    result: &ExecutionResult,
-) -> Result<(), StoreError> {
-    for point in &result.pause_points {
-        if point.pause_kind != PauseKind::Time || point.resume_status != ResumeStatus::Paused {
-            continue;
-        }
-        let at = point
-            .resume_at
-            .as_deref()
-            .and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok())
-            .unwrap_or_else(OffsetDateTime::now_utc);
-        queue.enqueue_at(tenant.as_str(), id, JobKind::Timer { context_id: point.context_id.clone() }, at).await?;
     }
     Ok(())
 }
