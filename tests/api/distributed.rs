@@ -13,7 +13,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use crate::harness::{HitServer, Server, Worker, free_port, scratch_dir};
+use crate::harness::{HitServer, Resp, Server, Worker, free_port, scratch_dir};
 
 /// Lease of the test workers: short, so a killed worker's job moves on soon.
 const LEASE: &str = "2s";
@@ -141,6 +141,16 @@ fn chain(hits: &HitServer, calls: &[&str]) -> Value {
     json!({"blocks": blocks, "edges": edges})
 }
 
+/// `POST /v1/workflows/execute` on a thread of its own, for a test to act
+/// while the server waits for the execution to end.
+fn execute_in_background(server: &Server, token: &str, request: Value) -> std::thread::JoinHandle<Resp> {
+    let (url, token) = (server.url("/v1/workflows/execute"), token.to_string());
+    std::thread::spawn(move || {
+        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+        Resp::from(client.post(url).bearer_auth(token).json(&request).send())
+    })
+}
+
 /// An execution's body says it is over.
 fn finished(body: &Value) -> bool {
     matches!(body["status"].as_str(), Some("completed" | "failed" | "cancelled"))
@@ -212,14 +222,8 @@ fn a_worker_killed_mid_execution_has_it_finished_by_another_without_rerunning_fi
     let token = cluster.token("kill");
     let request = json!({"workflowId": "kill", "workflow": chain(&hits, &["a", "b", "c"]),
                          "options": {"executionId": "k1", "input": {"key": 1}}});
-    let url = cluster.servers[1].url("/v1/workflows/execute");
-    let caller_token = token.clone();
     // The server waits for the execution through the worker's death.
-    let caller = std::thread::spawn(move || {
-        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
-        let response = client.post(url).bearer_auth(caller_token).json(&request).send().expect("answer");
-        (response.status().as_u16(), response.json::<Value>().expect("JSON"))
-    });
+    let caller = execute_in_background(&cluster.servers[1], &token, request);
 
     hits.wait_for_hit("b-1", &cluster.servers[1]);
     let holder: String = cluster.schema.query("SELECT leased_by FROM jobs WHERE execution_id = $1", "k1")[0]
@@ -228,7 +232,7 @@ fn a_worker_killed_mid_execution_has_it_finished_by_another_without_rerunning_fi
     let worker = cluster.workers.iter_mut().find(|w| w.id == holder).expect("a test worker holds it");
     worker.kill();
 
-    let (status, result) = caller.join().expect("caller thread");
+    let Resp { status, json: result, .. } = caller.join().expect("caller thread");
     assert_eq!(status, 200, "{result:#}\n{}", cluster.logs());
     assert_eq!(result["status"], "completed", "{result:#}\n{}", cluster.logs());
     // a finished before the kill and is not run again; b was cut off and runs again; c once.
@@ -252,13 +256,7 @@ fn an_execution_whose_workers_keep_dying_is_given_up_at_the_restart_cap() {
     let token = cluster.token("doomed");
     let request = json!({"workflowId": "doomed", "workflow": chain(&hits, &["a"]),
                          "options": {"executionId": "d1", "input": {"key": 1}}});
-    let url_execute = cluster.servers[0].url("/v1/workflows/execute");
-    let caller_token = token.clone();
-    let caller = std::thread::spawn(move || {
-        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
-        let response = client.post(url_execute).bearer_auth(caller_token).json(&request).send().expect("answer");
-        (response.status().as_u16(), response.json::<Value>().expect("JSON"))
-    });
+    let caller = execute_in_background(&cluster.servers[0], &token, request);
     for (attempt, id) in ["first", "second"].into_iter().enumerate() {
         cluster.workers.push(worker(id));
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -270,7 +268,7 @@ fn an_execution_whose_workers_keep_dying_is_given_up_at_the_restart_cap() {
     }
     // A third worker's sweeper finds the second lease run out: the cap (1 restart) is reached.
     cluster.workers.push(worker("sweeper"));
-    let (status, result) = caller.join().expect("caller thread");
+    let Resp { status, json: result, .. } = caller.join().expect("caller thread");
     assert_eq!(status, 200, "{result:#}");
     assert_eq!(result["status"], "failed", "{result:#}\n{}", cluster.logs());
     let error = result["error"].as_str().unwrap_or_default();
@@ -286,18 +284,12 @@ fn a_worker_stopped_with_sigterm_finishes_its_running_job_before_it_exits() {
     let token = cluster.token("drain");
     let request = json!({"workflowId": "drain", "workflow": chain(&hits, &["a", "b"]),
                          "options": {"executionId": "s1", "input": {"key": 1}}});
-    let url = cluster.servers[0].url("/v1/workflows/execute");
-    let caller_token = token.clone();
-    let caller = std::thread::spawn(move || {
-        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
-        let response = client.post(url).bearer_auth(caller_token).json(&request).send().expect("answer");
-        (response.status().as_u16(), response.json::<Value>().expect("JSON"))
-    });
+    let caller = execute_in_background(&cluster.servers[0], &token, request);
     hits.wait_for_hit("a-1", &cluster.servers[0]);
     let exit = cluster.workers[0].terminate();
     assert!(exit.success(), "{exit:?}\n{}", cluster.logs());
     // It exited only once the execution was over, on its first and only attempt.
-    let (status, result) = caller.join().expect("caller thread");
+    let Resp { status, json: result, .. } = caller.join().expect("caller thread");
     assert_eq!((status, result["status"].as_str()), (200, Some("completed")), "{result:#}");
     assert_eq!((hits.count("a-1"), hits.count("b-1")), (1, 1));
     let job = &cluster.schema.query("SELECT attempt, state FROM jobs WHERE execution_id = $1", "s1")[0];
@@ -459,15 +451,12 @@ fn without_a_worker_execute_answers_still_running_and_a_later_worker_finishes_it
 #[test]
 fn a_cancel_through_a_server_stops_the_run_on_its_worker() {
     let Some(schema) = Schema::fresh() else { return };
-    let cluster = Arc::new(Cluster::start(schema, 2, 1, &[]));
+    let cluster = Cluster::start(schema, 2, 1, &[]);
     let hits = HitServer::start("a-1", Duration::from_secs(60));
     let token = cluster.token("cancel");
     let request = json!({"workflowId": "cancel", "workflow": chain(&hits, &["a", "b"]),
                          "options": {"executionId": "c1", "input": {"key": 1}}});
-    let caller = {
-        let (cluster, token) = (cluster.clone(), token.clone());
-        std::thread::spawn(move || cluster.servers[0].execute(&token, &request))
-    };
+    let caller = execute_in_background(&cluster.servers[0], &token, request);
     hits.wait_for_hit("a-1", &cluster.servers[0]);
     // A server that does not run it streams its events from the store: open while it runs,
     // and ended by the cancel.
