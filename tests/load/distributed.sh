@@ -35,22 +35,11 @@ done
 psql "$DATABASE_URL" -XAtqc 'SELECT 1' >/dev/null \
     || { echo "distributed.sh: cannot reach PostgreSQL at $DATABASE_URL" >&2; exit 1; }
 
-echo "== machine"
-echo "nproc: $(nproc)"
-echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -n1)"
-echo "kernel: $(uname -r)"
-free -g | sed -n '1,2p'
-echo "rustc: $(rustc --version)"
-echo "generator: $(oha --version)"
-echo "postgres: $(psql "$DATABASE_URL" -XAtqc 'SHOW server_version')"
-echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-
-if [ "$SKIP_BUILD" != 1 ]; then
-    echo "== cargo build --release -p sandflow"
-    cargo build --release -p sandflow
-fi
-BIN="$ROOT/target/release/sandflow"
+BASE="http://127.0.0.1:$PORT"
+# shellcheck source=tests/load/common.sh
+. "$ROOT/tests/load/common.sh"
+print_machine "$(oha --version)" "postgres: $(psql "$DATABASE_URL" -XAtqc 'SHOW server_version')"
+build_release
 
 # One component cache for every process: the standard blocks compile once
 # (about 20 s on 2 cores, in the embedded round), later starts load them.
@@ -80,18 +69,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-BASE="http://127.0.0.1:$PORT"
-BODY='{"workflowId": "bench", "options": {"input": {"n": 1}}}'
-
-wait_for_server() { # PID LOG
-    for _ in $(seq 1 1800); do
-        curl -fs "$BASE/healthz" >/dev/null 2>&1 && return 0
-        kill -0 "$1" 2>/dev/null || { echo "distributed.sh: the server exited:" >&2; cat "$2" >&2; exit 1; }
-        sleep 0.1
-    done
-    echo "distributed.sh: the server did not come up" >&2
-    exit 1
-}
 
 wait_for_worker() { # PID LOG
     for _ in $(seq 1 1800); do
@@ -103,37 +80,17 @@ wait_for_worker() { # PID LOG
     exit 1
 }
 
-api() { # METHOD PATH [BODY]
-    curl -sS -X "$1" "$BASE$2" -H "$AUTH" -H 'Content-Type: application/json' ${3:+-d "$3"}
-}
-
 setup_workflow() { # DIR: token, the workflow of run.sh's transform chain, one sanity execution
     TOKEN=$("$BIN" token --data-dir "$DATA" --tenant bench --ttl 2h)
     AUTH="Authorization: Bearer $TOKEN"
-    local blocks='{"start": {"type": "start", "name": "Start"}}' edges='[]' prev=start ref i workflow
-    for i in 1 2 3 4; do
-        if [ "$i" = 1 ]; then ref='<start.n>'; else ref="<$prev.result>"; fi
-        blocks=$(jq -cn --arg name "T$i" --arg ref "$ref" --argjson blocks "$blocks" \
-            "\$blocks + {t$i: {type: \"transform\", name: \$name, params: {filter: \".n + 1\", input: {n: \$ref}}}}")
-        edges=$(jq -cn --argjson edges "$edges" --arg s "$prev" --arg t "t$i" '$edges + [{source: $s, target: $t}]')
-        prev=t$i
-    done
-    workflow=$(jq -cn --argjson blocks "$blocks" --argjson edges "$edges" \
-        '{id: "bench", name: "Bench chain", state: {blocks: $blocks, edges: $edges}}')
+    local workflow
+    workflow=$(chain_workflow "$TRANSFORM_STEP" '<start.n>' result)
     api POST /v1/workflows "$workflow" | jq -e '.id == "bench"' >/dev/null
     api POST /v1/workflows/bench/deploy | jq -e '.version == 1' >/dev/null
     api POST /v1/workflows/execute "$BODY" >"$1/sanity.json"
     jq -c '{status, blocks: [.logs[] | {blockId, durationMs}]}' "$1/sanity.json"
     jq -e '.status == "completed" and .output.t4.result == 5' "$1/sanity.json" >/dev/null \
         || { echo "distributed.sh: the sanity execution did not complete with t4.result == 5" >&2; exit 1; }
-}
-
-sequential_p50() { # DIR: 50 executes one at a time (curl time_total); prints the p50 in ms
-    for _ in $(seq 1 50); do
-        curl -sS -o /dev/null -w '%{time_total}\n' -X POST "$BASE/v1/workflows/execute" \
-            -H "$AUTH" -H 'Content-Type: application/json' -d "$BODY"
-    done | sort -n >"$1/sequential.txt"
-    awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]*1000}' "$1/sequential.txt"
 }
 
 run_oha() { # SECONDS OUTPUT_FILE
@@ -165,7 +122,7 @@ DATA=$(mktemp -d)
 PIDS+=($!)
 wait_for_server "${PIDS[0]}" "$DIR/server.log"
 setup_workflow "$DIR"
-EMBEDDED_SEQ=$(sequential_p50 "$DIR")
+EMBEDDED_SEQ=$(sequential_times "$DIR/sequential.txt")
 echo "sequential latency: p50 $EMBEDDED_SEQ ms"
 stop_all
 rm -rf "$DATA"
@@ -204,7 +161,7 @@ for WORKERS in $WORKER_COUNTS; do
     echo "server and $WORKERS worker(s) ready (schema $SCHEMA)"
     setup_workflow "$DIR"
 
-    SEQ=$(sequential_p50 "$DIR")
+    SEQ=$(sequential_times "$DIR/sequential.txt")
     echo "sequential latency: p50 $SEQ ms (one request at a time)"
 
     echo "-- warm-up: ${WARMUP} s, $CONNECTIONS connections"

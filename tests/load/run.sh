@@ -39,21 +39,11 @@ else
     exit 1
 fi
 
-echo "== machine"
-echo "nproc: $(nproc)"
-echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -n1)"
-echo "kernel: $(uname -r)"
-free -g | sed -n '1,2p'
-echo "rustc: $(rustc --version)"
-echo "generator: $GENERATOR_VERSION"
-echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-
-if [ "$SKIP_BUILD" != 1 ]; then
-    echo "== cargo build --release -p sandflow"
-    cargo build --release -p sandflow
-fi
-BIN="$ROOT/target/release/sandflow"
+BASE="http://127.0.0.1:$PORT"
+# shellcheck source=tests/load/common.sh
+. "$ROOT/tests/load/common.sh"
+print_machine "$GENERATOR_VERSION"
+build_release
 
 DATA=$(mktemp -d)
 SERVER_PID=
@@ -66,57 +56,32 @@ cleanup() {
 }
 trap cleanup EXIT
 
-BASE="http://127.0.0.1:$PORT"
 "$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$DATA" >"$OUT/server.log" 2>&1 &
 SERVER_PID=$!
 # A fresh data dir has no compiled-component cache: the first start compiles
 # every standard block (about 17 s on 2 cores).
-for _ in $(seq 1 1800); do
-    curl -fs "$BASE/healthz" >/dev/null 2>&1 && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { echo "run.sh: the server exited:" >&2; cat "$OUT/server.log" >&2; exit 1; }
-    sleep 0.1
-done
-curl -fs "$BASE/healthz" >/dev/null || { echo "run.sh: the server did not come up" >&2; exit 1; }
+wait_for_server "$SERVER_PID" "$OUT/server.log"
 TOKEN=$("$BIN" token --data-dir "$DATA" --tenant bench --ttl 2h)
 AUTH="Authorization: Bearer $TOKEN"
-
-api() { # METHOD PATH [BODY]
-    curl -sS -X "$1" "$BASE$2" -H "$AUTH" -H 'Content-Type: application/json' ${3:+-d "$3"}
-}
 
 case $CHAIN in
 transform)
     echo "== workflow: start -> t1 -> t2 -> t3 -> t4 (transform, .n + 1)"
-    STEP='{type: "transform", name: $name, params: {filter: ".n + 1", input: {n: $ref}}}'
-    FIRST='<start.n>' NEXT='result'
+    WORKFLOW=$(chain_workflow "$TRANSFORM_STEP" '<start.n>' result)
     ;;
 response)
     echo "== workflow: start -> t1 -> t2 -> t3 -> t4 (response, data passed on)"
-    STEP='{type: "response", name: $name, params: {data: {n: $ref}}}'
-    FIRST='<start.n>' NEXT='data.n'
+    WORKFLOW=$(chain_workflow '{type: "response", name: $name, params: {data: {n: $ref}}}' '<start.n>' data.n)
     ;;
 none)
     echo "== workflow: start alone"
-    STEP=
+    WORKFLOW=$(chain_workflow '' '' '')
     ;;
 *) echo "run.sh: CHAIN is transform, response or none" >&2; exit 1 ;;
 esac
-BLOCKS='{"start": {"type": "start", "name": "Start"}}' EDGES='[]' PREV=start
-if [ -n "$STEP" ]; then
-    for i in 1 2 3 4; do
-        if [ "$i" = 1 ]; then REF=$FIRST; else REF="<$PREV.$NEXT>"; fi
-        BLOCKS=$(jq -cn --arg name "T$i" --arg ref "$REF" --argjson blocks "$BLOCKS" \
-            "\$blocks + {t$i: $STEP}")
-        EDGES=$(jq -cn --argjson edges "$EDGES" --arg s "$PREV" --arg t "t$i" '$edges + [{source: $s, target: $t}]')
-        PREV=t$i
-    done
-fi
-WORKFLOW=$(jq -cn --argjson blocks "$BLOCKS" --argjson edges "$EDGES" \
-    '{id: "bench", name: "Bench chain", state: {blocks: $blocks, edges: $edges}}')
 api POST /v1/workflows "$WORKFLOW" | jq -e '.id == "bench"' >/dev/null
 api POST /v1/workflows/bench/deploy | jq -e '.version == 1' >/dev/null
 
-BODY='{"workflowId": "bench", "options": {"input": {"n": 1}}}'
 echo "== sanity: one execution"
 api POST /v1/workflows/execute "$BODY" >"$OUT/sanity.json"
 jq -c '{status, blocks: [.logs[] | {blockId, durationMs, fuelConsumed}]}' "$OUT/sanity.json"
@@ -129,11 +94,7 @@ jq -e ".status == \"completed\" and $EXPECT" "$OUT/sanity.json" >/dev/null \
     || { echo "run.sh: the sanity execution did not complete as expected ($EXPECT)" >&2; exit 1; }
 
 echo "== single client: 50 sequential executes (curl time_total)"
-for _ in $(seq 1 50); do
-    curl -sS -o /dev/null -w '%{time_total}\n' -X POST "$BASE/v1/workflows/execute" \
-        -H "$AUTH" -H 'Content-Type: application/json' -d "$BODY"
-done | sort -n >"$OUT/sequential.txt"
-SEQ_P50=$(awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]*1000}' "$OUT/sequential.txt")
+SEQ_P50=$(sequential_times "$OUT/sequential.txt")
 SEQ_MIN=$(awk 'NR==1 {printf "%.2f", $1*1000}' "$OUT/sequential.txt")
 echo "sequential latency: p50 ${SEQ_P50} ms, min ${SEQ_MIN} ms (one request at a time)"
 
