@@ -8,6 +8,7 @@ mod cancel;
 mod distributed;
 mod errors;
 mod events;
+mod execution_limits;
 mod execute;
 mod flows;
 mod harness;

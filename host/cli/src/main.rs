@@ -1,5 +1,6 @@
 //! `sandflow`: one binary for the server, the workflow runner and the block tools.
 
+mod budget_args;
 mod run_command;
 
 use std::path::{Path, PathBuf};
@@ -8,7 +9,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use sandflow_engine::EngineSettings;
 use sandflow_runtime::{AllowEntry, HttpPolicy, LoadError, Runtime, RuntimeConfig};
 use sandflow_server::auth::{Scope, SigningSecret, issue_token, parse_ttl};
 use sandflow_server::{ServerConfig, ServerLimits, TokenKeys, WorkerConfig};
@@ -27,6 +27,8 @@ struct Cli {
     /// like 10.0.0.0/8, a host name or *.domain); public addresses need no entry.
     #[arg(long = "allow-http", value_name = "DESTINATION", global = true)]
     allow_http: Vec<String>,
+    #[command(flatten)]
+    budgets: budget_args::BudgetArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -190,11 +192,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 data_dir,
                 database_url,
                 runtime,
-                engine: EngineSettings::default(),
+                engine: cli.budgets.engine_settings(),
                 limits: ServerLimits {
                     request_timeout: parse_ttl(&request_timeout)
                         .map_err(|e| anyhow::anyhow!("--request-timeout: {e}"))?,
-                    ..ServerLimits::default()
+                    ..cli.budgets.server_limits()
                 },
                 token_keys,
             };
@@ -212,8 +214,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 data_dir,
                 database_url: Some(database_url),
                 runtime,
-                engine: EngineSettings::default(),
-                limits: ServerLimits { max_restarts, ..ServerLimits::default() },
+                engine: cli.budgets.engine_settings(),
+                limits: ServerLimits { max_restarts, ..cli.budgets.server_limits() },
                 token_keys: TokenKeys::default(),
             };
             let app = sandflow_server::prepare_worker(&config).await?;
@@ -261,6 +263,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 checkpoints: checkpoints.as_deref(),
                 resume: resume.as_deref(),
                 resume_input: resume_input.as_deref(),
+                engine: cli.budgets.engine_settings(),
             };
             run_command::run_workflow(runtime(cli.cache_dir, &cli.allow_http)?, args).await
         }

@@ -35,6 +35,8 @@ pub struct RunArgs<'a> {
     /// Resume this pause point (needs `checkpoints` from the paused run).
     pub resume: Option<&'a str>,
     pub resume_input: Option<&'a str>,
+    /// The engine's settings, budgets included.
+    pub engine: EngineSettings,
 }
 
 /// What `--checkpoints` keeps between a paused run and its resume.
@@ -81,7 +83,7 @@ pub async fn run_workflow(runtime: Runtime, args: RunArgs<'_>) -> anyhow::Result
         None => None,
     };
     let runner = Arc::new(WasmBlockRunner::with_standard_blocks(runtime).await?);
-    let engine = Engine::new(runner, EngineSettings::default());
+    let engine = Engine::new(runner, args.engine.clone());
     let secrets: Vec<String> = env.values().cloned().collect();
     let progress = Arc::new(Progress::new(&secrets));
     let (execution_id, checkpoints) = match saved {

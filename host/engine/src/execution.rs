@@ -9,10 +9,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
+use crate::budget::ExecutionBudgets;
 use crate::graph::{Problem, WorkflowGraph};
 use crate::model::WorkflowState;
 use crate::reference::{BlockIndex, Redactor};
-use crate::result::{BlockLog, BlockState, ExecutionResult, ExecutionStatus, FinalState, PausePoint, ResumeStatus};
+use crate::result::{
+    BlockLog, BlockState, ExecutionResult, ExecutionStatus, FinalState, PauseKind, PausePoint, ResumeStatus,
+};
 use crate::runner::{BlockOutcome, BlockRunner, Cancellation};
 use crate::scheduler::{ExecutionContext, Frame};
 use crate::subworkflow::{MAX_CALL_DEPTH, SUBWORKFLOW_BLOCK_TYPE, WorkflowSource, subworkflow_input_schema};
@@ -26,11 +29,18 @@ pub struct EngineSettings {
     /// `maxParallelNodes` when the request gives none.
     pub default_parallel_nodes: usize,
     pub validation: ValidationSettings,
+    /// What one execution may produce in all.
+    pub budgets: ExecutionBudgets,
 }
 
 impl Default for EngineSettings {
     fn default() -> Self {
-        Self { max_parallel_nodes: 64, default_parallel_nodes: 4, validation: ValidationSettings::default() }
+        Self {
+            max_parallel_nodes: 64,
+            default_parallel_nodes: 4,
+            validation: ValidationSettings::default(),
+            budgets: ExecutionBudgets::default(),
+        }
     }
 }
 
@@ -135,6 +145,26 @@ pub enum ExecuteError {
     WorkflowCycle(String),
     #[error("the call chain is deeper than {0} workflows")]
     CallChainTooDeep(usize),
+    /// The engine itself failed (a bug, never the workflow's fault); the
+    /// execution ends failed with this message.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ExecuteError {
+    /// The same error with environment values replaced in what it quotes
+    /// (a schema's `enum` or `const` may hold a granted value).
+    pub fn redacted(self, redactor: &Redactor) -> Self {
+        match self {
+            Self::ResumeInputInvalid { context_id, problems } => Self::ResumeInputInvalid {
+                context_id,
+                problems: problems.iter().map(|problem| redactor.text(problem)).collect(),
+            },
+            Self::RunFrom(message) => Self::RunFrom(redactor.text(&message)),
+            Self::Internal(message) => Self::Internal(redactor.text(&message)),
+            other => other,
+        }
+    }
 }
 
 /// Runs workflows with a [`BlockRunner`].
@@ -177,6 +207,7 @@ impl<R: BlockRunner> Engine<R> {
         let mut memo: HashMap<String, Checkpoint> =
             request.checkpoints.iter().map(|c| (c.context_id.clone(), c.clone())).collect();
         let mut resumed = None;
+        let mut timer_refused = None;
         if let Some(resume) = &request.resume {
             let checkpoint = memo
                 .remove(&resume.context_id)
@@ -186,8 +217,14 @@ impl<R: BlockRunner> Engine<R> {
                 Some(pause) if pause.resume_status == ResumeStatus::Paused => pause,
                 _ => return Err(ExecuteError::AlreadyResumed(resume.context_id.clone())),
             };
-            if let Some(schema) = &pause.input_schema {
-                check_resume_input(&resume.context_id, schema, &resume.input)?;
+            if let Some(schema) = &pause.input_schema
+                && let Err(error) = check_resume_input(&resume.context_id, schema, &resume.input)
+            {
+                // A caller is told and may retry; a timer would retry for ever.
+                if pause.pause_kind != PauseKind::Time {
+                    return Err(error);
+                }
+                timer_refused = Some((resume.context_id.clone(), error.to_string()));
             }
             resumed = Some((resume.clone(), pause));
         }
@@ -223,6 +260,9 @@ impl<R: BlockRunner> Engine<R> {
             resumed,
             loop_cap: self.settings.validation.max_loop_iterations,
             settings: self.settings.clone(),
+            redactor: Redactor::new(&request.env.values().collect::<Vec<_>>()),
+            spent: Default::default(),
+            timer_refused,
             request,
         });
         let top = Arc::new(Frame::top());
@@ -341,12 +381,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
             logs,
             final_state,
         };
-        let secrets: Vec<String> = self.request.env.values().filter(|v| !v.is_empty()).cloned().collect();
-        if !secrets.is_empty() {
-            let mut value = serde_json::to_value(&result).expect("results serialize");
-            Redactor::new(&secrets).value(&mut value);
-            result = serde_json::from_value(value).expect("redacted results deserialize");
-        }
+        result.redact(&self.redactor);
         result
     }
 }

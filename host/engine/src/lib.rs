@@ -2,6 +2,7 @@
 //! `ExecutionResult`, following SPEC section 3. It talks to blocks only
 //! through the [`BlockRunner`] trait, so scheduling is tested with fake runners.
 
+pub mod budget;
 pub mod execution;
 pub mod graph;
 pub mod model;
@@ -16,6 +17,7 @@ pub use execution::{
     Checkpoint, CheckpointOutcome, Engine, EngineSettings, ExecuteError, ExecutionEvent, ExecutionObserver,
     ExecutionRequest, ResumeRequest, RunFrom, check_resume_input, check_run_from,
 };
+pub use budget::{ExecutionBudgets, MAX_JSON_DEPTH};
 pub use graph::Problem;
 pub use model::WorkflowState;
 pub use result::{ExecutionResult, ExecutionStatus, PauseKind, PausePoint, ResumeStatus};

@@ -27,7 +27,7 @@ use serde_json::Value;
 use crate::model::{VariableDef, WorkflowState, normalize_name};
 
 pub use parse::{find_references, is_env_name, is_segment};
-pub use redact::{REDACTED, Redactor, redact, redact_text};
+pub use redact::{MIN_SECRET_CHARS, REDACTED, Redactor, redact, redact_text};
 
 /// Param keys whose string values are JavaScript source, at any depth.
 pub const SCRIPT_KEYS: [&str; 3] = ["code", "expression", "whileCondition"];

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::reference::Redactor;
 use crate::runner::GuestLog;
 
 /// Where an execution stands.
@@ -121,4 +122,49 @@ pub struct BlockState {
     pub output: Value,
     pub executed: bool,
     pub execution_time_ms: u64,
+}
+
+impl ExecutionResult {
+    /// Replaces environment values in every part that carries data (outputs,
+    /// errors, logs, pause points, final state); the result's own fields
+    /// (status, IDs, timestamps, block names from the definition) are left alone,
+    /// so a redacted result is always a well-formed one.
+    pub fn redact(&mut self, redactor: &Redactor) {
+        if redactor.is_noop() {
+            return;
+        }
+        self.output.values_mut().for_each(|output| redactor.value(output));
+        redactor.message(&mut self.error);
+        for pause in &mut self.pause_points {
+            pause.redact(redactor);
+        }
+        for log in &mut self.logs {
+            redactor.value(&mut log.input);
+            if let Some(output) = &mut log.output {
+                redactor.value(output);
+            }
+            redactor.message(&mut log.error);
+            for line in &mut log.guest_logs {
+                line.message = redactor.text(&line.message);
+            }
+        }
+        for state in self.final_state.block_states.values_mut() {
+            redactor.value(&mut state.output);
+        }
+        // A custom block may name a route after a value it was granted.
+        for route in self.final_state.decisions.values_mut() {
+            *route = redactor.text(route);
+        }
+        self.final_state.variables.values_mut().for_each(|value| redactor.value(value));
+    }
+}
+
+impl PausePoint {
+    /// Replaces environment values in what the pause point shows the approver.
+    pub fn redact(&mut self, redactor: &Redactor) {
+        redactor.value(&mut self.response);
+        if let Some(schema) = &mut self.input_schema {
+            redactor.value(schema);
+        }
+    }
 }

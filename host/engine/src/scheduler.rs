@@ -19,9 +19,10 @@ use crate::graph::{ScopeId, WorkflowGraph};
 use crate::model::{Handle, LoopType, ParallelType};
 use std::borrow::Cow;
 
+use crate::budget::{self, Spent};
 use crate::reference::{self, BlockIndex, BlockLookup, ContainerField, Embedding, KeyMatch, ReferenceScope};
 use crate::result::{BlockLog, ContainerScope, PauseKind, PausePoint, ResumeStatus};
-use crate::runner::{BlockCall, BlockOutcome, BlockRunner, CallInfo};
+use crate::runner::{BlockCall, BlockOutcome, BlockReport, BlockRunner, CallInfo};
 use crate::subworkflow::SUBWORKFLOW_BLOCK_TYPE;
 
 /// Shared state of one execution while it runs.
@@ -47,6 +48,13 @@ pub(crate) struct ExecutionContext<R> {
     pub loop_cap: u64,
     /// For starting child executions of `workflow` blocks.
     pub settings: crate::execution::EngineSettings,
+    /// Keeps the request's environment values out of what leaves the engine.
+    pub redactor: reference::Redactor,
+    /// What the execution has produced so far, against its budgets.
+    pub spent: Spent,
+    /// A timed pause point resumed with input its schema refuses: its context
+    /// ID and why, so the block fails instead of being resumed.
+    pub timer_refused: Option<(String, String)>,
 }
 
 /// The values a loop iteration or parallel branch binds.
@@ -491,6 +499,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
         let block = self.request.state.blocks.get(id).expect("scheduled blocks exist").clone();
         let name = block.name.clone();
         if let Some(checkpoint) = self.memo.get(&context_id) {
+            self.spent.charge_replayed(checkpoint);
             return self.replay(checkpoint);
         }
         let params = if block.block_type == "start" && frame.prefix.is_empty() {
@@ -557,9 +566,14 @@ impl<R: BlockRunner> ExecutionContext<R> {
                     limits: block.limits,
                     cancel: self.request.cancel.clone(),
                 };
-                tokio::select! {
-                    report = self.runner.run(call) => report,
-                    () = self.request.cancel.cancelled() => return NodeEnd::Halted,
+                match self.timer_refused.as_ref().filter(|(context, _)| *context == context_id) {
+                    // A timer came due on a pause point whose schema refuses its
+                    // input: the block fails rather than wait for ever.
+                    Some((_, message)) => crate::runner::BlockReport::outcome(Err(message.clone())),
+                    None => tokio::select! {
+                        report = self.runner.run(call) => report,
+                        () = self.request.cancel.cancelled() => return NodeEnd::Halted,
+                    },
                 }
             }
         };
@@ -568,13 +582,16 @@ impl<R: BlockRunner> ExecutionContext<R> {
             // Whatever the block reported, it was stopped by the cancellation.
             return NodeEnd::Halted;
         }
+        let mut report = report;
+        let over_budget = self.admit(&mut report);
         let duration = started.elapsed();
-        let has_error_edge = self
-            .graph
-            .scope(&self.graph.scope_of(id))
-            .outgoing
-            .get(id)
-            .is_some_and(|edges| edges.iter().any(|e| e.handle() == Handle::Error));
+        let has_error_edge = !over_budget
+            && self
+                .graph
+                .scope(&self.graph.scope_of(id))
+                .outgoing
+                .get(id)
+                .is_some_and(|edges| edges.iter().any(|e| e.handle() == Handle::Error));
         let loop_binding = frame.binding_of(ContainerKind::Loop).cloned();
         let parallel_binding = frame.binding_of(ContainerKind::Parallel).cloned();
         let innermost = frame.binding.clone();
@@ -611,6 +628,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
                 pause_kind: if resume_after_ms.is_some() { PauseKind::Time } else { PauseKind::Human },
                 response: response.clone(),
                 registered_at: now_rfc3339(),
+                // `admit` bounded `ms`, so the sum cannot overflow.
                 resume_at: resume_after_ms.map(|ms| {
                     (OffsetDateTime::now_utc() + Duration::from_millis(ms)).format(&Rfc3339).unwrap_or_default()
                 }),
@@ -635,7 +653,59 @@ impl<R: BlockRunner> ExecutionContext<R> {
         if let Some(observer) = &self.request.observer {
             observer.event(ExecutionEvent::BlockFinished(Box::new(checkpoint.clone())));
         }
+        if over_budget && let CheckpointOutcome::Failed { message } = &checkpoint.outcome {
+            self.fail(format!("{name}: {message}"));
+        }
         self.replay(&checkpoint)
+    }
+
+    /// Holds a finished run to the execution's limits before anything of it is
+    /// kept: an output or variable nested too deep fails the block; a spent
+    /// budget fails it with nothing of its output kept, and returns true (the
+    /// execution then fails, whatever error edges the block has).
+    fn admit(&self, report: &mut BlockReport) -> bool {
+        let budgets = &self.settings.budgets;
+        let depth = budgets.max_json_depth;
+        let too_deep = match &report.outcome {
+            Ok(BlockOutcome::Done { output } | BlockOutcome::Route { output, .. }) => {
+                budget::check_depth("the block's output", output, depth)
+            }
+            Ok(BlockOutcome::Pause { resume_after_ms: Some(ms), .. }) if *ms > budget::MAX_TIMED_PAUSE_MS => {
+                Err(format!(
+                    "a timed pause of {ms} ms is longer than the maximum of {} ms (366 days)",
+                    budget::MAX_TIMED_PAUSE_MS
+                ))
+            }
+            // The timer resumes with `{}`: a schema that refuses it would leave
+            // the pause point waiting for ever.
+            Ok(BlockOutcome::Pause { resume_after_ms: Some(_), input_schema: Some(schema), .. })
+                if crate::execution::check_resume_input("", schema, &json!({})).is_err() =>
+            {
+                Err("a timed pause's inputSchema must accept the timer's resume input `{}`".to_string())
+            }
+            Ok(BlockOutcome::Pause { response, .. }) => budget::check_depth("the pause response", response, depth),
+            Err(_) => Ok(()),
+        }
+        .and_then(|()| {
+            report
+                .variable_writes
+                .iter()
+                .try_for_each(|(name, value)| budget::check_depth(&format!("variable `{name}`"), value, depth))
+        });
+        if let Err(message) = too_deep {
+            report.outcome = Err(message);
+            report.variable_writes.clear();
+            return false;
+        }
+        match self.spent.charge(budgets, report) {
+            Ok(()) => false,
+            Err(message) => {
+                report.outcome = Err(message);
+                report.variable_writes.clear();
+                report.logs.clear();
+                true
+            }
+        }
     }
 
     /// Applies a finished run (fresh or from a checkpoint) to the execution.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use sandflow_engine::model::WorkflowState;
 use sandflow_engine::reference::{
     BlockIndex, BlockLookup, ContainerField, Embedding, KeyMatch, Redactor, Reference, ReferenceError, ReferenceScope,
-    find_references, redact, redact_text, resolve_params, resolve_string, resolve_text,
+    find_references, MIN_SECRET_CHARS, redact, redact_text, resolve_params, resolve_string, resolve_text,
 };
 use serde_json::{Value, json};
 
@@ -351,7 +351,7 @@ fn non_string_params_are_untouched() {
 }
 
 #[test]
-fn env_values_are_redacted_everywhere() {
+fn env_values_are_redacted_in_string_values_never_in_keys() {
     let secrets = vec!["s3cret".to_string(), "tok-123".to_string()];
     let mut value = json!({
         "log": "using s3cret and tok-123 twice: s3cret",
@@ -363,7 +363,7 @@ fn env_values_are_redacted_everywhere() {
         value,
         json!({
             "log": "using [REDACTED] and [REDACTED] twice: [REDACTED]",
-            "[REDACTED]-key": {"nested": ["x [REDACTED] y", 42, null]},
+            "s3cret-key": {"nested": ["x [REDACTED] y", 42, null]},
             "clean": "nothing here",
         })
     );
@@ -371,23 +371,61 @@ fn env_values_are_redacted_everywhere() {
 }
 
 #[test]
+fn a_number_that_spells_a_secret_is_redacted() {
+    let secrets = vec!["123456".to_string(), "3.25e9".to_string()];
+    let mut value = json!({"pin": 123456, "other": 1234567, "text": "pin 123456"});
+    redact(&mut value, &secrets);
+    assert_eq!(value, json!({"pin": "[REDACTED]", "other": 1234567, "text": "pin [REDACTED]"}));
+}
+
+#[test]
+fn secrets_shorter_than_the_minimum_are_not_redacted() {
+    // `e`, `on` and `us` occur in ordinary text everywhere: replacing them
+    // would ruin every result without protecting anything.
+    let secrets: Vec<String> = ["e", "on", "us"].map(String::from).to_vec();
+    assert!(Redactor::new(&secrets).is_noop());
+    let mut value = json!({"region": "us", "error": "none"});
+    redact(&mut value, &secrets);
+    assert_eq!(value, json!({"region": "us", "error": "none"}));
+    assert_eq!(MIN_SECRET_CHARS, 4);
+    assert_eq!(redact_text("name: human", &["human".to_string()]), "name: [REDACTED]");
+}
+
+#[test]
+fn deeply_nested_values_are_redacted_without_recursion() {
+    let secrets = vec!["hunter2".to_string()];
+    let mut value = json!("hunter2");
+    for _ in 0..100_000 {
+        value = Value::Array(vec![value]);
+    }
+    redact(&mut value, &secrets);
+    let mut inner = &value;
+    while let Value::Array(items) = inner {
+        inner = &items[0];
+    }
+    assert_eq!(inner, &json!("[REDACTED]"));
+    // Dropping a value this deep recurses in serde_json: leak it instead.
+    std::mem::forget(value);
+}
+
+#[test]
 fn overlapping_secrets_leave_no_fragment() {
-    // "abc" matches first, but the longer "bcdefgh" must not leave "defgh" behind.
-    let secrets = vec!["abc".to_string(), "bcdefgh".to_string(), "abcd".to_string()];
+    // "abcd" matches first, but the longer "bcdefgh" must not leave "efgh" behind.
+    let secrets = vec!["abcd".to_string(), "bcdefgh".to_string(), "abcde".to_string()];
     assert_eq!(redact_text("xabcdefghx", &secrets), "x[REDACTED]x");
-    assert_eq!(redact_text("abcabc", &secrets), "[REDACTED]");
+    assert_eq!(redact_text("abcdabcd", &secrets), "[REDACTED]");
     assert_eq!(redact_text("ab cd", &secrets), "ab cd");
 }
 
 #[test]
 fn empty_secrets_are_ignored_and_the_marker_is_not_redacted_again() {
-    let secrets = vec![String::new(), "RED".to_string()];
-    assert_eq!(redact_text("RED alert", &secrets), "[REDACTED] alert");
+    let secrets = vec![String::new(), "REDA".to_string()];
+    assert_eq!(redact_text("REDA alert", &secrets), "[REDACTED] alert");
     assert_eq!(redact_text("plain", &[String::new()]), "plain");
     let redactor = Redactor::new(&secrets);
-    let mut value = json!(["RED", {"RED": "ok"}]);
+    let mut value = json!(["REDA", {"REDA": "ok"}]);
     redactor.value(&mut value);
-    assert_eq!(value, json!(["[REDACTED]", {"[REDACTED]": "ok"}]));
+    assert_eq!(value, json!(["[REDACTED]", {"REDA": "ok"}]));
 }
 
 #[test]

@@ -7,9 +7,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use sandflow_engine::result::{PauseKind, ResumeStatus};
-use sandflow_engine::{Checkpoint, ExecuteError, ExecutionEvent, ExecutionObserver, ExecutionStatus, ResumeRequest};
+use sandflow_engine::{Checkpoint, ExecuteError, ExecutionStatus, ResumeRequest};
 use serde_json::{Value, json};
-use support::{engine, request, run, workflow};
+use support::{Recorder, engine, request, run, workflow};
 
 fn chain(ids: &[&str]) -> Value {
     let mut blocks = serde_json::Map::new();
@@ -295,17 +295,6 @@ fn with_pause() -> Value {
             {"source": "start", "target": "other"}
         ]
     })
-}
-
-#[derive(Default)]
-struct Recorder(std::sync::Mutex<Vec<Checkpoint>>);
-
-impl ExecutionObserver for Recorder {
-    fn event(&self, event: ExecutionEvent) {
-        if let ExecutionEvent::BlockFinished(checkpoint) = event {
-            self.0.lock().unwrap().push(*checkpoint);
-        }
-    }
 }
 
 #[tokio::test]

@@ -33,6 +33,9 @@ pub enum BlockRunError {
     /// The block logged more than allowed.
     #[error("log limit exceeded: more than {limit} bytes of logs")]
     LogLimit { limit: usize },
+    /// The block wrote more log entries than allowed.
+    #[error("log limit exceeded: more than {limit} log entries")]
+    LogEntryLimit { limit: usize },
     /// The block held more handles (resources, streams) than allowed.
     #[error("handle limit exceeded: more than {limit} live handles")]
     HandleLimit { limit: usize },

@@ -124,6 +124,9 @@ impl capabilities::Host for RunState {
         if self.log_bytes > self.limits.log_bytes {
             return Err(limit_trap(BlockRunError::LogLimit { limit: self.limits.log_bytes }));
         }
+        if self.logs.len() >= self.limits.log_entries {
+            return Err(limit_trap(BlockRunError::LogEntryLimit { limit: self.limits.log_entries }));
+        }
         let level = match level {
             types::LogLevel::Trace => LogLevel::Trace,
             types::LogLevel::Debug => LogLevel::Debug,

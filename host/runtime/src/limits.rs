@@ -29,6 +29,8 @@ pub struct RunLimits {
     pub output_bytes: usize,
     /// Bytes of log messages per run.
     pub log_bytes: usize,
+    /// Log entries per run: an empty message still costs the host an entry.
+    pub log_entries: usize,
     /// Bytes per workflow variable value written.
     pub variable_bytes: usize,
 }
@@ -47,6 +49,7 @@ impl Default for RunLimits {
             hostcall_bytes: 1 << 20,
             output_bytes: 1 << 20,
             log_bytes: 64 << 10,
+            log_entries: 1_000,
             variable_bytes: 256 << 10,
         }
     }

@@ -145,6 +145,7 @@ impl From<ExecuteError> for ApiError {
             ExecuteError::RunFrom(_) => Self::bad_request(error.to_string()),
             ExecuteError::WorkflowCycle(_) => Self::conflict("workflow_cycle", error.to_string()),
             ExecuteError::CallChainTooDeep(_) => Self::bad_request(error.to_string()),
+            ExecuteError::Internal(message) => Self::internal(message),
         }
     }
 }

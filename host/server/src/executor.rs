@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sandflow_engine::reference::Redactor;
 use sandflow_engine::{
     Cancellation, Checkpoint, Engine, ExecuteError, ExecutionEvent, ExecutionObserver, ExecutionRequest,
     ExecutionResult, ExecutionStatus, PauseKind, ResumeRequest, ResumeStatus, RunFrom, WorkflowSource, WorkflowState,
@@ -198,8 +199,7 @@ pub async fn run_pass(
     let live = app.executions.begin(tenant, execution_id);
     let cancel = live.cancel.clone();
     let sender = live.events.clone();
-    let key = (tenant.clone(), execution_id.to_string());
-    app.metrics.runs_in_flight.inc();
+    let slot = PassSlot::take(app, tenant, execution_id);
 
     let (events, mut received) = mpsc::unbounded_channel::<ExecutionEvent>();
     let writer = {
@@ -266,17 +266,23 @@ pub async fn run_pass(
         observer: Some(Arc::new(ChannelObserver(events))),
     };
     let limit = app.limits.max_execution_time;
-    let run = engine.execute(engine_request);
-    tokio::pin!(run);
+    let redactor = Redactor::new(&request.env.values().collect::<Vec<_>>());
+    // On its own task, so that a panic in the engine fails this execution
+    // (below) instead of unwinding through the request and leaving it running.
+    let mut run = tokio::spawn(async move { engine.execute(engine_request).await });
+    let joined = |joined: Result<Result<ExecutionResult, ExecuteError>, tokio::task::JoinError>| {
+        joined.unwrap_or_else(|error| Err(ExecuteError::Internal(format!("the engine stopped: {error}"))))
+    };
     let mut timed_out = false;
     let mut outcome = tokio::select! {
-        outcome = &mut run => outcome,
+        outcome = &mut run => joined(outcome),
         () = tokio::time::sleep(limit) => {
             timed_out = true;
             cancel.cancel();
-            run.await
+            joined(run.await)
         }
-    };
+    }
+    .map_err(|error| error.redacted(&redactor));
     if timed_out && let Ok(result) = &mut outcome {
         result.status = ExecutionStatus::Failed;
         result.success = false;
@@ -285,8 +291,7 @@ pub async fn run_pass(
     // Every checkpoint is written before the result is, so a crash between
     // the two loses nothing that finished.
     let sender = writer.await.ok();
-    app.executions.live.lock().expect("live").remove(&key);
-    app.metrics.runs_in_flight.dec();
+    drop(slot);
     if let Some(lease) = lease
         && !lease.still_held().await
     {
@@ -297,14 +302,18 @@ pub async fn run_pass(
         return outcome;
     }
 
-    if let (Err(error), true) = (&outcome, is_first_pass) {
+    if let Err(error) = &outcome
+        && (is_first_pass || matches!(error, ExecuteError::Internal(_)))
+    {
         // Refused before any block ran (a run from a block that cannot start
-        // there): the stored execution ends failed rather than running forever.
+        // there), or the engine failed: the stored execution ends failed
+        // rather than running forever.
         let result = failed_before_running(execution_id, error.to_string());
         let _ = store.update_execution(tenant.as_str(), execution_id, StoredStatus::Failed, Some(result)).await;
     }
     if let Ok(result) = &mut outcome {
         trim_logs(result, app.limits.max_stored_log_bytes);
+        hold_to_stored_limits(result, app.limits.max_stored_result_bytes);
         store_result(app, tenant, execution_id, result).await;
         app.metrics.executions.with_label_values(&[status_name(result.status)]).inc();
         if let Some(sender) = sender {
@@ -363,6 +372,51 @@ async fn store_result(app: &AppState, tenant: &Tenant, execution_id: &str, resul
         eprintln!("sandflow: result of {execution_id}: {error}");
     }
 }
+
+/// An execution pass's place among those in flight: taken when the pass
+/// starts, given back when it is dropped, however the pass ends.
+struct PassSlot<'a> {
+    app: &'a AppState,
+    key: (Tenant, String),
+}
+
+impl<'a> PassSlot<'a> {
+    fn take(app: &'a AppState, tenant: &Tenant, execution_id: &str) -> Self {
+        app.metrics.runs_in_flight.inc();
+        Self { app, key: (tenant.clone(), execution_id.to_string()) }
+    }
+}
+
+impl Drop for PassSlot<'_> {
+    fn drop(&mut self) {
+        self.app.executions.live.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&self.key);
+        self.app.metrics.runs_in_flight.dec();
+    }
+}
+
+/// A result that could not be stored and read back whole becomes a failed
+/// one saying why: too large for `maxStoredResultBytes`, or nested deeper than
+/// the store reads back.
+fn hold_to_stored_limits(result: &mut ExecutionResult, max_bytes: usize) {
+    let value = serde_json::to_value(&*result).unwrap_or(Value::Null);
+    let problem = if sandflow_engine::budget::exceeds_depth(&value, MAX_STORED_DEPTH) {
+        Some(format!("the result is nested deeper than {MAX_STORED_DEPTH} levels, more than the store keeps"))
+    } else {
+        let size = sandflow_engine::budget::json_size(&value);
+        (size > max_bytes as u64).then(|| {
+            format!(
+                "execution budget exceeded: the result is {size} bytes, more than {max_bytes} (limit `maxStoredResultBytes`)"
+            )
+        })
+    };
+    if let Some(message) = problem {
+        *result = serde_json::from_value(failed_before_running(&result.execution_id, message))
+            .expect("a failed result deserializes");
+    }
+}
+
+/// Deepest result the store is asked to keep: serde_json reads back 128 levels.
+const MAX_STORED_DEPTH: usize = 120;
 
 /// Keeps a stored result under the log budget by dropping guest log lines,
 /// newest runs last, and saying so.

@@ -9,6 +9,8 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use sandflow_engine::MAX_JSON_DEPTH;
+
 use crate::auth::{AuthError, Principal, Scope, parse_bearer};
 use crate::error::ApiError;
 use crate::state::{AppState, Tenant};
@@ -47,11 +49,69 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(request, state).await {
+        if !is_json(request.headers()) {
+            return Err(json_rejection(JsonRejection::MissingJsonContentType(Default::default())));
+        }
+        let bytes = match axum::body::Bytes::from_request(request, state).await {
+            Ok(bytes) => bytes,
+            Err(rejection) => return Err(json_rejection(JsonRejection::BytesRejection(rejection))),
+        };
+        if nests_deeper_than(&bytes, MAX_BODY_DEPTH) {
+            return Err(ApiError::bad_request(format!(
+                "the request body nests deeper than {MAX_BODY_DEPTH} levels (values such as `options.input` at most {MAX_JSON_DEPTH})"
+            )));
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }
+}
+
+/// Deepest request body: an execute's `options.input` (two levels down) or a
+/// resume's `input` may then nest [`MAX_JSON_DEPTH`], the depth the engine
+/// holds block outputs to, so whatever is accepted is read back from the store.
+pub const MAX_BODY_DEPTH: usize = MAX_JSON_DEPTH + 2;
+
+/// `application/json` or any `+json` type, as axum's own `Json` requires.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// True when the JSON text opens more than `max` arrays and objects inside one
+/// another (brackets inside strings do not count). Checked before parsing, so
+/// a deep body costs a scan, not a parse.
+fn nests_deeper_than(json: &[u8], max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in json {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
@@ -73,4 +133,17 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
 /// axum's message without its generic prefix, e.g. `options: unknown field `x``.
 fn body_text(text: &str) -> String {
     text.strip_prefix("Failed to deserialize the JSON body into the target type: ").unwrap_or(text).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nests_deeper_than;
+
+    #[test]
+    fn depth_counts_brackets_outside_strings() {
+        assert!(!nests_deeper_than(br#"{"a": [1, {"b": "[[[[["}]}"#, 3));
+        assert!(nests_deeper_than(br#"{"a": [1, {"b": []}]}"#, 3));
+        assert!(!nests_deeper_than(br#"["\"[[[[", 1]"#, 1));
+        assert!(nests_deeper_than(br#"[[]]"#, 1));
+    }
 }

@@ -52,6 +52,9 @@ pub struct ServerLimits {
     pub max_execution_time: Duration,
     /// Size of a stored result; guest log lines are dropped beyond it.
     pub max_stored_log_bytes: usize,
+    /// Largest stored result even without its guest log lines; beyond it
+    /// the execution fails, naming `maxStoredResultBytes`.
+    pub max_stored_result_bytes: usize,
     /// Restarts of one execution after crashes before it is given up.
     pub max_restarts: u32,
     /// Executions running at once in this process (or, in distributed mode,
@@ -71,6 +74,7 @@ impl Default for ServerLimits {
             max_blocks_per_workflow: 1_000,
             max_execution_time: Duration::from_secs(300),
             max_stored_log_bytes: 8 << 20,
+            max_stored_result_bytes: 64 << 20,
             max_restarts: 3,
             max_running_executions: 1_024,
             request_timeout: Duration::from_secs(330),

@@ -1,4 +1,14 @@
 //! Keeping environment values out of logs, outputs, errors and `finalState` (SPEC 4).
+//!
+//! Redaction is structural: it rewrites string values (and numbers whose text
+//! is a secret), never object keys and never the JSON's own text, so it cannot
+//! corrupt what it redacts. Choices where the spec is silent:
+//! - values shorter than [`MIN_SECRET_CHARS`] characters are not redacted: a
+//!   value such as `us` or `on` occurs in ordinary text everywhere, replacing it
+//!   would destroy results without protecting anything (the `env` grant is the
+//!   protection; redaction is the safety net);
+//! - a JSON number whose decimal text equals a secret becomes the string
+//!   `"[REDACTED]"`.
 
 use aho_corasick::AhoCorasick;
 use serde_json::Value;
@@ -6,17 +16,27 @@ use serde_json::Value;
 /// What a secret is replaced with.
 pub const REDACTED: &str = "[REDACTED]";
 
+/// Secrets shorter than this many characters are left as they are.
+pub const MIN_SECRET_CHARS: usize = 4;
+
 /// Replaces every occurrence of a set of secrets; build once, apply to many values.
 #[derive(Debug, Clone)]
 pub struct Redactor {
-    /// `None` when there is no non-empty secret, so redaction is a no-op.
+    /// `None` when there is no secret long enough, so redaction is a no-op.
     matcher: Option<AhoCorasick>,
+    /// The secrets themselves, to recognise numbers that spell one.
+    secrets: Vec<String>,
 }
 
 impl Redactor {
-    /// A redactor for these secret values; empty ones are ignored.
-    pub fn new(secrets: &[String]) -> Self {
-        let mut patterns: Vec<&str> = secrets.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
+    /// A redactor for these secret values; those shorter than [`MIN_SECRET_CHARS`] are ignored.
+    pub fn new<S: AsRef<str>>(secrets: &[S]) -> Self {
+        let mut patterns: Vec<String> = secrets
+            .iter()
+            .map(|s| s.as_ref())
+            .filter(|s| s.chars().count() >= MIN_SECRET_CHARS)
+            .map(str::to_string)
+            .collect();
         patterns.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         patterns.dedup();
         let matcher = if patterns.is_empty() {
@@ -24,7 +44,12 @@ impl Redactor {
         } else {
             Some(AhoCorasick::new(&patterns).expect("literal patterns of a bounded count always build"))
         };
-        Self { matcher }
+        Self { matcher, secrets: patterns }
+    }
+
+    /// True when there is nothing to redact.
+    pub fn is_noop(&self) -> bool {
+        self.matcher.is_none()
     }
 
     /// `text` with every secret replaced by `[REDACTED]`.
@@ -58,35 +83,48 @@ impl Redactor {
         out
     }
 
-    /// Redacts every string in `value`, object keys included, in place.
+    /// Redacts, in place, every string value in `value` and every number whose
+    /// text is a secret; object keys are left as they are.
     pub fn value(&self, value: &mut Value) {
         if self.matcher.is_none() {
             return;
         }
-        match value {
-            Value::String(text) => {
-                let redacted = self.text(text);
-                *text = redacted;
-            }
-            Value::Array(items) => items.iter_mut().for_each(|item| self.value(item)),
-            Value::Object(map) => {
-                let entries = std::mem::take(map);
-                for (key, mut item) in entries {
-                    self.value(&mut item);
-                    map.insert(self.text(&key), item);
+        // An explicit stack: a value nested deeper than the call stack allows
+        // must not crash the host.
+        let mut pending = vec![value];
+        while let Some(value) = pending.pop() {
+            match value {
+                Value::String(text) => {
+                    let redacted = self.text(text);
+                    *text = redacted;
                 }
+                Value::Number(number) => {
+                    let text = number.to_string();
+                    if self.secrets.iter().any(|secret| *secret == text) {
+                        *value = Value::String(REDACTED.to_string());
+                    }
+                }
+                Value::Array(items) => pending.extend(items.iter_mut()),
+                Value::Object(map) => pending.extend(map.iter_mut().map(|(_, item)| item)),
+                Value::Null | Value::Bool(_) => {}
             }
-            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+
+    /// Redacts an optional message in place.
+    pub fn message(&self, message: &mut Option<String>) {
+        if let Some(text) = message {
+            *text = self.text(text);
         }
     }
 }
 
-/// Replaces every occurrence of every non-empty secret in any JSON string of `value`.
+/// Replaces every occurrence of every secret in any JSON string value of `value` (see [`Redactor::value`]).
 pub fn redact(value: &mut Value, secrets: &[String]) {
     Redactor::new(secrets).value(value);
 }
 
-/// `text` with every occurrence of every non-empty secret replaced by `[REDACTED]`.
+/// `text` with every occurrence of every secret of at least [`MIN_SECRET_CHARS`] replaced by `[REDACTED]`.
 ///
 /// ```
 /// let secrets = vec!["hunter2".to_string()];

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sandflow_engine::{
-    BlockCall, BlockOutcome, BlockReport, BlockRunner, Cancellation, Engine, EngineSettings, ExecutionRequest,
-    ExecutionResult, WorkflowState,
+    BlockCall, BlockOutcome, BlockReport, BlockRunner, Cancellation, Checkpoint, Engine, EngineSettings,
+    ExecutionEvent, ExecutionObserver, ExecutionRequest, ExecutionResult, WorkflowState,
 };
 use serde_json::{Value, json};
 
@@ -81,7 +81,7 @@ impl BlockRunner for FakeRunner {
                 None => Ok(BlockOutcome::Pause {
                     response: json!({}),
                     resume_after_ms: params["ms"].as_u64(),
-                    input_schema: None,
+                    input_schema: params.get("inputSchema").cloned(),
                 }),
             },
             "spin" => {
@@ -114,6 +114,18 @@ impl BlockRunner for FakeRunner {
             "true" => Ok(json!(true)),
             "false" => Ok(json!(false)),
             other => Err(format!("cannot evaluate `{other}`")),
+        }
+    }
+}
+
+/// Keeps every checkpoint an execution reports, to resume or recover from.
+#[derive(Default)]
+pub struct Recorder(pub Mutex<Vec<Checkpoint>>);
+
+impl ExecutionObserver for Recorder {
+    fn event(&self, event: ExecutionEvent) {
+        if let ExecutionEvent::BlockFinished(checkpoint) = event {
+            self.0.lock().unwrap().push(*checkpoint);
         }
     }
 }

@@ -77,8 +77,18 @@ enum Attack {
     Log { lines: Vec<String> },
     /// Burn a bounded amount of CPU, then finish.
     Work { iterations: u64 },
-    /// Pause with a response.
-    Pause { response: Value },
+    /// Pause with a response; timed when `resume_after_ms` is given.
+    Pause {
+        response: Value,
+        #[serde(default)]
+        resume_after_ms: Option<u64>,
+        #[serde(default)]
+        input_schema: Option<Value>,
+    },
+    /// Write `count` empty log entries, then finish.
+    EmptyLogs { count: u64 },
+    /// Return a value nested `depth` arrays deep.
+    Nest { depth: usize },
     /// Take a route.
     Route { route: String },
     /// Fail with a message.
@@ -173,7 +183,22 @@ impl Block for Hostile {
                 }
                 json!(acc)
             }
-            Attack::Pause { response } => return Ok(Outcome::Pause { response, resume_after_ms: None, input_schema: None }),
+            Attack::Pause { response, resume_after_ms, input_schema } => {
+                return Ok(Outcome::Pause { response, resume_after_ms, input_schema });
+            }
+            Attack::EmptyLogs { count } => {
+                for _ in 0..count {
+                    ctx.info("");
+                }
+                json!(count)
+            }
+            Attack::Nest { depth } => {
+                let mut value = json!(depth);
+                for _ in 0..depth {
+                    value = Value::Array(vec![value]);
+                }
+                value
+            }
             Attack::Route { route } => return Ok(Outcome::Route { route, output: json!({"routed": true}) }),
             Attack::Fail { message } => return Err(BlockError::Failed(message)),
             Attack::LeaveSecret { secret } => {
