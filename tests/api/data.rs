@@ -72,25 +72,39 @@ fn references_in_javascript_are_values_never_source() {
     assert_eq!(log["input"]["conditions"][0]["references"], json!([{"__proto__": {"isAdmin": true}}]), "{log:#}");
 }
 
+/// `start` → `t`, a template block over `data` = `{"name": "Ada", "secret": …}`.
+fn template(text: &str) -> Value {
+    json!({
+        "blocks": {
+            "start": {"type": "start", "name": "Start"},
+            "t": {"type": "template", "name": "T",
+                  "params": {"template": text, "data": {"name": "Ada", "secret": "hidden-field"}}}
+        },
+        "edges": [{"source": "start", "target": "t"}]
+    })
+}
+
 #[test]
 fn references_in_template_text_are_variables_never_template_source() {
     let server = shared();
     let token = server.token("data-template");
-    let state = json!({
-        "blocks": {
-            "start": {"type": "start", "name": "Start"},
-            "t": {"type": "template", "name": "T", "params": {
-                "template": "Got: <start.x> | {% if <start.n> > 2 %}{{ <start.n> * 2 }}{% endif %} | Hello {{name}}",
-                "data": {"name": "Ada", "secret": "hidden-field"}
-            }}
-        },
-        "edges": [{"source": "start", "target": "t"}]
-    });
-    let mut request = flows::inline("data-template", state);
+    let text = "Got: <start.x> | {% if <start.n> > 2 %}{{ <start.n> * 2 }}{% endif %}";
+    let mut request = flows::inline("data-template", template(text));
     request["options"] = json!({"input": {"x": "{{ 7*7 }} {{ data }}", "n": 3}});
     let result = server.execute(&token, &request).expect(200);
     assert_eq!(result["status"], "completed", "{result:#}");
-    assert_eq!(result["output"]["t"]["text"], "Got: {{ 7*7 }} {{ data }} | 6 | Hello Ada", "{result:#}");
+    assert_eq!(result["output"]["t"]["text"], "Got: {{ 7*7 }} {{ data }} | 6", "{result:#}");
+}
+
+#[test]
+fn jinja_variables_naming_no_provided_env_variable_render_from_data() {
+    let server = shared();
+    let token = server.token("data-template");
+    let mut request = flows::inline("data-jinja", template("Hello {{name}} and {{ name }}"));
+    request["options"] = json!({"environmentVariables": {"OTHER": "other-value-7f3a"}});
+    let result = server.execute(&token, &request).expect(200);
+    assert_eq!(result["status"], "completed", "{result:#}");
+    assert_eq!(result["output"]["t"]["text"], "Hello Ada and Ada", "{result:#}");
 }
 
 #[test]
