@@ -189,10 +189,10 @@ fn environment_values_never_appear_in_results_or_logs() {
     let state = json!({
         "blocks": {
             "start": {"type": "start", "name": "Start"},
-            "f": {"type": "function", "name": "Leak",
+            "f": {"type": "function", "name": "Leak", "env": ["API_KEY"],
                   "params": {"code": "console.log('key is ' + input.key); return {echo: input.key, header: input.header};",
                              "input": {"key": "{{API_KEY}}", "header": "Bearer {{API_KEY}}"}}},
-            "boom": {"type": "function", "name": "Boom",
+            "boom": {"type": "function", "name": "Boom", "env": ["API_KEY"],
                      "params": {"code": "throw new Error('rejected ' + input.key);", "input": {"key": "{{API_KEY}}"}}}
         },
         "edges": [{"source": "start", "target": "f"}, {"source": "f", "target": "boom"}]

@@ -5,6 +5,7 @@
 
 mod blocks;
 mod cancel;
+mod data;
 mod distributed;
 mod errors;
 mod events;

@@ -27,7 +27,7 @@ impl BlockRunner for NoopRunner {
         BlockReport::outcome(Ok(BlockOutcome::Done { output: call.params }))
     }
 
-    async fn evaluate(&self, _expression: &str, _cancel: Cancellation) -> Result<Value, String> {
+    async fn evaluate(&self, _expression: &str, _references: &[Value], _cancel: Cancellation) -> Result<Value, String> {
         Ok(json!(false))
     }
 }

@@ -3,7 +3,7 @@
 #[cfg(test)]
 mod tests;
 
-use sandflow_sdk::{Block, BlockError, Context, JsonSchema, Outcome};
+use sandflow_sdk::{Block, BlockError, Context, JsonSchema, Outcome, Value};
 use serde::{Deserialize, Serialize};
 
 /// The `condition` block.
@@ -25,9 +25,13 @@ pub struct Params {
 pub struct Branch {
     /// The branch id.
     pub id: String,
-    /// A JavaScript expression (references already substituted); absent or blank for the else branch.
+    /// A JavaScript expression; absent or blank for the else branch. The engine writes each
+    /// workflow reference in it as `__refs[i]`.
     #[serde(default)]
     pub expression: Option<String>,
+    /// The values `__refs[0]`, `__refs[1]`, … of `expression` stand for, bound as data.
+    #[serde(default)]
+    pub references: Vec<Value>,
 }
 
 /// Output of the `condition` block.
@@ -59,7 +63,7 @@ pub fn select(params: &Params) -> Result<(String, bool), BlockError> {
     if params.conditions.is_empty() {
         return Err(BlockError::invalid_input("conditions: must not be empty"));
     }
-    let branches = params.conditions.iter().map(|c| (c.id.as_str(), c.expression.as_deref()));
+    let branches = params.conditions.iter().map(|c| (c.id.as_str(), c.expression.as_deref(), c.references.as_slice()));
     match sandflow_js::select_branch(branches) {
         Ok(Some((id, matched))) => Ok((id.to_string(), matched)),
         Ok(None) => Err(BlockError::failed("no condition matched and there is no else branch")),

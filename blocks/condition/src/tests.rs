@@ -39,3 +39,18 @@ fn unknown_fields_are_refused() {
     assert!(serde_json::from_value::<Params>(json!({"conditions": [], "x": 1})).is_err());
     assert!(serde_json::from_value::<Params>(json!({"conditions": [{"id": "a", "expr": "1"}]})).is_err());
 }
+
+#[test]
+fn references_are_bound_as_values() {
+    // Issue 11 finding 8: `<start.user>.isAdmin === true` with a `__proto__` key in the input.
+    let p = params(json!({"conditions": [
+        {"id": "admin", "expression": "__refs[0].isAdmin === true", "references": [{"__proto__": {"isAdmin": true}}]},
+        {"id": "bob", "expression": "__refs[0] === 'bob' && __refs[1].items.length > 2",
+         "references": ["bob", {"items": [1, 2, 3]}]},
+        {"id": "else"}
+    ]}));
+    assert_eq!(select(&p).unwrap(), ("bob".into(), true));
+    let p =
+        params(json!({"conditions": [{"id": "s", "expression": "__refs[0]", "references": ["\"); throw 1; (\""]}]}));
+    assert_eq!(select(&p).unwrap(), ("s".into(), true), "a string stays a (truthy) string");
+}

@@ -1,9 +1,16 @@
 //! JavaScript evaluation for the standard blocks, with the pure-Rust `boa_engine`.
 //!
-//! Expressions arrive with workflow references already replaced by JSON literals,
-//! e.g. `{"count": 12}.count > 10`, so each one is evaluated as an expression first.
+//! Data never becomes code (SPEC 2): the engine rewrites each workflow reference in
+//! JavaScript source to an element of [`REFERENCES`] (`<fetch.data.count> > 10` arrives as
+//! `__refs[0] > 10` with `references: [12]`), and this crate binds that array natively with
+//! [`JsValue::from_json`], which defines own data properties as `JSON.parse` does. So an input
+//! `{"__proto__": {"isAdmin": true}}` stays an object with an own key `__proto__`, and a string
+//! such as `"); evil("` stays a string: neither is ever parsed as source.
 
-use boa_engine::{Context, JsError, JsValue, Script, Source};
+use boa_engine::object::IntegrityLevel;
+use boa_engine::object::builtins::JsArray;
+use boa_engine::property::PropertyDescriptor;
+use boa_engine::{Context, JsError, JsString, JsValue, Script, Source};
 use serde_json::Value;
 
 #[cfg(test)]
@@ -15,6 +22,10 @@ pub const LOOP_ITERATION_LIMIT: u64 = 100_000;
 pub const RECURSION_LIMIT: usize = 256;
 /// Values allowed on boa's VM stack (boa's own default, stated so it cannot drift).
 pub const STACK_SIZE_LIMIT: usize = 10 * 1024;
+
+/// The global a reference in JavaScript source becomes an element of: `<start.name>` is
+/// rewritten by the engine to `__refs[0]`, and the value travels beside the source as JSON.
+pub const REFERENCES: &str = "__refs";
 
 /// One boa context with the runtime limits set; make one per block run and evaluate every expression of the run in it.
 pub struct Engine {
@@ -32,6 +43,40 @@ impl Engine {
         Ok(Self { context })
     }
 
+    /// Binds `value` to the global `name`, converted natively (never parsed as source).
+    /// The binding is read-only (the value itself stays mutable, as a parsed copy would be)
+    /// and may be bound again.
+    pub fn bind(&mut self, name: &str, value: &Value) -> Result<(), String> {
+        let value = JsValue::from_json(value, &mut self.context).map_err(|e| message(e, &mut self.context))?;
+        self.define(name, value)
+    }
+
+    /// Binds `references` as the frozen array [`REFERENCES`], element `i` for `__refs[i]`
+    /// (each element stays mutable; each expression of a block gets its own array).
+    pub fn bind_references(&mut self, references: &[Value]) -> Result<(), String> {
+        let values = references
+            .iter()
+            .map(|value| JsValue::from_json(value, &mut self.context))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| message(e, &mut self.context))?;
+        let array = JsArray::from_iter(values, &mut self.context);
+        // Frozen, so code cannot swap what a reference stands for.
+        array
+            .set_integrity_level(IntegrityLevel::Frozen, &mut self.context)
+            .map_err(|e| message(e, &mut self.context))?;
+        self.define(REFERENCES, array.into())
+    }
+
+    /// Defines a read-only, re-definable global.
+    fn define(&mut self, name: &str, value: JsValue) -> Result<(), String> {
+        let property = PropertyDescriptor::builder().value(value).writable(false).enumerable(false).configurable(true);
+        self.context
+            .global_object()
+            .define_property_or_throw(JsString::from(name), property, &mut self.context)
+            .map_err(|e| message(e, &mut self.context))?;
+        Ok(())
+    }
+
     /// Evaluates `expression` and converts its value to JSON (`undefined` becomes null).
     pub fn evaluate(&mut self, expression: &str) -> Result<Value, String> {
         let value = run(expression, &mut self.context)?;
@@ -45,24 +90,35 @@ impl Engine {
     }
 }
 
-/// Evaluates `expression` in a fresh [`Engine`] and converts its value to JSON.
-pub fn evaluate(expression: &str) -> Result<Value, String> {
-    Engine::new()?.evaluate(expression)
+/// Evaluates `expression` in a fresh [`Engine`], with `references` bound as [`REFERENCES`],
+/// and converts its value to JSON.
+pub fn evaluate(expression: &str, references: &[Value]) -> Result<Value, String> {
+    let mut engine = Engine::new()?;
+    engine.bind_references(references)?;
+    engine.evaluate(expression)
 }
 
-/// Evaluates `expression` in a fresh [`Engine`] and tells whether its value is JavaScript-truthy.
-pub fn is_truthy(expression: &str) -> Result<bool, String> {
-    Engine::new()?.is_truthy(expression)
+/// Evaluates `expression` in a fresh [`Engine`], with `references` bound as [`REFERENCES`],
+/// and tells whether its value is JavaScript-truthy.
+pub fn is_truthy(expression: &str, references: &[Value]) -> Result<bool, String> {
+    let mut engine = Engine::new()?;
+    engine.bind_references(references)?;
+    engine.is_truthy(expression)
 }
+
+/// One branch of a condition or router: its id, its expression (none for the else / default
+/// branch) and the values its `__refs[i]` stand for.
+pub type Branch<'a> = (&'a str, Option<&'a str>, &'a [Value]);
 
 /// The branch a condition or router takes: the first whose expression is truthy, or the first
 /// without one (the else / default branch) when it is reached; `Some((id, matched_by_expression))`.
-/// All expressions run in one [`Engine`]; an error names the branch id it came from.
+/// All expressions run in one [`Engine`], each with its own references bound; an error names
+/// the branch id it came from.
 pub fn select_branch<'a>(
-    branches: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    branches: impl IntoIterator<Item = Branch<'a>>,
 ) -> Result<Option<(&'a str, bool)>, (&'a str, String)> {
     let mut engine = None;
-    for (id, expression) in branches {
+    for (id, expression, references) in branches {
         // A blank expression is treated as none: editors tend to send "" for the else branch.
         let Some(expression) = expression.filter(|e| !e.trim().is_empty()) else {
             return Ok(Some((id, false)));
@@ -71,6 +127,7 @@ pub fn select_branch<'a>(
             Some(engine) => engine,
             None => engine.insert(Engine::new().map_err(|e| (id, e))?),
         };
+        engine.bind_references(references).map_err(|e| (id, e))?;
         if engine.is_truthy(expression).map_err(|e| (id, e))? {
             return Ok(Some((id, true)));
         }

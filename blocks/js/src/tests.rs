@@ -2,7 +2,14 @@
 
 use serde_json::json;
 
-use crate::{evaluate, is_truthy};
+/// Without references, as expressions with literals in them are.
+fn is_truthy(expression: &str) -> Result<bool, String> {
+    crate::is_truthy(expression, &[])
+}
+
+fn evaluate(expression: &str) -> Result<serde_json::Value, String> {
+    crate::evaluate(expression, &[])
+}
 
 #[test]
 fn truthiness_of_primitives() {
@@ -107,7 +114,9 @@ fn one_engine_keeps_state_between_expressions() {
 #[test]
 fn select_branch_takes_first_truthy_or_else() {
     use crate::select_branch;
-    let pick = |branches: &[(&'static str, Option<&'static str>)]| select_branch(branches.iter().copied());
+    let pick = |branches: &[(&'static str, Option<&'static str>)]| {
+        select_branch(branches.iter().map(|&(id, expression)| (id, expression, &[][..])))
+    };
     assert_eq!(pick(&[("a", Some("0")), ("b", Some("1")), ("c", None)]), Ok(Some(("b", true))));
     assert_eq!(pick(&[("a", Some("0")), ("c", None), ("b", Some("1"))]), Ok(Some(("c", false))));
     assert_eq!(pick(&[("a", Some("0")), ("e", Some("  "))]), Ok(Some(("e", false))));
@@ -118,4 +127,46 @@ fn select_branch_takes_first_truthy_or_else() {
     let (id, error) = pick(&[("a", Some("0")), ("b", Some("1 +"))]).unwrap_err();
     assert_eq!(id, "b");
     assert!(error.starts_with("SyntaxError"), "{error}");
+}
+
+#[test]
+fn references_are_values_not_source() {
+    // The attack of issue 11 finding 8: an object literal's `__proto__` would set the prototype.
+    let user = json!({"__proto__": {"isAdmin": true}});
+    assert_eq!(crate::is_truthy("__refs[0].isAdmin === true", std::slice::from_ref(&user)), Ok(false));
+    assert_eq!(crate::evaluate("__refs[0].isAdmin", std::slice::from_ref(&user)), Ok(json!(null)));
+    assert_eq!(crate::evaluate("Object.keys(__refs[0])", std::slice::from_ref(&user)), Ok(json!(["__proto__"])));
+    assert_eq!(crate::evaluate("Object.getPrototypeOf(__refs[0]) === Object.prototype", &[user]), Ok(json!(true)));
+    // A string that would close a literal and call something stays one string.
+    let text = json!("\"); globalThis.pwned = true; (\"");
+    assert_eq!(crate::evaluate("__refs[0]", std::slice::from_ref(&text)), Ok(text.clone()));
+    assert_eq!(crate::evaluate("typeof globalThis.pwned", &[text]), Ok(json!("undefined")));
+}
+
+#[test]
+fn references_compare_like_the_values_they_stand_for() {
+    let refs = [json!("bob"), json!({"items": [1, 2, 3]}), json!(12), json!(null)];
+    assert_eq!(crate::is_truthy("__refs[0] === 'bob'", &refs), Ok(true));
+    assert_eq!(crate::is_truthy("__refs[1].items.length > 2", &refs), Ok(true));
+    assert_eq!(crate::is_truthy("__refs[2] > 10 && __refs[3] === null", &refs), Ok(true));
+    assert_eq!(crate::evaluate("let n = __refs[2]; n * 2", &refs), Ok(json!(24)));
+}
+
+#[test]
+fn references_cannot_be_replaced_by_the_expression() {
+    let mut engine = crate::Engine::new().unwrap();
+    engine.bind_references(&[json!({"a": 1})]).unwrap();
+    // Sloppy-mode writes to a frozen binding are ignored, not errors.
+    assert_eq!(engine.evaluate("__refs = [5]; __refs[0] = 7; __refs[0].a"), Ok(json!(1)));
+    assert_eq!(engine.evaluate("Object.isFrozen(__refs)"), Ok(json!(true)));
+    // A later expression of the same run gets its own references.
+    engine.bind_references(&[json!("second")]).unwrap();
+    assert_eq!(engine.evaluate("__refs[0]"), Ok(json!("second")));
+}
+
+#[test]
+fn select_branch_binds_each_branch_its_own_references() {
+    let (first, second) = ([json!(1)], [json!("x")]);
+    let branches = [("a", Some("__refs[0] > 5"), &first[..]), ("b", Some("__refs[0] === 'x'"), &second[..])];
+    assert_eq!(crate::select_branch(branches), Ok(Some(("b", true))));
 }

@@ -3,7 +3,7 @@
 #[cfg(test)]
 mod tests;
 
-use sandflow_sdk::{Block, BlockError, Context, JsonSchema, Outcome};
+use sandflow_sdk::{Block, BlockError, Context, JsonSchema, Outcome, Value};
 use serde::{Deserialize, Serialize};
 
 /// The `router` block.
@@ -25,9 +25,13 @@ pub struct Params {
 pub struct Route {
     /// The route id.
     pub id: String,
-    /// A JavaScript expression (references already substituted); absent or blank for the default route.
+    /// A JavaScript expression; absent or blank for the default route. The engine writes each
+    /// workflow reference in it as `__refs[i]`.
     #[serde(default)]
     pub expression: Option<String>,
+    /// The values `__refs[0]`, `__refs[1]`, … of `expression` stand for, bound as data.
+    #[serde(default)]
+    pub references: Vec<Value>,
 }
 
 /// Output of the `router` block.
@@ -57,7 +61,7 @@ pub fn select(params: &Params) -> Result<String, BlockError> {
     if params.routes.is_empty() {
         return Err(BlockError::invalid_input("routes: must not be empty"));
     }
-    let branches = params.routes.iter().map(|r| (r.id.as_str(), r.expression.as_deref()));
+    let branches = params.routes.iter().map(|r| (r.id.as_str(), r.expression.as_deref(), r.references.as_slice()));
     match sandflow_js::select_branch(branches) {
         Ok(Some((id, _))) => Ok(id.to_string()),
         Ok(None) => Err(BlockError::failed("no route matched and there is no default route")),

@@ -30,3 +30,13 @@ fn errors() {
     assert!(matches!(select(&params(json!({"routes": []}))), Err(BlockError::InvalidInput(_))));
     assert!(serde_json::from_value::<Params>(json!({"routes": [{"id": "a", "when": "1"}]})).is_err());
 }
+
+#[test]
+fn references_are_bound_as_values() {
+    let p = params(json!({"routes": [
+        {"id": "admin", "expression": "__refs[0].isAdmin", "references": [{"__proto__": {"isAdmin": true}}]},
+        {"id": "eu", "expression": "['de', 'fr'].includes(__refs[0])", "references": ["fr"]},
+        {"id": "default"}
+    ]}));
+    assert_eq!(select(&p).unwrap(), "eu");
+}

@@ -26,13 +26,21 @@ pub struct Template;
 #[schemars(crate = "sandflow_sdk::schemars")]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// The Jinja template, e.g. `Hello {{ user.name }}!`.
+    /// The Jinja template, e.g. `Hello {{ user.name }}!`. The engine writes each workflow
+    /// reference in it as the template variable `__refs[i]` (`{{ __refs[i] }}` in text).
     pub template: String,
     /// The values the template sees: the keys of an object are top-level variables,
     /// and the whole value is also `data` (unless the object has its own `data` key).
     #[serde(default = "empty_object")]
     pub data: Value,
+    /// The values `__refs[0]`, `__refs[1]`, … of `template` stand for: template variables,
+    /// never template source.
+    #[serde(default)]
+    pub references: Vec<Value>,
 }
+
+/// The template variable the engine's rewritten references index into.
+pub const REFERENCES: &str = "__refs";
 
 fn empty_object() -> Value {
     Value::Object(Default::default())
@@ -49,7 +57,8 @@ pub struct Output {
 /// Renders `template` over `data`: a template that does not parse is
 /// [`BlockError::InvalidInput`]; a failure while rendering (unknown filter, bad
 /// operation, out of fuel, output over [`MAX_OUTPUT_BYTES`]) is [`BlockError::Failed`].
-pub fn render(template: &str, data: Value) -> Result<String, BlockError> {
+/// `references` is bound as [`REFERENCES`] (over a `__refs` key of `data`).
+pub fn render(template: &str, data: Value, references: Vec<Value>) -> Result<String, BlockError> {
     let mut env = Environment::new();
     env.set_fuel(Some(FUEL));
     let compiled =
@@ -60,6 +69,7 @@ pub fn render(template: &str, data: Value) -> Result<String, BlockError> {
     if let Value::Object(map) = data {
         context.extend(map);
     }
+    context.insert(REFERENCES.into(), Value::Array(references));
 
     let mut out = CappedWriter { buf: Vec::new(), over: false };
     if let Err(e) = compiled.render_captured_to(&context, &mut out) {
@@ -114,7 +124,7 @@ impl Block for Template {
     const DESCRIPTION: &'static str = "Renders a Jinja template over JSON data and outputs the text";
 
     fn run(_ctx: &mut Context, params: Params) -> Result<Outcome<Output>, BlockError> {
-        let text = render(&params.template, params.data)?;
+        let text = render(&params.template, params.data, params.references)?;
         Ok(Outcome::Done(Output { text }))
     }
 }

@@ -19,7 +19,7 @@ use crate::result::{
 use crate::runner::{BlockOutcome, BlockRunner, Cancellation};
 use crate::scheduler::{ExecutionContext, Frame};
 use crate::subworkflow::{MAX_CALL_DEPTH, SUBWORKFLOW_BLOCK_TYPE, WorkflowSource, subworkflow_input_schema};
-use crate::validate::{ValidationSettings, validate};
+use crate::validate::{ValidationSettings, validate_with_env};
 
 /// Server-wide settings of the engine.
 #[derive(Debug, Clone)]
@@ -183,11 +183,22 @@ impl<R: BlockRunner> Engine<R> {
         &self.runner
     }
 
-    /// Validates a workflow against the runner's block catalogue.
+    /// Validates a workflow against the runner's block catalogue (a draft: no
+    /// environment variables provided, so no grant is checked).
     pub fn validate(&self, state: &WorkflowState) -> Result<(), Vec<Problem>> {
+        self.validate_with_env(state, &std::collections::BTreeSet::new())
+    }
+
+    /// Validates a workflow for an execution that provides `provided_env`: also
+    /// every `{{NAME}}` of a provided variable must be granted by its block's `env`.
+    pub fn validate_with_env(
+        &self,
+        state: &WorkflowState,
+        provided_env: &std::collections::BTreeSet<String>,
+    ) -> Result<(), Vec<Problem>> {
         let mut schemas = self.runner.input_schemas();
         schemas.insert(SUBWORKFLOW_BLOCK_TYPE.to_string(), subworkflow_input_schema());
-        validate(state, &schemas, &self.settings.validation)
+        validate_with_env(state, &schemas, &self.settings.validation, provided_env)
     }
 
     /// Runs (or continues, or resumes) an execution to completion, failure,
@@ -203,7 +214,8 @@ impl<R: BlockRunner> Engine<R> {
         if request.call_chain.len() > MAX_CALL_DEPTH {
             return Err(ExecuteError::CallChainTooDeep(MAX_CALL_DEPTH));
         }
-        self.validate(&request.state).map_err(ExecuteError::Invalid)?;
+        let provided_env = request.env.keys().cloned().collect();
+        self.validate_with_env(&request.state, &provided_env).map_err(ExecuteError::Invalid)?;
         let mut memo: HashMap<String, Checkpoint> =
             request.checkpoints.iter().map(|c| (c.context_id.clone(), c.clone())).collect();
         let mut resumed = None;

@@ -10,10 +10,14 @@
 //! - A path that does not exist inside an output (or goes through a scalar)
 //!   resolves to `null`: `null` for a whole-string reference, the text `null`
 //!   when embedded in a longer string (everything but strings embeds as compact JSON).
-//! - Inside JavaScript source, `{{ENV}}` becomes a JSON string literal like any
-//!   other reference, so it cannot break out of the expression.
+//! - Inside code (JavaScript under [`SCRIPT_KEYS`], a `template` block's `template`), a
+//!   reference is rewritten to `__refs[i]` and its value passed beside the code in the
+//!   `references` param (see [`embed`]); `{{ENV}}` too. Data never becomes source.
+//! - `{{NAME}}` resolves only where the block's `env` grants NAME; naming a variable the
+//!   execution does not provide, it stays text (Jinja's `{{name}}`, mustache).
 //! - Object keys in params are never resolved, only string values.
 
+mod embed;
 mod parse;
 mod redact;
 
@@ -26,11 +30,15 @@ use serde_json::Value;
 
 use crate::model::{VariableDef, WorkflowState, normalize_name};
 
+pub use embed::{REFERENCES_IDENT, REFERENCES_PARAM, Script, Syntax, resolve_script};
 pub use parse::{find_references, is_env_name, is_segment};
 pub use redact::{MIN_SECRET_CHARS, REDACTED, Redactor, redact, redact_text};
 
 /// Param keys whose string values are JavaScript source, at any depth.
 pub const SCRIPT_KEYS: [&str; 3] = ["code", "expression", "whileCondition"];
+
+/// The block type whose top-level `template` param is Jinja source.
+pub const TEMPLATE_BLOCK: &str = "template";
 
 /// What a loop or a parallel exposes to the blocks inside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -157,8 +165,20 @@ pub trait ReferenceScope {
     fn loop_value(&self, field: ContainerField) -> Option<Cow<'_, Value>>;
     /// A field of the innermost enclosing parallel; `None` outside any parallel.
     fn parallel_value(&self, field: ContainerField) -> Option<Cow<'_, Value>>;
-    /// An environment value; `None` when it is not set.
-    fn env(&self, name: &str) -> Option<String>;
+    /// An environment value, if the execution provides it and the block resolving the
+    /// reference is granted it.
+    fn env(&self, name: &str) -> EnvLookup;
+}
+
+/// What a scope answers for `{{NAME}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvLookup {
+    /// Provided and granted (the block's `env` lists it): the value.
+    Granted(String),
+    /// Provided, but the block is not granted it: an error (validation refuses it first).
+    NotGranted,
+    /// Not provided by the execution: `{{NAME}}` stays text.
+    NotProvided,
 }
 
 /// A reference that cannot be resolved; the message names the reference, never a value.
@@ -192,44 +212,76 @@ pub enum ReferenceError {
         /// The reference as written.
         reference: String,
     },
-    /// A `{{NAME}}` whose variable is not set.
-    #[error("environment variable `{name}` is not set")]
-    UnsetEnv {
+    /// A `{{NAME}}` the execution provides, in a block whose `env` does not grant it.
+    #[error("`{{{{{name}}}}}`: this block's `env` does not grant `{name}`")]
+    EnvNotGranted {
         /// The environment variable's name.
         name: String,
     },
 }
 
-/// How a resolved value is written into surrounding text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Embedding {
-    /// Strings raw, everything else as compact JSON.
-    Text,
-    /// Every value as a JSON literal, strings quoted and escaped.
-    JavaScript,
-}
-
 /// Resolves every string in `params`: whole-string references keep their JSON
-/// type, embedded ones become text, and strings under [`SCRIPT_KEYS`] become
-/// JavaScript with references as JSON literals.
+/// type, embedded ones become text, and strings under [`SCRIPT_KEYS`] are
+/// JavaScript whose references become `__refs[i]`, with the values in a
+/// `references` array beside them in the same object.
 pub fn resolve_params(params: &Value, scope: &dyn ReferenceScope) -> Result<Value, ReferenceError> {
-    resolve_under(params, None, scope)
+    resolve_under(params, scope)
 }
 
-fn resolve_under(value: &Value, key: Option<&str>, scope: &dyn ReferenceScope) -> Result<Value, ReferenceError> {
+/// [`resolve_params`] for a block of `block_type`: a [`TEMPLATE_BLOCK`]'s
+/// top-level `template` is Jinja source, whose references become template
+/// variables (`{{ __refs[i] }}`) with the values in its `references` param.
+pub fn resolve_block_params(
+    block_type: &str,
+    params: &Value,
+    scope: &dyn ReferenceScope,
+) -> Result<Value, ReferenceError> {
+    let Value::Object(map) = params else { return resolve_under(params, scope) };
+    if block_type != TEMPLATE_BLOCK || !map.get("template").is_some_and(Value::is_string) {
+        return resolve_under(params, scope);
+    }
+    let mut references = Vec::new();
+    let mut out = serde_json::Map::new();
+    for (key, value) in map {
+        let resolved = match value {
+            Value::String(text) if key == "template" => {
+                Value::String(embed::rewrite(text, scope, Syntax::Template, &mut references)?)
+            }
+            other => resolve_under(other, scope)?,
+        };
+        out.insert(key.clone(), resolved);
+    }
+    if !references.is_empty() {
+        out.insert(REFERENCES_PARAM.into(), Value::Array(references));
+    }
+    Ok(Value::Object(out))
+}
+
+fn resolve_under(value: &Value, scope: &dyn ReferenceScope) -> Result<Value, ReferenceError> {
     Ok(match value {
-        Value::String(text) if key.is_some_and(|k| SCRIPT_KEYS.contains(&k)) => {
-            Value::String(resolve_text(text, scope, Embedding::JavaScript)?)
-        }
         Value::String(text) => resolve_string(text, scope)?,
         Value::Array(items) => {
-            Value::Array(items.iter().map(|item| resolve_under(item, None, scope)).collect::<Result<_, _>>()?)
+            Value::Array(items.iter().map(|item| resolve_under(item, scope)).collect::<Result<_, _>>()?)
         }
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| Ok((k.clone(), resolve_under(v, Some(k), scope)?)))
-                .collect::<Result<_, ReferenceError>>()?,
-        ),
+        Value::Object(map) => {
+            // Every script of one object shares one `references` array, so the
+            // block finds the values beside the code that indexes them.
+            let mut references = Vec::new();
+            let mut out = serde_json::Map::new();
+            for (key, value) in map {
+                let resolved = match value {
+                    Value::String(text) if SCRIPT_KEYS.contains(&key.as_str()) => {
+                        Value::String(embed::rewrite(text, scope, Syntax::JavaScript, &mut references)?)
+                    }
+                    other => resolve_under(other, scope)?,
+                };
+                out.insert(key.clone(), resolved);
+            }
+            if !references.is_empty() {
+                out.insert(REFERENCES_PARAM.into(), Value::Array(references));
+            }
+            Value::Object(out)
+        }
         Value::Null | Value::Bool(_) | Value::Number(_) => value.clone(),
     })
 }
@@ -246,30 +298,25 @@ pub fn resolve_string(text: &str, scope: &dyn ReferenceScope) -> Result<Value, R
             None => Value::String(text.to_string()),
         });
     }
-    resolve_found(text, &found, scope, Embedding::Text).map(Value::String)
+    resolve_found(text, &found, scope).map(Value::String)
 }
 
-/// Resolves the references in `text`, writing each value as `embedding` says
-/// (use [`Embedding::JavaScript`] for a `whileCondition` or any expression).
-pub fn resolve_text(text: &str, scope: &dyn ReferenceScope, embedding: Embedding) -> Result<String, ReferenceError> {
-    resolve_found(text, &find_references(text), scope, embedding)
+/// Resolves the references in `text` as text: strings raw, everything else as
+/// compact JSON. Never for code: use [`resolve_script`] there.
+pub fn resolve_text(text: &str, scope: &dyn ReferenceScope) -> Result<String, ReferenceError> {
+    resolve_found(text, &find_references(text), scope)
 }
 
-fn resolve_found(
-    text: &str,
-    found: &[Found],
-    scope: &dyn ReferenceScope,
-    embedding: Embedding,
-) -> Result<String, ReferenceError> {
+fn resolve_found(text: &str, found: &[Found], scope: &dyn ReferenceScope) -> Result<String, ReferenceError> {
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
     for hit in found {
         out.push_str(&text[copied..hit.span.start]);
         match lookup(&hit.reference, scope)? {
             None => out.push_str(&text[hit.span.clone()]),
-            Some(value) => match (embedding, value.as_ref()) {
-                (Embedding::Text, Value::String(s)) => out.push_str(s),
-                _ => out.push_str(&value.to_string()),
+            Some(value) => match value.as_ref() {
+                Value::String(s) => out.push_str(s),
+                other => out.push_str(&other.to_string()),
             },
         }
         copied = hit.span.end;
@@ -278,8 +325,8 @@ fn resolve_found(
     Ok(out)
 }
 
-/// The value of one reference; `None` when it is a bare `<word>` that names no
-/// block and so stays literal text.
+/// The value of one reference; `None` when it stays literal text: a bare
+/// `<word>` that names no block, or a `{{NAME}}` the execution does not provide.
 pub fn lookup<'s>(
     reference: &Reference,
     scope: &'s dyn ReferenceScope,
@@ -287,8 +334,11 @@ pub fn lookup<'s>(
     let named = || reference.to_string();
     let (value, path) = match reference {
         Reference::Env { name } => {
-            let value = scope.env(name).ok_or_else(|| ReferenceError::UnsetEnv { name: name.clone() })?;
-            return Ok(Some(Cow::Owned(Value::String(value))));
+            return match scope.env(name) {
+                EnvLookup::Granted(value) => Ok(Some(Cow::Owned(Value::String(value)))),
+                EnvLookup::NotProvided => Ok(None),
+                EnvLookup::NotGranted => Err(ReferenceError::EnvNotGranted { name: name.clone() }),
+            };
         }
         Reference::Block { key, path } => match scope.block(key) {
             BlockLookup::Output(value) => (value, path),

@@ -88,9 +88,15 @@ pub trait BlockRunner: Send + Sync + 'static {
     /// Runs one block.
     fn run(&self, call: BlockCall) -> impl Future<Output = BlockReport> + Send;
 
-    /// Evaluates a JavaScript expression (references already substituted as
-    /// JSON literals), for `while` and `doWhile` loops.
-    fn evaluate(&self, expression: &str, cancel: Cancellation) -> impl Future<Output = Result<Value, String>> + Send;
+    /// Evaluates a JavaScript expression for `while` and `doWhile` loops; its
+    /// workflow references are written `__refs[i]`, and `references[i]` is the
+    /// value each stands for, to be bound as data (never pasted into the source).
+    fn evaluate(
+        &self,
+        expression: &str,
+        references: &[Value],
+        cancel: Cancellation,
+    ) -> impl Future<Output = Result<Value, String>> + Send;
 }
 
 /// A cancellation signal shared by an execution and its block runs.

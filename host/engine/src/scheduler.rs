@@ -20,7 +20,7 @@ use crate::model::{Handle, LoopType, ParallelType};
 use std::borrow::Cow;
 
 use crate::budget::{self, Spent};
-use crate::reference::{self, BlockIndex, BlockLookup, ContainerField, Embedding, KeyMatch, ReferenceScope};
+use crate::reference::{self, BlockIndex, BlockLookup, ContainerField, EnvLookup, KeyMatch, ReferenceScope, Syntax};
 use crate::result::{BlockLog, ContainerScope, PauseKind, PausePoint, ResumeStatus};
 use crate::runner::{BlockCall, BlockOutcome, BlockReport, BlockRunner, CallInfo};
 use crate::subworkflow::SUBWORKFLOW_BLOCK_TYPE;
@@ -344,7 +344,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
     /// Resolves a container's item source (an array, an object, or a reference to one).
     fn container_items(&self, source: Option<&Value>, frame: &Frame, container: &str) -> Result<Vec<Value>, String> {
         let resolved = match source {
-            Some(Value::String(text)) => reference::resolve_string(text, &FrameScope { context: self, frame })
+            Some(Value::String(text)) => reference::resolve_string(text, &FrameScope::ungranted(self, frame))
                 .map_err(|e| format!("{container}: {e}"))?,
             Some(other) => other.clone(),
             None => Value::Null,
@@ -482,10 +482,10 @@ impl<R: BlockRunner> ExecutionContext<R> {
 
     /// Evaluates a `while` condition in the loop's next iteration's frame.
     async fn condition(&self, expression: &str, frame: &Frame, id: &str) -> Result<bool, NodeEnd> {
-        let source = reference::resolve_text(expression, &FrameScope { context: self, frame }, Embedding::JavaScript)
+        let script = reference::resolve_script(expression, &FrameScope::ungranted(self, frame), Syntax::JavaScript)
             .map_err(|e| NodeEnd::failed(format!("{id}: whileCondition: {e}")))?;
         let value = tokio::select! {
-            value = self.runner.evaluate(&source, self.request.cancel.clone()) => value,
+            value = self.runner.evaluate(&script.source, &script.references, self.request.cancel.clone()) => value,
             () = self.request.cancel.cancelled() => return Err(NodeEnd::Halted),
         };
         match value {
@@ -506,7 +506,8 @@ impl<R: BlockRunner> ExecutionContext<R> {
             Ok(self.request.input.clone())
         } else {
             let params = Value::Object(block.params.clone().unwrap_or_default());
-            reference::resolve_params(&params, &FrameScope { context: &self, frame: &frame }).map_err(|e| e.to_string())
+            let scope = FrameScope { context: &self, frame: &frame, grants: block.env.as_deref().unwrap_or_default() };
+            reference::resolve_block_params(&block.block_type, &params, &scope).map_err(|e| e.to_string())
         };
         // A subworkflow holds no slot while its child runs: the child has its
         // own bound, and waiting on it must not starve the parent or the child.
@@ -762,6 +763,15 @@ fn truthy(value: &Value) -> bool {
 struct FrameScope<'a, R> {
     context: &'a ExecutionContext<R>,
     frame: &'a Frame,
+    /// The environment variables `{{NAME}}` may resolve to here: the block's `env`.
+    grants: &'a [String],
+}
+
+impl<'a, R> FrameScope<'a, R> {
+    /// A scope with no grants, for container fields (`forEachItems`, `whileCondition`, …).
+    fn ungranted(context: &'a ExecutionContext<R>, frame: &'a Frame) -> Self {
+        Self { context, frame, grants: &[] }
+    }
 }
 
 impl<R: BlockRunner> ReferenceScope for FrameScope<'_, R> {
@@ -791,8 +801,12 @@ impl<R: BlockRunner> ReferenceScope for FrameScope<'_, R> {
         binding_value(self.frame.binding_of(ContainerKind::Parallel)?, field).map(Cow::Owned)
     }
 
-    fn env(&self, name: &str) -> Option<String> {
-        self.context.request.env.get(name).cloned()
+    fn env(&self, name: &str) -> EnvLookup {
+        match self.context.request.env.get(name) {
+            None => EnvLookup::NotProvided,
+            Some(value) if self.grants.iter().any(|g| g == name) => EnvLookup::Granted(value.clone()),
+            Some(_) => EnvLookup::NotGranted,
+        }
     }
 }
 

@@ -15,6 +15,10 @@
 //!   variable names must stay distinct and referenceable once normalized.
 //! - A `whileCondition` may reference `<loop.*>` of its own loop and the loop's
 //!   direct members (their latest iteration) besides what is upstream of the loop.
+//! - Grants are checked against the variables an execution provides, so a stored
+//!   draft (validated without an execution) is refused only when it is executed
+//!   with a variable it uses ungranted. Containers have no `env`: a `{{NAME}}` of a
+//!   provided variable in `forEachItems`, `distribution` or `whileCondition` is refused.
 
 mod references;
 mod schema;
@@ -60,10 +64,23 @@ impl Default for ValidationSettings {
 
 /// Checks `state` against the known block types (`input_schemas` maps each to
 /// the JSON Schema of its params) and the server maxima; every problem, sorted.
+/// No environment variable is provided, so no grant is checked: see [`validate_with_env`].
 pub fn validate(
     state: &WorkflowState,
     input_schemas: &HashMap<String, Value>,
     settings: &ValidationSettings,
+) -> Result<(), Vec<Problem>> {
+    validate_with_env(state, input_schemas, settings, &BTreeSet::new())
+}
+
+/// [`validate`] for an execution that provides the environment variables
+/// `provided_env`: a `{{NAME}}` naming one of them in a block whose `env` does
+/// not grant it is a problem naming the block, the field and the variable.
+pub fn validate_with_env(
+    state: &WorkflowState,
+    input_schemas: &HashMap<String, Value>,
+    settings: &ValidationSettings,
+    provided_env: &BTreeSet<String>,
 ) -> Result<(), Vec<Problem>> {
     let (graph, mut problems) = WorkflowGraph::build(state);
     let index = BlockIndex::new(state);
@@ -88,7 +105,7 @@ pub fn validate(
     }
     check_containers(state, &index, settings, &mut problems);
     check_variables(state, &mut problems);
-    references::ReferenceCheck { state, graph: &graph, index: &index }.run(&mut problems);
+    references::ReferenceCheck { state, graph: &graph, index: &index, provided_env }.run(&mut problems);
 
     if problems.is_empty() {
         return Ok(());

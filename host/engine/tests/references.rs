@@ -1,12 +1,13 @@
-//! References inside params: parsing, resolution, JavaScript embedding, redaction.
+//! References inside params: parsing, resolution, references in code as data, grants, redaction.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
 use sandflow_engine::model::WorkflowState;
 use sandflow_engine::reference::{
-    BlockIndex, BlockLookup, ContainerField, Embedding, KeyMatch, Redactor, Reference, ReferenceError, ReferenceScope,
-    find_references, MIN_SECRET_CHARS, redact, redact_text, resolve_params, resolve_string, resolve_text,
+    BlockIndex, BlockLookup, ContainerField, EnvLookup, KeyMatch, MIN_SECRET_CHARS, Redactor, Reference, ReferenceError,
+    ReferenceScope, Script, Syntax, find_references, redact, redact_text, resolve_block_params, resolve_params,
+    resolve_script, resolve_string, resolve_text,
 };
 use serde_json::{Value, json};
 
@@ -19,6 +20,8 @@ struct Run {
     loop_fields: Option<HashMap<&'static str, Value>>,
     parallel_fields: Option<HashMap<&'static str, Value>>,
     env: HashMap<String, String>,
+    /// The variables of `env` the resolving block is granted.
+    grants: Vec<String>,
 }
 
 impl Run {
@@ -45,7 +48,11 @@ impl Run {
             variables: HashMap::from([("counter".to_string(), json!(5))]),
             loop_fields: None,
             parallel_fields: None,
-            env: HashMap::from([("API_KEY".to_string(), "s3cr\"et".to_string())]),
+            env: HashMap::from([
+                ("API_KEY".to_string(), "s3cr\"et".to_string()),
+                ("OTHER".to_string(), "not granted".to_string()),
+            ]),
+            grants: vec!["API_KEY".to_string()],
         }
     }
 
@@ -82,8 +89,12 @@ impl ReferenceScope for Run {
     fn parallel_value(&self, field: ContainerField) -> Option<Cow<'_, Value>> {
         self.parallel_fields.as_ref()?.get(field.as_str()).map(Cow::Borrowed)
     }
-    fn env(&self, name: &str) -> Option<String> {
-        self.env.get(name).cloned()
+    fn env(&self, name: &str) -> EnvLookup {
+        match self.env.get(name) {
+            None => EnvLookup::NotProvided,
+            Some(value) if self.grants.iter().any(|g| g == name) => EnvLookup::Granted(value.clone()),
+            Some(_) => EnvLookup::NotGranted,
+        }
     }
 }
 
@@ -148,31 +159,89 @@ fn reference_to_skipped_block_is_null() {
         "whole": "<skipped>", "path": "<skipped.data.items>", "embedded": "got <skipped.status>",
         "code": "return <skipped.status> === null;",
     }));
-    assert_eq!(resolved, json!({"whole": null, "path": null, "embedded": "got null", "code": "return null === null;"}));
+    assert_eq!(
+        resolved,
+        json!({"whole": null, "path": null, "embedded": "got null", "code": "return __refs[0] === null;",
+               "references": [null]})
+    );
 }
 
 #[test]
-fn reference_inside_code_is_a_json_literal() {
+fn reference_inside_code_is_bound_beside_it_never_pasted_in() {
     let resolved = resolve(json!({
         "code": "return <start.name> === 'bob' && <start.tags>.length > 1 && <start.count> + 1;",
         "conditions": [{"id": "big", "expression": "<fetch.items>.length > 1"}, {"id": "else"}],
         "loop": {"whileCondition": "<start.flag>"},
         "url": "<start.name>",
     }));
-    assert_eq!(resolved["code"], r#"return "bob" === 'bob' && ["a","b"].length > 1 && 3 + 1;"#);
-    assert_eq!(resolved["conditions"][0]["expression"], r#"[{"id":7},{"id":8}].length > 1"#);
-    assert_eq!(resolved["conditions"][1], json!({"id": "else"}));
-    assert_eq!(resolved["loop"]["whileCondition"], "true", "JavaScript source stays a string");
-    assert_eq!(resolved["url"], "bob", "only script keys get JSON literals");
+    assert_eq!(resolved["code"], "return __refs[0] === 'bob' && __refs[1].length > 1 && __refs[2] + 1;");
+    assert_eq!(resolved["references"], json!(["bob", ["a", "b"], 3]));
+    assert_eq!(
+        resolved["conditions"][0],
+        json!({"id": "big", "expression": "__refs[0].length > 1",
+                                                 "references": [[{"id": 7}, {"id": 8}]]})
+    );
+    assert_eq!(resolved["conditions"][1], json!({"id": "else"}), "no references, no `references`");
+    assert_eq!(resolved["loop"], json!({"whileCondition": "__refs[0]", "references": [true]}));
+    assert_eq!(resolved["url"], "bob", "only script keys are code");
 }
 
 #[test]
-fn strings_in_javascript_are_escaped() {
-    let resolved = resolve(json!({"code": "const t = <quote.text>;"}));
-    let code = resolved["code"].as_str().unwrap();
-    assert_eq!(code, r#"const t = "he said \"hi\"\nthen </script> left";"#);
-    let literal = code.strip_prefix("const t = ").unwrap().strip_suffix(';').unwrap();
-    assert_eq!(serde_json::from_str::<String>(literal).unwrap(), "he said \"hi\"\nthen </script> left");
+fn hostile_values_in_code_stay_values() {
+    // Issue 11 finding 8: pasted as a literal, `{"__proto__": …}` set the prototype and a
+    // quote closed the string; as a bound value neither touches the source.
+    let mut run = Run::new();
+    let hostile = json!({"user": {"__proto__": {"isAdmin": true}}, "name": "\"); evil(\""});
+    run.outputs.insert("start".into(), Some(hostile.clone()));
+    let script =
+        resolve_script("<start.user>.isAdmin === true || <start.name> === 'x'", &run, Syntax::JavaScript).unwrap();
+    assert_eq!(
+        script,
+        Script {
+            source: "__refs[0].isAdmin === true || __refs[1] === 'x'".into(),
+            references: vec![hostile["user"].clone(), hostile["name"].clone()],
+        }
+    );
+    let resolved = resolve_params(&json!({"code": "const t = <quote.text>;"}), &run).unwrap();
+    assert_eq!(resolved["code"], "const t = __refs[0];");
+    assert_eq!(resolved["references"][0], "he said \"hi\"\nthen </script> left");
+}
+
+#[test]
+fn scripts_of_one_object_share_one_references_array() {
+    let resolved = resolve(json!({"code": "<start.count>", "expression": "<start.name>", "references": "given"}));
+    assert_eq!(resolved, json!({"code": "__refs[0]", "expression": "__refs[1]", "references": [3, "bob"]}));
+}
+
+#[test]
+fn references_in_template_text_become_template_variables() {
+    let mut run = Run::new();
+    run.outputs.insert("start".into(), Some(json!({"x": "{{ 7*7 }} {{ data }}", "n": 3, "o": {"a": 1}})));
+    let params = json!({
+        "template": "Got <start.x> and <start.o>; {% if <start.n> > 2 %}{{ <start.n> * 2 }}{% endif %} {{name}}",
+        "data": {"who": "<start.n>"},
+    });
+    let resolved = resolve_block_params("template", &params, &run).unwrap();
+    assert_eq!(
+        resolved["template"],
+        "Got {{ __refs[0] }} and {{ __refs[1] }}; {% if __refs[2] > 2 %}{{ __refs[3] * 2 }}{% endif %} {{name}}"
+    );
+    // In text a reference is its text (as in any string param); in a tag, its value.
+    assert_eq!(resolved["references"], json!(["{{ 7*7 }} {{ data }}", "{\"a\":1}", 3, 3]));
+    assert_eq!(resolved["data"], json!({"who": 3}));
+    // Any other block's `template` param is ordinary text.
+    let other = resolve_block_params("api", &params, &run).unwrap();
+    assert_eq!(
+        other["template"].as_str().unwrap().split(';').next().unwrap(),
+        "Got {{ 7*7 }} {{ data }} and {\"a\":1}"
+    );
+}
+
+#[test]
+fn granted_env_in_template_text_is_a_variable_too() {
+    let resolved =
+        resolve_block_params("template", &json!({"template": "key={{API_KEY}} {{ name }}"}), &Run::new()).unwrap();
+    assert_eq!(resolved, json!({"template": "key={{ __refs[0] }} {{ name }}", "references": ["s3cr\"et"]}));
 }
 
 #[test]
@@ -211,9 +280,8 @@ fn bare_word_is_a_reference_only_when_it_names_a_block() {
     assert_eq!(resolved["tag"], "<div>");
     assert_eq!(resolved["named"]["status"], 200);
     assert_eq!(resolved["spaced"], "<not a block>");
-    let code = resolved["code"].as_str().unwrap();
-    let start: Value = serde_json::from_str(code.strip_prefix("<div> + ").unwrap()).unwrap();
-    assert_eq!(start["tags"], json!(["a", "b"]));
+    assert_eq!(resolved["code"], "<div> + __refs[0]");
+    assert_eq!(resolved["references"][0]["tags"], json!(["a", "b"]));
 }
 
 #[test]
@@ -263,14 +331,24 @@ fn env_reference_is_replaced_by_its_value() {
     }));
     assert_eq!(resolved["whole"], "s3cr\"et");
     assert_eq!(resolved["header"], "Bearer s3cr\"et");
-    assert_eq!(resolved["code"], r#"fetch(u, {key: "s3cr\"et"})"#, "a JSON string literal in JavaScript");
+    assert_eq!(resolved["code"], "fetch(u, {key: __refs[0]})", "a bound value in JavaScript");
+    assert_eq!(resolved["references"], json!(["s3cr\"et"]));
 }
 
 #[test]
-fn unset_env_var_is_an_error_naming_it() {
-    let error = resolve_params(&json!({"deep": [{"h": "x {{MISSING_TOKEN}}"}]}), &Run::new()).unwrap_err();
-    assert_eq!(error, ReferenceError::UnsetEnv { name: "MISSING_TOKEN".into() });
-    assert!(error.to_string().contains("MISSING_TOKEN"), "{error}");
+fn env_naming_no_provided_variable_stays_text() {
+    let resolved = resolve(json!({"deep": [{"h": "x {{MISSING_TOKEN}}"}], "whole": "{{name}}", "code": "'{{name}}'"}));
+    assert_eq!(resolved, json!({"deep": [{"h": "x {{MISSING_TOKEN}}"}], "whole": "{{name}}", "code": "'{{name}}'"}));
+}
+
+#[test]
+fn provided_env_the_block_is_not_granted_is_an_error_naming_it() {
+    // Issue 11 finding 10: `{{OTHER}}` is provided, but this block's `env` lists only API_KEY.
+    for params in [json!({"h": "Bearer {{OTHER}}"}), json!({"code": "return {{OTHER}};"}), json!({"w": "{{OTHER}}"})] {
+        let error = resolve_params(&params, &Run::new()).unwrap_err();
+        assert_eq!(error, ReferenceError::EnvNotGranted { name: "OTHER".into() });
+        assert!(error.to_string().contains("{{OTHER}}"), "{error}");
+    }
 }
 
 #[test]
@@ -304,11 +382,13 @@ fn keyword_with_unknown_field_is_looked_up_as_a_block() {
 }
 
 #[test]
-fn resolve_text_embeds_for_javascript_or_text() {
+fn resolve_script_binds_what_resolve_text_would_paste() {
     let run = Run::new().in_loop();
     let condition = "<loop.index> < 5 && <loop.currentItem.id> !== <start.name>";
-    assert_eq!(resolve_text(condition, &run, Embedding::JavaScript).unwrap(), r#"2 < 5 && "x9" !== "bob""#);
-    assert_eq!(resolve_text(condition, &run, Embedding::Text).unwrap(), "2 < 5 && x9 !== bob");
+    let script = resolve_script(condition, &run, Syntax::JavaScript).unwrap();
+    assert_eq!(script.source, "__refs[0] < 5 && __refs[1] !== __refs[2]");
+    assert_eq!(script.references, vec![json!(2), json!("x9"), json!("bob")]);
+    assert_eq!(resolve_text(condition, &run).unwrap(), "2 < 5 && x9 !== bob");
 }
 
 #[test]

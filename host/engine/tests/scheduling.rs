@@ -465,8 +465,8 @@ async fn environment_values_are_redacted_everywhere() {
     let state = json!({
         "blocks": {
             "start": {"type": "start", "name": "Start"},
-            "call": {"type": "echo", "name": "Call", "params": {"auth": "Bearer {{TOKEN}}"}},
-            "boom": {"type": "fail", "name": "Boom", "params": {"message": "rejected {{TOKEN}}"}}
+            "call": {"type": "echo", "name": "Call", "env": ["TOKEN"], "params": {"auth": "Bearer {{TOKEN}}"}},
+            "boom": {"type": "fail", "name": "Boom", "env": ["TOKEN"], "params": {"message": "rejected {{TOKEN}}"}}
         },
         "edges": [{"source": "start", "target": "call"}, {"source": "call", "target": "boom"}]
     });
@@ -477,6 +477,50 @@ async fn environment_values_are_redacted_everywhere() {
     assert!(!text.contains("s3cr3t-value"), "{text}");
     assert_eq!(result.output["call"], json!({"auth": "Bearer [REDACTED]"}));
     assert_eq!(result.error.as_deref(), Some("Boom: rejected [REDACTED]"));
+}
+
+#[tokio::test]
+async fn env_references_resolve_only_where_granted() {
+    let (engine, runner) = engine();
+    let state = json!({
+        "blocks": {
+            "start": {"type": "start", "name": "Start"},
+            "granted": {"type": "echo", "name": "Granted", "env": ["TOKEN"], "params": {"t": "{{TOKEN}}", "j": "{{name}}"}},
+            "thief": {"type": "echo", "name": "Thief", "params": {"t": "{{TOKEN}}"}}
+        },
+        "edges": [{"source": "start", "target": "granted"}, {"source": "start", "target": "thief"}]
+    });
+    let mut refused = request(workflow(state.clone()));
+    refused.env.insert("TOKEN".into(), "s3cr3t-value".into());
+    let ExecuteError::Invalid(problems) = engine.execute(refused).await.unwrap_err() else {
+        panic!("expected Invalid")
+    };
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!((problems[0].block_id.as_deref(), problems[0].field.as_deref()), (Some("thief"), Some("params.t")));
+    assert!(problems[0].message.contains("`TOKEN`"), "{problems:?}");
+    assert_eq!(runner.total_runs(), 0);
+
+    let mut state = state;
+    state["blocks"].as_object_mut().unwrap().remove("thief");
+    state["edges"].as_array_mut().unwrap().pop();
+    let mut allowed = request(workflow(state));
+    allowed.env.insert("TOKEN".into(), "s3cr3t-value".into());
+    let result = run(&engine, allowed).await;
+    assert_eq!(result.status, ExecutionStatus::Completed, "{:?}", result.error);
+    // The value reached the block (the output is redacted afterwards); `{{name}}` stayed text.
+    assert_eq!(result.output["granted"], json!({"t": "[REDACTED]", "j": "{{name}}"}));
+}
+
+#[tokio::test]
+async fn a_while_condition_gets_its_references_as_values() {
+    let (engine, runner) = engine();
+    let member = json!({"type": "echo", "name": "Each", "parentId": "loop1"});
+    let state = in_loop(json!({"nodes": ["each"], "loopType": "while", "whileCondition": "<loop.index> < 2"}), member);
+    let result = run(&engine, request(workflow(state))).await;
+    assert_eq!(result.status, ExecutionStatus::Completed, "{:?}", result.error);
+    let evaluated = runner.evaluated.lock().unwrap().clone();
+    let expected: Vec<(String, Vec<Value>)> = (0..3).map(|i| ("__refs[0] < 2".to_string(), vec![json!(i)])).collect();
+    assert_eq!(evaluated, expected, "the source never holds the value");
 }
 
 #[tokio::test]

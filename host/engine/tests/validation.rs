@@ -2,6 +2,8 @@
 
 #[path = "validation/containers.rs"]
 mod containers;
+#[path = "validation/grants.rs"]
+mod grants;
 #[path = "validation/references.rs"]
 mod references;
 

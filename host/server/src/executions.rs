@@ -167,7 +167,8 @@ pub async fn execute(
             None => return Err(ApiError::not_found("workflow", &body.workflow_id)),
         },
     };
-    let state = validated_state(&app, &tenant, state).await?;
+    let provided_env = body.options.environment_variables.keys().cloned().collect();
+    let state = validated_state(&app, &tenant, state, &provided_env).await?;
     let run_from = match body.run_from_block {
         None => None,
         Some(from) => {

@@ -1,5 +1,6 @@
 //! Workflow routes: create, read, replace the draft, deploy, delete.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::Json;
@@ -51,8 +52,15 @@ pub fn check_id(what: &str, id: &str) -> ApiResult<()> {
     }
 }
 
-/// Parses and validates a workflow state against the tenant's blocks.
-pub async fn validated_state(app: &AppState, tenant: &Tenant, state: Value) -> ApiResult<WorkflowState> {
+/// Parses and validates a workflow state against the tenant's blocks, for an
+/// execution that provides the environment variables `provided_env` (none for a
+/// draft): a `{{NAME}}` of a provided variable needs its block's grant.
+pub async fn validated_state(
+    app: &AppState,
+    tenant: &Tenant,
+    state: Value,
+    provided_env: &BTreeSet<String>,
+) -> ApiResult<WorkflowState> {
     let parsed: WorkflowState = serde_json::from_value(state).map_err(|e| {
         ApiError::invalid_workflow(&[sandflow_engine::Problem {
             block_id: None,
@@ -68,7 +76,7 @@ pub async fn validated_state(app: &AppState, tenant: &Tenant, state: Value) -> A
         )));
     }
     let engine = Engine::new(app.tenant_runner(tenant).await, app.engine_settings.clone());
-    engine.validate(&parsed).map_err(|problems| ApiError::invalid_workflow(&problems))?;
+    engine.validate_with_env(&parsed, provided_env).map_err(|problems| ApiError::invalid_workflow(&problems))?;
     Ok(parsed)
 }
 
@@ -119,7 +127,7 @@ pub async fn create(
     if body.name.trim().is_empty() || body.name.len() > 256 {
         return Err(ApiError::bad_request("name must be 1 to 256 characters"));
     }
-    let state = validated_state(&app, &tenant, body.state).await?;
+    let state = validated_state(&app, &tenant, body.state, &BTreeSet::new()).await?;
     let state = serde_json::to_value(state).map_err(ApiError::internal)?;
     app.store.create_workflow(tenant.as_str(), &id, &body.name, state).await.map_err(|e| match e {
         sandflow_store::StoreError::Conflict(_) => {
@@ -179,7 +187,7 @@ pub async fn replace_draft(
     let tenant = caller.tenant();
     // Unknown first, so a bad state for another tenant's ID reveals nothing.
     view(&app, &tenant, &id).await?;
-    let state = validated_state(&app, &tenant, body.state).await?;
+    let state = validated_state(&app, &tenant, body.state, &BTreeSet::new()).await?;
     let state = serde_json::to_value(state).map_err(ApiError::internal)?;
     app.store.update_draft(tenant.as_str(), &id, state).await.map_err(|e| match e {
         sandflow_store::StoreError::NotFound => ApiError::not_found("workflow", &id),

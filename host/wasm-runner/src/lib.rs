@@ -129,11 +129,14 @@ impl BlockRunner for WasmBlockRunner {
 
     /// Runs the expression in a fresh `condition` sandbox, so loop conditions
     /// get the same limits as any block.
-    async fn evaluate(&self, expression: &str, cancel: Cancellation) -> Result<Value, String> {
+    async fn evaluate(&self, expression: &str, references: &[Value], cancel: Cancellation) -> Result<Value, String> {
         let call = BlockCall {
             block_type: "condition".into(),
             info: Default::default(),
-            params: serde_json::json!({"conditions": [{"id": "true", "expression": expression}, {"id": "false"}]}),
+            params: serde_json::json!({"conditions": [
+                {"id": "true", "expression": expression, "references": references},
+                {"id": "false"}
+            ]}),
             env: HashMap::new(),
             variables: Default::default(),
             limits: None,

@@ -1,4 +1,5 @@
-//! Every reference must name something that exists and will have run first.
+//! Every reference must name something that exists and will have run first, and
+//! every `{{NAME}}` naming a variable the execution provides must be granted.
 
 use std::collections::BTreeSet;
 
@@ -13,6 +14,8 @@ pub(super) struct ReferenceCheck<'a> {
     pub(super) state: &'a WorkflowState,
     pub(super) graph: &'a WorkflowGraph,
     pub(super) index: &'a BlockIndex,
+    /// The environment variables the execution provides (empty when validating a draft).
+    pub(super) provided_env: &'a BTreeSet<String>,
 }
 
 /// Where a text sits, and so what it may reference.
@@ -98,7 +101,7 @@ impl ReferenceCheck<'_> {
         let in_loop = || site.running.iter().any(|c| self.state.loops.contains_key(c));
         let in_parallel = || site.running.iter().any(|c| self.state.parallels.contains_key(c));
         match reference {
-            Reference::Env { .. } => None,
+            Reference::Env { name } => self.grant_problem(site, reference, name),
             Reference::Variable { name, .. } => variable_id(&self.state.variables, name)
                 .is_none()
                 .then(|| format!("`{reference}` refers to undeclared variable `{name}`")),
@@ -119,6 +122,27 @@ impl ReferenceCheck<'_> {
                 KeyMatch::Found(id) => self.target_problem(site, reference, id),
             },
         }
+    }
+
+    /// `{{NAME}}` naming a provided variable resolves only where the block's `env`
+    /// lists NAME (SPEC 2, "Environment references are grants"); naming no provided
+    /// variable it is text, never a problem.
+    fn grant_problem(&self, site: &Site<'_>, reference: &Reference, name: &str) -> Option<String> {
+        if !self.provided_env.contains(name) {
+            return None;
+        }
+        let Some(block) = self.state.blocks.get(site.owner) else {
+            return Some(format!(
+                "`{reference}` names environment variable `{name}`, but a loop's or parallel's fields cannot be granted environment variables"
+            ));
+        };
+        let granted = block.env.iter().flatten().any(|g| g == name);
+        (!granted).then(|| {
+            format!(
+                "`{reference}` names environment variable `{name}`, which block `{}` is not granted: add \"{name}\" to its `env`",
+                site.owner
+            )
+        })
     }
 
     fn target_problem(&self, site: &Site<'_>, reference: &Reference, id: &str) -> Option<String> {

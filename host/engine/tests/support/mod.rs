@@ -25,6 +25,8 @@ pub struct FakeRunner {
     pub max_running: AtomicUsize,
     /// Block IDs in the order their runs started.
     pub started: Mutex<Vec<String>>,
+    /// Every `evaluate` call: the expression as the engine sent it, and its references.
+    pub evaluated: Mutex<Vec<(String, Vec<Value>)>>,
 }
 
 impl FakeRunner {
@@ -103,9 +105,15 @@ impl BlockRunner for FakeRunner {
         BlockReport::outcome(outcome)
     }
 
-    /// A tiny stand-in for JavaScript: `A < B` over numbers, `true`, `false`.
-    async fn evaluate(&self, expression: &str, _cancel: Cancellation) -> Result<Value, String> {
-        let expression = expression.trim();
+    /// A tiny stand-in for JavaScript: `A < B` over numbers, `true`, `false`;
+    /// `__refs[i]` stands for `references[i]` (a number or a boolean here).
+    async fn evaluate(&self, expression: &str, references: &[Value], _cancel: Cancellation) -> Result<Value, String> {
+        self.evaluated.lock().unwrap().push((expression.to_string(), references.to_vec()));
+        let mut expression = expression.trim().to_string();
+        for (i, value) in references.iter().enumerate().rev() {
+            expression = expression.replace(&format!("__refs[{i}]"), &value.to_string());
+        }
+        let expression = expression.as_str();
         if let Some((left, right)) = expression.split_once('<') {
             let number = |s: &str| s.trim().parse::<f64>().map_err(|e| format!("`{s}`: {e}"));
             return Ok(json!(number(left)? < number(right)?));

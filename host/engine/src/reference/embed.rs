@@ -1,0 +1,142 @@
+//! References inside code: JavaScript source and Jinja template text (SPEC 2, "Data never
+//! becomes code").
+//!
+//! A reference in code is never pasted in as source. Each one is rewritten to an element of
+//! the identifier [`REFERENCES_IDENT`] (`<start.name> === 'bob'` becomes `__refs[0] === 'bob'`)
+//! and its value travels beside the code, as JSON, in the param [`REFERENCES_PARAM`]; the block
+//! binds that array natively (boa's `JsValue::from_json`, a minijinja variable). So an input
+//! `{"__proto__": {"isAdmin": true}}` stays an own key, `"); evil("` stays a string and
+//! `{{ 7*7 }}` renders as written.
+
+use serde_json::Value;
+
+use super::{Found, ReferenceError, ReferenceScope, find_references, lookup};
+
+/// The identifier a reference in code becomes an element of: `__refs[0]`, `__refs[1]`, …
+pub const REFERENCES_IDENT: &str = "__refs";
+
+/// The param beside rewritten code that holds the values `__refs[i]` stand for.
+pub const REFERENCES_PARAM: &str = "references";
+
+/// Code whose references were rewritten, and what they stand for.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Script {
+    /// The code with each resolved reference written as `__refs[i]`.
+    pub source: String,
+    /// Element `i` is the value of `__refs[i]`.
+    pub references: Vec<Value>,
+}
+
+/// The language of a piece of code, which decides how a reference is written into it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// JavaScript: `__refs[i]`, the value itself.
+    JavaScript,
+    /// Jinja template text: `{{ __refs[i] }}` in text, whose value is the reference's text
+    /// (strings raw, everything else compact JSON, as in any other string param), and
+    /// `__refs[i]`, the value itself, inside a `{{ … }}`, `{% … %}` or `{# … #}` tag.
+    Template,
+}
+
+/// Rewrites the references in `text` (a whole script), numbering from 0.
+pub fn resolve_script(text: &str, scope: &dyn ReferenceScope, syntax: Syntax) -> Result<Script, ReferenceError> {
+    let mut references = Vec::new();
+    let source = rewrite(text, scope, syntax, &mut references)?;
+    Ok(Script { source, references })
+}
+
+/// Rewrites the references in `text`, appending their values to `references` (several
+/// scripts of one params object share one array). A reference that stays text (a bare
+/// `<word>` naming no block, a `{{NAME}}` naming no provided variable) is left as written.
+pub(super) fn rewrite(
+    text: &str,
+    scope: &dyn ReferenceScope,
+    syntax: Syntax,
+    references: &mut Vec<Value>,
+) -> Result<String, ReferenceError> {
+    let found: Vec<Found> = find_references(text);
+    let mut out = String::with_capacity(text.len());
+    let mut tag = TagState::Text;
+    let mut copied = 0;
+    for hit in &found {
+        let before = &text[copied..hit.span.start];
+        out.push_str(before);
+        tag = tag.after(before);
+        copied = hit.span.end;
+        let Some(value) = lookup(&hit.reference, scope)? else {
+            let literal = &text[hit.span.clone()];
+            out.push_str(literal);
+            tag = tag.after(literal);
+            continue;
+        };
+        let index = references.len();
+        match (syntax, tag) {
+            (Syntax::Template, TagState::Text) => {
+                out.push_str(&format!("{{{{ {REFERENCES_IDENT}[{index}] }}}}"));
+                references.push(match value.into_owned() {
+                    Value::String(s) => Value::String(s),
+                    other => Value::String(other.to_string()),
+                });
+            }
+            _ => {
+                out.push_str(&format!("{REFERENCES_IDENT}[{index}]"));
+                references.push(value.into_owned());
+            }
+        }
+    }
+    out.push_str(&text[copied..]);
+    Ok(out)
+}
+
+/// Where a Jinja lexer would be: in template text, or inside a tag until its closer.
+///
+/// String literals inside tags are not tracked (a `}}` inside a quoted string in a tag ends
+/// the tag early here); `{% raw %}` blocks are treated as ordinary text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TagState {
+    Text,
+    /// Inside a tag that ends with this closer (`}}`, `%}` or `#}`).
+    Tag(&'static str),
+}
+
+impl TagState {
+    /// The state after reading `text` from this one.
+    fn after(self, text: &str) -> Self {
+        let mut state = self;
+        let mut rest = text;
+        loop {
+            match state {
+                TagState::Text => {
+                    let opener = ["{{", "{%", "{#"].iter().filter_map(|o| rest.find(o).map(|at| (at, *o))).min();
+                    let Some((at, opener)) = opener else { return state };
+                    state = TagState::Tag(match opener {
+                        "{{" => "}}",
+                        "{%" => "%}",
+                        _ => "#}",
+                    });
+                    rest = &rest[at + 2..];
+                }
+                TagState::Tag(closer) => {
+                    let Some(at) = rest.find(closer) else { return state };
+                    state = TagState::Text;
+                    rest = &rest[at + 2..];
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TagState;
+
+    #[test]
+    fn tag_state_follows_openers_and_closers() {
+        assert_eq!(TagState::Text.after("Hello "), TagState::Text);
+        assert_eq!(TagState::Text.after("Hello {{ "), TagState::Tag("}}"));
+        assert_eq!(TagState::Text.after("{% if x %}a{{ b }}"), TagState::Text);
+        assert_eq!(TagState::Text.after("{# note "), TagState::Tag("#}"));
+        assert_eq!(TagState::Tag("%}").after(" > 2 %} then"), TagState::Text);
+        assert_eq!(TagState::Text.after("{{name}} and {%- for "), TagState::Tag("%}"));
+    }
+}
