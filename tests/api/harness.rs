@@ -212,6 +212,11 @@ impl Server {
         Err(false)
     }
 
+    /// The server's process ID, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILL, as a crash would: nothing of the server's shutdown runs.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -3,6 +3,7 @@
 //! a real socket. Most tests share one server and keep to their own tenants
 //! and IDs; those that kill or restart a server start their own.
 
+mod admission;
 mod blocks;
 mod cancel;
 mod data;

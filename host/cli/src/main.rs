@@ -1,5 +1,6 @@
 //! `sandflow`: one binary for the server, the workflow runner and the block tools.
 
+mod admission_args;
 mod budget_args;
 mod run_command;
 
@@ -61,6 +62,8 @@ enum Command {
         /// Require this `aud` claim in every token.
         #[arg(long)]
         jwt_audience: Option<String>,
+        #[command(flatten)]
+        admission: admission_args::AdmissionArgs,
     },
     /// Run executions from the PostgreSQL work queue (distributed mode).
     Worker {
@@ -87,6 +90,16 @@ enum Command {
         /// Where compiled components are cached, unless --cache-dir says.
         #[arg(long, default_value = "./sandflow-data")]
         data_dir: PathBuf,
+        #[command(flatten)]
+        admission: admission_args::AdmissionArgs,
+    },
+    /// Internal: the compiler child of `serve` and `worker` (component on stdin, .cwasm on stdout).
+    #[command(name = admission_args::COMPILE_CHILD_COMMAND, hide = true)]
+    CompileComponent {
+        #[arg(long, action = clap::ArgAction::Set)]
+        fuel: bool,
+        #[arg(long)]
+        memory_bytes: u64,
     },
     /// Print a signed bearer token for the server using --data-dir; nothing else.
     Token {
@@ -153,6 +166,11 @@ enum BlocksCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before any thread exists: the child caps its own address space.
+    if let Command::CompileComponent { fuel, memory_bytes } = cli.command {
+        let code = sandflow_runtime::compile_child_main(sandflow_runtime::ChildSettings { fuel, memory_bytes });
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let executor = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match executor.block_on(dispatch(cli)) {
         Ok(code) => code,
@@ -174,6 +192,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             jwt_issuer,
             jwt_audience,
             request_timeout,
+            admission,
         } => {
             let read = |path: Option<PathBuf>| -> anyhow::Result<Option<Vec<u8>>> {
                 path.map(|p| std::fs::read(&p).with_context(|| format!("reading {}", p.display()))).transpose()
@@ -186,36 +205,46 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let cache_dir = cli.cache_dir.unwrap_or_else(|| data_dir.join("component-cache"));
             let mut runtime = runtime_config(Some(cache_dir), &cli.allow_http)?;
-            runtime.max_concurrent_runs = 256;
+            let mut limits = ServerLimits {
+                request_timeout: parse_ttl(&request_timeout).map_err(|e| anyhow::anyhow!("--request-timeout: {e}"))?,
+                ..cli.budgets.server_limits()
+            };
+            admission.apply(&mut runtime, &mut limits)?;
             let config = ServerConfig {
                 addr: addr.parse().with_context(|| format!("--addr {addr}: expected HOST:PORT"))?,
                 data_dir,
                 database_url,
                 runtime,
                 engine: cli.budgets.engine_settings(),
-                limits: ServerLimits {
-                    request_timeout: parse_ttl(&request_timeout)
-                        .map_err(|e| anyhow::anyhow!("--request-timeout: {e}"))?,
-                    ..cli.budgets.server_limits()
-                },
+                limits,
                 token_keys,
             };
             serve(config).await
         }
-        Command::Worker { database_url, worker_id, concurrency, lease, max_restarts, metrics_addr, data_dir } => {
+        Command::Worker {
+            database_url,
+            worker_id,
+            concurrency,
+            lease,
+            max_restarts,
+            metrics_addr,
+            data_dir,
+            admission,
+        } => {
             let lease = parse_ttl(&lease).map_err(|e| anyhow::anyhow!("--lease: {e}"))?;
             anyhow::ensure!(lease >= Duration::from_secs(1), "--lease must be at least 1s");
             anyhow::ensure!((1..=1024).contains(&concurrency), "--concurrency must be between 1 and 1024");
             let cache_dir = cli.cache_dir.unwrap_or_else(|| data_dir.join("component-cache"));
             let mut runtime = runtime_config(Some(cache_dir), &cli.allow_http)?;
-            runtime.max_concurrent_runs = 256;
+            let mut limits = ServerLimits { max_restarts, ..cli.budgets.server_limits() };
+            admission.apply(&mut runtime, &mut limits)?;
             let config = ServerConfig {
                 addr: ([127, 0, 0, 1], 0).into(),
                 data_dir,
                 database_url: Some(database_url),
                 runtime,
                 engine: cli.budgets.engine_settings(),
-                limits: ServerLimits { max_restarts, ..cli.budgets.server_limits() },
+                limits,
                 token_keys: TokenKeys::default(),
             };
             let app = sandflow_server::prepare_worker(&config).await?;
@@ -267,6 +296,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             run_command::run_workflow(runtime(cli.cache_dir, &cli.allow_http)?, args).await
         }
+        Command::CompileComponent { .. } => unreachable!("handled before the async runtime starts"),
         Command::Blocks { command } => {
             let runtime = runtime(cli.cache_dir, &cli.allow_http)?;
             match command {

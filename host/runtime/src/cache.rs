@@ -40,27 +40,48 @@ impl ComponentCache {
         Ok(Self { dir, engine_key })
     }
 
-    /// Returns the compiled component for `bytes`, compiling and storing it on a miss.
+    /// Returns the compiled component for `bytes`, compiling it in this
+    /// process and storing it on a miss (trusted bytes only: see
+    /// [`crate::Runtime::load_untrusted`] for the bounded path).
     pub fn load(&self, engine: &Engine, digest: &str, bytes: &[u8]) -> Result<Component, LoadError> {
-        let Some(dir) = &self.dir else {
+        if self.dir.is_none() {
             return Component::new(engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")));
-        };
-        let name = format!("{digest}-{}.cwasm", self.engine_key);
-        if let Ok(compiled) = dir.read(&name) {
-            // SAFETY: the file was written by `precompile_component` of an engine
-            // with the same compatibility hash, into a directory only the host writes.
-            if let Ok(component) = unsafe { Component::deserialize(engine, &compiled) } {
-                return Ok(component);
-            }
+        }
+        if let Some(component) = self.lookup(engine, digest) {
+            return Ok(component);
         }
         let compiled = engine.precompile_component(bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        self.store(digest, &compiled)?;
+        // SAFETY: produced just above by this engine.
+        unsafe { Component::deserialize(engine, &compiled) }.map_err(|e| LoadError::Compile(format!("{e:#}")))
+    }
+
+    /// The cached compiled component of `digest`, if there is one this engine loads.
+    pub fn lookup(&self, engine: &Engine, digest: &str) -> Option<Component> {
+        let compiled = self.dir.as_ref()?.read(self.file_name(digest)).ok()?;
+        // SAFETY: the file was written by `store` with the output of
+        // `precompile_component` for an engine with the same compatibility
+        // hash, into a directory only the host writes; `deserialize` checks
+        // the header and that hash again.
+        unsafe { Component::deserialize(engine, &compiled) }.ok()
+    }
+
+    /// Keeps a finished compile (nothing else is ever written here, so a
+    /// compile that failed or timed out leaves no trace). No-op without a directory.
+    pub fn store(&self, digest: &str, compiled: &[u8]) -> Result<(), LoadError> {
+        let Some(dir) = &self.dir else {
+            return Ok(());
+        };
+        let name = self.file_name(digest);
         // Write then rename, so concurrent processes never read a partial file.
         static WRITES: AtomicU64 = AtomicU64::new(0);
         let temp = format!("{name}.{}.{}.tmp", std::process::id(), WRITES.fetch_add(1, Ordering::Relaxed));
-        dir.write(&temp, &compiled)
+        dir.write(&temp, compiled)
             .and_then(|()| dir.rename(&temp, dir, &name))
-            .map_err(|e| LoadError::Cache(format!("writing {name}: {e}")))?;
-        // SAFETY: produced just above by this engine.
-        unsafe { Component::deserialize(engine, &compiled) }.map_err(|e| LoadError::Compile(format!("{e:#}")))
+            .map_err(|e| LoadError::Cache(format!("writing {name}: {e}")))
+    }
+
+    fn file_name(&self, digest: &str) -> String {
+        format!("{digest}-{}.cwasm", self.engine_key)
     }
 }

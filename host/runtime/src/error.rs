@@ -24,6 +24,13 @@ pub enum BlockRunError {
     /// The block recursed past the wasm stack limit.
     #[error("stack overflow")]
     StackOverflow,
+    /// The server-wide guest-memory budget (or the tenant's share of it)
+    /// cannot hold the run's memory limit, now or within the run's timeout.
+    #[error(
+        "memory budget exhausted: the run's memory limit of {requested} bytes does not fit the guest-memory \
+         budget of {budget} bytes"
+    )]
+    MemoryBudget { requested: u64, budget: u64 },
     /// The block returned more output than allowed.
     #[error("output too large: over the limit of {limit} bytes")]
     OutputTooLarge { limit: usize },
@@ -59,6 +66,15 @@ pub enum LoadError {
     /// Not a valid component, or the compiler rejected it.
     #[error("not a valid component: {0}")]
     Compile(String),
+    /// The compile did not finish (waiting for a compile slot included) within its time limit.
+    #[error("the component did not compile within {}s", .limit.as_secs_f64())]
+    CompileTimeout { limit: Duration },
+    /// The compiler process ran out of its memory limit.
+    #[error("compiling the component needs more than the compile memory limit of {limit} bytes")]
+    CompileMemory { limit: u64 },
+    /// Too many compiles are waiting already.
+    #[error("{limit} compiles are waiting already, the most this server queues; retry later")]
+    CompileBusy { limit: usize },
     /// The component imports or exports do not match the `sandflow:block/block` world.
     #[error("does not satisfy the sandflow:block/block world: {0}")]
     World(String),

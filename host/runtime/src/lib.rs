@@ -18,15 +18,19 @@
 //! # Ok(()) }
 //! ```
 
+mod admission;
 mod bindings;
 mod cache;
+mod compile;
 mod error;
 mod host;
 mod http;
 mod limits;
 mod run;
 
+pub use admission::AdmissionLimits;
 pub use cache::component_digest;
+pub use compile::{ChildSettings, CompileConfig, CompilerCommand, compile_child_main};
 pub use error::{BlockRunError, LoadError};
 pub use http::{AllowEntry, HttpPolicy};
 pub use limits::{RunLimits, RuntimeConfig};

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::sync::Semaphore;
-use wasmtime::component::{Linker, ResourceTable, ResourceTableError};
+use wasmtime::component::{Component, Linker, ResourceTable, ResourceTableError};
 use wasmtime::{
     Enabled, Engine, EngineWeak, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline,
     WasmBacktrace,
@@ -19,7 +18,9 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use crate::bindings::sandflow::block::types as wit;
 use crate::bindings::{Block, BlockPre};
+use crate::admission::{Admission, AdmissionLimits};
 use crate::cache::{ComponentCache, component_digest};
+use crate::compile::Compiler;
 use crate::error::{BlockRunError, HostLimitTrap, LoadError};
 use crate::host::{EnvHandle, RunState, SummedLimiter, VariablesHandle};
 use crate::http::OutboundHttp;
@@ -110,6 +111,9 @@ impl CancelFlag {
 #[derive(Debug, Clone, Default)]
 pub struct RunRequest {
     pub info: BlockInfo,
+    /// Whose run this is: runs of one tenant hold at most its share of the
+    /// run slots and of the memory budget. `None` takes only server-wide ones.
+    pub tenant: Option<String>,
     /// The block's params, references already resolved.
     pub params: Value,
     /// The environment variables granted to this block, by name.
@@ -174,7 +178,9 @@ pub struct Runtime {
     cache: ComponentCache,
     loaded: Mutex<HashMap<String, Arc<LoadedBlock>>>,
     config: RuntimeConfig,
-    run_permits: Semaphore,
+    admission: Admission,
+    admission_limits: AdmissionLimits,
+    compiler: Compiler,
     outbound: Arc<OutboundHttp>,
 }
 
@@ -192,9 +198,12 @@ impl Runtime {
         let cache = ComponentCache::open(&engine, config.cache_dir.as_deref())?;
         let outbound = Arc::new(OutboundHttp::new(config.http.clone()).map_err(LoadError::Compile)?);
         spawn_epoch_ticker(engine.weak(), config.epoch_tick);
+        let admission_limits = AdmissionLimits::of(&config);
         Ok(Self {
             outbound,
-            run_permits: Semaphore::new(config.max_concurrent_runs),
+            admission: Admission::new(admission_limits),
+            admission_limits,
+            compiler: Compiler::new(config.compile.clone(), config.fuel),
             engine,
             linker,
             cache,
@@ -208,14 +217,62 @@ impl Runtime {
         &self.config
     }
 
+    /// The run slots and memory budget in force, defaults resolved.
+    pub fn admission_limits(&self) -> AdmissionLimits {
+        self.admission_limits
+    }
+
+    /// Bytes of the guest-memory budget no run holds now.
+    pub fn memory_budget_available(&self) -> u64 {
+        self.admission.memory_available()
+    }
+
     /// Compiles (or fetches from cache), links and describes a component.
-    /// Loading the same bytes twice returns the same block.
+    /// Loading the same bytes twice returns the same block. Compiles in
+    /// place, on the caller's thread, without a time or memory bound: for
+    /// the host's own blocks. Uploads go through [`Runtime::load_untrusted`].
     pub async fn load(&self, bytes: &[u8]) -> Result<Arc<LoadedBlock>, LoadError> {
         let digest = component_digest(bytes);
-        if let Some(block) = self.loaded.lock().expect("block cache lock").get(&digest) {
-            return Ok(block.clone());
+        if let Some(block) = self.cached_block(&digest) {
+            return Ok(block);
         }
         let component = self.cache.load(&self.engine, &digest, bytes)?;
+        self.finish_load(digest, component).await
+    }
+
+    /// As [`Runtime::load`], for bytes from outside: compiled off the async
+    /// threads by the bounded compile line ([`crate::CompileConfig`]), in a
+    /// memory-capped child process when one is configured, within `timeout`
+    /// (waiting for a compile slot included). Only a finished compile is
+    /// cached, so bytes that failed or timed out are compiled (and refused)
+    /// again if they come back.
+    pub async fn load_untrusted(&self, bytes: &[u8], timeout: Duration) -> Result<Arc<LoadedBlock>, LoadError> {
+        let digest = component_digest(bytes);
+        if let Some(block) = self.cached_block(&digest) {
+            return Ok(block);
+        }
+        let component = match self.cache.lookup(&self.engine, &digest) {
+            Some(component) => component,
+            None => {
+                let compiled = self.compiler.precompile(&self.engine, bytes.into(), timeout).await?;
+                self.cache.store(&digest, &compiled)?;
+                // SAFETY: `compiled` is the output of `precompile_component` for
+                // an engine of this configuration, from this process or from its
+                // own compiler child, never bytes from outside; `deserialize`
+                // checks its header and compatibility hash.
+                unsafe { Component::deserialize(&self.engine, &compiled) }
+                    .map_err(|e| LoadError::Compile(format!("{e:#}")))?
+            }
+        };
+        self.finish_load(digest, component).await
+    }
+
+    fn cached_block(&self, digest: &str) -> Option<Arc<LoadedBlock>> {
+        self.loaded.lock().expect("block cache lock").get(digest).cloned()
+    }
+
+    /// Links a compiled component and reads its manifest.
+    async fn finish_load(&self, digest: String, component: Component) -> Result<Arc<LoadedBlock>, LoadError> {
         let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| LoadError::World(format!("{e:#}")))?;
         let pre = BlockPre::new(instance_pre).map_err(|e| LoadError::World(format!("{e:#}")))?;
         let manifest = self.describe(&pre).await?;
@@ -226,6 +283,11 @@ impl Runtime {
 
     async fn describe(&self, pre: &BlockPre<RunState>) -> Result<Manifest, LoadError> {
         let limits = self.config.default_limits.clone();
+        let _admitted = self
+            .admission
+            .admit(None, limits.memory_bytes, limits.timeout, None)
+            .await
+            .map_err(|e| LoadError::Manifest(format!("describe was not admitted: {e}")))?;
         let deadline = Instant::now() + limits.timeout;
         let mut store = self.new_store(limits.clone(), HashMap::new(), BTreeMap::new(), None, deadline, None);
         watch_deadline(&mut store, deadline, limits.timeout, None);
@@ -256,10 +318,26 @@ impl Runtime {
 
     /// Runs `block` once in a fresh sandbox and tears the sandbox down.
     pub async fn run(&self, block: &LoadedBlock, request: RunRequest) -> BlockRun {
-        let _permit = self.run_permits.acquire().await.expect("run permits are never closed");
-        let started = Instant::now();
         let mut limits = request.limits.unwrap_or_else(|| self.config.default_limits.clone());
         limits.memory_bytes = limits.memory_bytes.min(self.config.max_memory_bytes);
+        // The run's memory limit is held from the budget for the whole run:
+        // what it may grow to, not what it uses, so no later growth can overdraw.
+        let admitted = self
+            .admission
+            .admit(request.tenant.as_deref(), limits.memory_bytes, limits.timeout, request.cancel.as_ref())
+            .await;
+        let _admitted = match admitted {
+            Ok(admitted) => admitted,
+            Err(refused) => {
+                return BlockRun {
+                    outcome: Err(refused),
+                    logs: Vec::new(),
+                    variable_writes: BTreeMap::new(),
+                    usage: RunUsage::default(),
+                };
+            }
+        };
+        let started = Instant::now();
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);
         let deadline = started + limits.timeout;
         let mut store = self.new_store(
@@ -431,6 +509,14 @@ fn parse_outcome(outcome: wit::Outcome, output_limit: usize) -> Result<BlockOutc
     })
 }
 
+/// What decides the compiled code: the compiler child builds its engine from
+/// this too, so its output loads into the runtime's engine.
+pub(crate) fn compiler_config(fuel: bool) -> wasmtime::Config {
+    let mut wasm = wasmtime::Config::new();
+    wasm.epoch_interruption(true).consume_fuel(fuel);
+    wasm
+}
+
 fn engine_config(config: &RuntimeConfig) -> wasmtime::Config {
     let slots = config.max_concurrent_runs as u32;
     let mut pool = PoolingAllocationConfig::new();
@@ -452,10 +538,8 @@ fn engine_config(config: &RuntimeConfig) -> wasmtime::Config {
         .pagemap_scan(Enabled::Auto)
         .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
         .table_keep_resident(KEEP_RESIDENT_BYTES);
-    let mut wasm = wasmtime::Config::new();
-    wasm.epoch_interruption(true)
-        .consume_fuel(config.fuel)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    let mut wasm = compiler_config(config.fuel);
+    wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     wasm
 }
 

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use sandflow_runtime::LoadError;
 use serde_json::{Value, json};
 
 use crate::auth::Scope;
@@ -82,7 +83,8 @@ fn valid_type(name: &str) -> bool {
         (status = 409, description = "`block_exists`: a standard block's type", body = crate::openapi::ErrorBody),
         (status = 413, description = "Component too large", body = crate::openapi::ErrorBody),
         (status = 415, description = "Not `application/wasm`", body = crate::openapi::ErrorBody),
-        (status = 422, description = "`invalid_component` or `compile_timeout`", body = crate::openapi::ErrorBody),
+        (status = 422, description = "`invalid_component`, `compile_timeout` or `compile_memory_limit`", body = crate::openapi::ErrorBody),
+        (status = 429, description = "`overloaded`: too many compiles are waiting already", body = crate::openapi::ErrorBody),
     ),
     security(("bearer" = ["blocks:write"])),
 )]
@@ -125,24 +127,9 @@ pub async fn register(
             "not a WebAssembly binary (it does not start with \\0asm)",
         ));
     }
-    let runtime = app.runner.runtime().clone();
-    let bytes = body.to_vec();
-    let compile = tokio::spawn(async move { runtime.load(&bytes).await });
-    let loaded = match tokio::time::timeout(app.limits.compile_timeout, compile).await {
-        Err(_) => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "compile_timeout",
-                format!("the component did not compile within {}s", app.limits.compile_timeout.as_secs()),
-            ));
-        }
-        Ok(joined) => joined.map_err(ApiError::internal)?,
-    };
-    let block = loaded.map_err(|e| {
-        // Bounded: a compiler message may quote parts of the upload.
-        let message: String = e.to_string().chars().take(1000).collect();
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_component", message)
-    })?;
+    // Off the request threads, a bounded number at once, in a memory-capped
+    // child process that is killed at the deadline (sandflow_runtime::CompileConfig).
+    let block = app.runner.runtime().load_untrusted(&body, app.limits.compile_timeout).await.map_err(load_error)?;
     let manifest = serde_json::to_value(block.manifest()).map_err(ApiError::internal)?;
     let digest = block.digest().to_string();
     app.store.put_block(tenant.as_str(), block_type, &digest, body.to_vec(), manifest.clone()).await?;
@@ -151,4 +138,20 @@ pub async fn register(
         StatusCode::CREATED,
         Json(json!({"type": block_type, "kind": "custom", "digest": digest, "manifest": manifest})),
     ))
+}
+
+/// The answer to an upload that did not load.
+fn load_error(error: LoadError) -> ApiError {
+    let (status, code) = match &error {
+        LoadError::CompileTimeout { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "compile_timeout"),
+        LoadError::CompileMemory { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "compile_memory_limit"),
+        LoadError::CompileBusy { .. } => (StatusCode::TOO_MANY_REQUESTS, "overloaded"),
+        LoadError::Cache(_) => return ApiError::internal(error),
+        LoadError::Compile(_) | LoadError::World(_) | LoadError::Manifest(_) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_component")
+        }
+    };
+    // Bounded: a compiler message may quote parts of the upload.
+    let message: String = error.to_string().chars().take(1000).collect();
+    ApiError::new(status, code, message)
 }

@@ -111,7 +111,7 @@ fn answer(result: ExecutionResult) -> (StatusCode, Json<Value>) {
         (status = 403, description = "Missing scope (`workflows:write` too for an inline `workflow`)", body = crate::openapi::ErrorBody),
         (status = 404, description = "Unknown workflow or run-from execution", body = crate::openapi::ErrorBody),
         (status = 409, description = "`not_deployed`, `workflow_cycle` or `execution_exists`", body = crate::openapi::ErrorBody),
-        (status = 429, description = "`overloaded`: the server runs its maximum of executions; nothing was stored", body = crate::openapi::ErrorBody),
+        (status = 429, description = "`overloaded`: the server, or the caller's tenant, runs its maximum of executions; nothing was stored", body = crate::openapi::ErrorBody),
         (status = 504, description = "`still_running` (distributed mode): no worker finished it within the request timeout; it goes on, `details.executionId` names it", body = crate::openapi::ErrorBody),
         (status = 413, description = "Body too large", body = crate::openapi::ErrorBody),
         (status = 415, description = "Not JSON", body = crate::openapi::ErrorBody),
@@ -221,6 +221,18 @@ pub async fn execute(
             format!(
                 "{} executions are running, the most this server takes; retry later",
                 app.limits.max_running_executions
+            ),
+        ));
+    }
+    let share = app.limits.executions_per_tenant();
+    if app.jobs.is_none() && app.executions.running_for(&tenant) >= share {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "overloaded",
+            format!(
+                "tenant `{}` runs {share} executions, the most one tenant may run at once on this server; \
+                 retry later",
+                tenant.as_str()
             ),
         ));
     }

@@ -118,6 +118,11 @@ impl Executions {
     pub fn running(&self) -> usize {
         self.live.lock().expect("live").len()
     }
+
+    /// Running executions of `tenant`.
+    pub fn running_for(&self, tenant: &Tenant) -> usize {
+        self.live.lock().expect("live").keys().filter(|(owner, _)| owner == tenant).count()
+    }
 }
 
 /// Sends engine events to the checkpoint writer without blocking the engine.

@@ -60,6 +60,11 @@ pub struct ServerLimits {
     /// Executions running at once in this process (or, in distributed mode,
     /// requests waiting on a worker); a new execute beyond it is 429.
     pub max_running_executions: usize,
+    /// Executions of one tenant running at once in this process; a new
+    /// execute of that tenant beyond it is 429. `None`: half of
+    /// `max_running_executions`, so one tenant never takes them all.
+    /// (Distributed mode counts only the server-wide cap.)
+    pub max_running_executions_per_tenant: Option<usize>,
     /// In distributed mode, how long an execute or resume waits for a worker
     /// to finish its job before answering 504 `still_running`.
     pub request_timeout: Duration,
@@ -77,8 +82,18 @@ impl Default for ServerLimits {
             max_stored_result_bytes: 64 << 20,
             max_restarts: 3,
             max_running_executions: 1_024,
+            max_running_executions_per_tenant: None,
             request_timeout: Duration::from_secs(330),
         }
+    }
+}
+
+impl ServerLimits {
+    /// The per-tenant execution cap in force, its default resolved.
+    pub fn executions_per_tenant(&self) -> usize {
+        self.max_running_executions_per_tenant
+            .unwrap_or(self.max_running_executions / 2)
+            .clamp(1, self.max_running_executions.max(1))
     }
 }
 
@@ -196,11 +211,12 @@ impl AppState {
             .insert((tenant.clone(), block_type.to_string()), (digest.to_string(), block));
     }
 
-    /// The standard blocks plus this tenant's custom blocks, and no one else's.
+    /// The standard blocks plus this tenant's custom blocks, and no one
+    /// else's; its runs count against the tenant's share of run slots and memory.
     pub async fn tenant_runner(&self, tenant: &Tenant) -> Arc<WasmBlockRunner> {
         let records = self.store.list_blocks(tenant.as_str()).await.unwrap_or_default();
         if records.is_empty() {
-            return self.runner.clone();
+            return Arc::new(self.runner.for_tenant(tenant.as_str()));
         }
         let mut extra = Vec::new();
         for record in records {
@@ -218,7 +234,8 @@ impl AppState {
                     else {
                         continue;
                     };
-                    match self.runner.runtime().load(&bytes).await {
+                    // Stored bytes came from a tenant: the same bounded compile as an upload.
+                    match self.runner.runtime().load_untrusted(&bytes, self.limits.compile_timeout).await {
                         Ok(block) => {
                             self.cache_custom_block(tenant, &record.block_type, &record.digest, block.clone());
                             block
@@ -232,6 +249,6 @@ impl AppState {
             };
             extra.push((record.block_type, block));
         }
-        Arc::new(self.runner.with_extra_blocks(extra))
+        Arc::new(self.runner.for_tenant(tenant.as_str()).with_extra_blocks(extra))
     }
 }

@@ -13,12 +13,15 @@ use serde_json::Value;
 pub struct WasmBlockRunner {
     runtime: Arc<Runtime>,
     blocks: HashMap<String, Arc<LoadedBlock>>,
+    /// Whose blocks these runs are: the runtime admits them against this
+    /// tenant's share of run slots and guest memory.
+    tenant: Option<String>,
 }
 
 impl WasmBlockRunner {
     /// Loads every standard block into `runtime`.
     pub async fn with_standard_blocks(runtime: impl Into<Arc<Runtime>>) -> Result<Self, LoadError> {
-        let mut runner = Self { runtime: runtime.into(), blocks: HashMap::new() };
+        let mut runner = Self { runtime: runtime.into(), blocks: HashMap::new(), tenant: None };
         for block in sandflow_stdblocks::STANDARD_BLOCKS {
             runner.add_block(block.block_type, block.component).await?;
         }
@@ -54,7 +57,12 @@ impl WasmBlockRunner {
         for (block_type, block) in extra {
             blocks.entry(block_type).or_insert(block);
         }
-        Self { runtime: self.runtime.clone(), blocks }
+        Self { runtime: self.runtime.clone(), blocks, tenant: self.tenant.clone() }
+    }
+
+    /// This runner with its runs counted against `tenant`'s share.
+    pub fn for_tenant(&self, tenant: &str) -> Self {
+        Self { runtime: self.runtime.clone(), blocks: self.blocks.clone(), tenant: Some(tenant.to_string()) }
     }
 
     fn limits(&self, call: &BlockCall) -> RunLimits {
@@ -85,6 +93,7 @@ impl BlockRunner for WasmBlockRunner {
         };
         let request = RunRequest {
             limits: Some(self.limits(&call)),
+            tenant: self.tenant.clone(),
             info: BlockInfo {
                 execution_id: call.info.execution_id,
                 workflow_id: call.info.workflow_id,

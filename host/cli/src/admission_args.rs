@@ -1,0 +1,80 @@
+//! The admission flags `serve` and `worker` share: fair shares of executions
+//! and block runs, the guest-memory budget and the compile line for uploads.
+
+use std::ffi::OsString;
+
+use anyhow::Context as _;
+use sandflow_runtime::{CompilerCommand, RuntimeConfig};
+use sandflow_server::ServerLimits;
+use sandflow_server::auth::parse_ttl;
+
+/// The hidden subcommand the server runs as its compiler child.
+pub const COMPILE_CHILD_COMMAND: &str = "compile-component";
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct AdmissionArgs {
+    /// Executions running at once; a new execute beyond it is 429 `overloaded`.
+    #[arg(long, default_value_t = 1_024)]
+    pub max_executions: usize,
+    /// Executions of one tenant running at once (default: half of --max-executions).
+    #[arg(long)]
+    pub max_executions_per_tenant: Option<usize>,
+    /// Block runs at once (also the size of the instance pool); further runs wait.
+    #[arg(long, default_value_t = 256)]
+    pub max_block_runs: usize,
+    /// Block runs of one tenant at once (default: half of --max-block-runs).
+    #[arg(long)]
+    pub max_block_runs_per_tenant: Option<usize>,
+    /// Sum of the memory limits of the block runs in progress (512MiB, 8GiB;
+    /// default: half of the machine's memory). A run waits for room, at most
+    /// its timeout, then fails.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_budget: Option<String>,
+    /// Time to compile and check an uploaded component, waiting in line included (60s, 2m).
+    #[arg(long, default_value = "60s")]
+    pub compile_timeout: String,
+    /// Uploaded components compiled at once, each in its own child process.
+    #[arg(long, default_value_t = 2)]
+    pub compile_concurrency: usize,
+    /// Address-space limit of each compiler child process (512MiB, 2GiB).
+    #[arg(long, value_name = "SIZE", default_value = "2GiB")]
+    pub compile_memory: String,
+}
+
+impl AdmissionArgs {
+    /// Applies the flags to the runtime's and the server's settings.
+    pub fn apply(&self, runtime: &mut RuntimeConfig, limits: &mut ServerLimits) -> anyhow::Result<()> {
+        anyhow::ensure!(self.max_executions >= 1, "--max-executions must be at least 1");
+        anyhow::ensure!((1..=10_000).contains(&self.max_block_runs), "--max-block-runs must be between 1 and 10000");
+        anyhow::ensure!(self.compile_concurrency >= 1, "--compile-concurrency must be at least 1");
+        limits.max_running_executions = self.max_executions;
+        limits.max_running_executions_per_tenant = self.max_executions_per_tenant;
+        limits.compile_timeout = parse_ttl(&self.compile_timeout).map_err(|e| anyhow::anyhow!("--compile-timeout: {e}"))?;
+        runtime.max_concurrent_runs = self.max_block_runs;
+        runtime.max_runs_per_tenant = self.max_block_runs_per_tenant;
+        runtime.memory_budget_bytes =
+            self.memory_budget.as_deref().map(parse_size).transpose().context("--memory-budget")?;
+        runtime.compile.max_concurrent = self.compile_concurrency;
+        runtime.compile.memory_bytes = parse_size(&self.compile_memory).context("--compile-memory")?;
+        // The compiler child is this very binary, run with the hidden subcommand.
+        let program = std::env::current_exe().context("finding this binary for the compiler child")?;
+        runtime.compile.child = Some(CompilerCommand { program, args: vec![OsString::from(COMPILE_CHILD_COMMAND)] });
+        Ok(())
+    }
+}
+
+/// A size in bytes: a number with an optional `KiB`, `MiB`, `GiB` (or `K`, `M`, `G`) suffix.
+pub fn parse_size(text: &str) -> anyhow::Result<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().with_context(|| format!("`{text}` is not a size such as 512MiB"))?;
+    let shift = match unit.trim() {
+        "" | "B" => 0,
+        "K" | "KiB" => 10,
+        "M" | "MiB" => 20,
+        "G" | "GiB" => 30,
+        other => anyhow::bail!("unknown size unit `{other}` (use KiB, MiB or GiB)"),
+    };
+    number.checked_mul(1 << shift).with_context(|| format!("`{text}` is too large"))
+}
