@@ -18,6 +18,9 @@
 
 mod references;
 mod schema;
+mod schema_bounds;
+
+pub use schema_bounds::{MAX_SCHEMA_DEPTH, MAX_SCHEMA_EXPANSION, MAX_SCHEMA_NODES, SchemaRefused, check_schema_bounds};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -85,6 +88,7 @@ pub fn validate(
         }
         check_limits(id, block, settings, &mut problems);
         check_env(id, block, &mut problems);
+        schema::check_param_schemas(id, block, &mut problems);
     }
     check_containers(state, &index, settings, &mut problems);
     check_variables(state, &mut problems);

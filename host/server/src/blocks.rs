@@ -76,7 +76,7 @@ fn valid_type(name: &str) -> bool {
     ),
     responses(
         (status = 201, description = "Type-checked, compiled and registered for the caller's tenant", body = crate::openapi::BlockEntry),
-        (status = 400, description = "Missing or bad `type`, or an empty body", body = crate::openapi::ErrorBody),
+        (status = 400, description = "Missing or bad `type`, an empty body, or `invalid_schema`: a manifest schema that refers back to itself in place or is too large", body = crate::openapi::ErrorBody),
         (status = 401, description = "No or bad token", body = crate::openapi::ErrorBody),
         (status = 403, description = "Missing scope", body = crate::openapi::ErrorBody),
         (status = 409, description = "`block_exists`: a standard block's type", body = crate::openapi::ErrorBody),
@@ -143,6 +143,7 @@ pub async fn register(
         let message: String = e.to_string().chars().take(1000).collect();
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_component", message)
     })?;
+    crate::manifest_schemas::check_manifest_schemas(block.manifest())?;
     let manifest = serde_json::to_value(block.manifest()).map_err(ApiError::internal)?;
     let digest = block.digest().to_string();
     app.store.put_block(tenant.as_str(), block_type, &digest, body.to_vec(), manifest.clone()).await?;
