@@ -91,6 +91,8 @@ fn block_on<T>(future: impl Future<Output = T>) -> T {
 /// Servers and workers on one schema; the servers share a data directory,
 /// so a token works on each.
 struct Cluster {
+    /// The sealing key every server and worker of the cluster shares.
+    sealing_key: String,
     servers: Vec<Server>,
     workers: Vec<Worker>,
     // Last, so the processes are gone before the schema is dropped.
@@ -100,14 +102,25 @@ struct Cluster {
 impl Cluster {
     fn start(schema: Schema, servers: usize, workers: usize, serve_args: &[&str]) -> Cluster {
         let data_dir = scratch_dir("cluster").join("data");
+        // Outside every data dir, as on hosts that get one copy of the key each; the first server makes it.
+        let sealing_key = data_dir.with_file_name("sealing-key").display().to_string();
         let global = ["--allow-http", "127.0.0.1"];
-        let mut args = vec!["--database-url", schema.url.as_str()];
+        let mut args = vec!["--database-url", schema.url.as_str(), "--sealing-key-file", &sealing_key];
         args.extend_from_slice(serve_args);
         let servers = (0..servers).map(|_| Server::start_in(data_dir.clone(), &global, &args)).collect();
-        let workers = (1..=workers)
-            .map(|n| Worker::start(&format!("w{n}"), &schema.url, &global, &["--lease", LEASE, "--concurrency", "4"]))
-            .collect();
-        Cluster { servers, workers, schema }
+        let mut cluster = Cluster { sealing_key, servers, workers: Vec::new(), schema };
+        for n in 1..=workers {
+            let worker = cluster.worker(&format!("w{n}"), &["--lease", LEASE, "--concurrency", "4"]);
+            cluster.workers.push(worker);
+        }
+        cluster
+    }
+
+    /// Starts a worker on the cluster's database and sealing key, with `worker_args`.
+    fn worker(&self, id: &str, worker_args: &[&str]) -> Worker {
+        let mut args = vec!["--sealing-key-file", self.sealing_key.as_str()];
+        args.extend_from_slice(worker_args);
+        Worker::start(id, &self.schema.url, &["--allow-http", "127.0.0.1"], &args)
     }
 
     fn token(&self, tenant: &str) -> String {
@@ -248,9 +261,6 @@ fn a_worker_killed_mid_execution_has_it_finished_by_another_without_rerunning_fi
 fn an_execution_whose_workers_keep_dying_is_given_up_at_the_restart_cap() {
     let Some(schema) = Schema::fresh() else { return };
     let mut cluster = Cluster::start(schema, 1, 0, &[]);
-    let url = cluster.schema.url.clone();
-    let worker =
-        |id: &str| Worker::start(id, &url, &["--allow-http", "127.0.0.1"], &["--lease", LEASE, "--max-restarts", "1"]);
     // Every call of a hangs: each worker that takes the execution is killed while it runs.
     let hits = HitServer::start_hanging("a-1", Duration::from_secs(60));
     let token = cluster.token("doomed");
@@ -258,7 +268,8 @@ fn an_execution_whose_workers_keep_dying_is_given_up_at_the_restart_cap() {
                          "options": {"executionId": "d1", "input": {"key": 1}}});
     let caller = execute_in_background(&cluster.servers[0], &token, request);
     for (attempt, id) in ["first", "second"].into_iter().enumerate() {
-        cluster.workers.push(worker(id));
+        let worker = cluster.worker(id, &["--lease", LEASE, "--max-restarts", "1"]);
+        cluster.workers.push(worker);
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while hits.count("a-1") < attempt as u32 + 1 {
             assert!(std::time::Instant::now() < deadline, "{id} never ran a\n{}", cluster.logs());
@@ -267,7 +278,8 @@ fn an_execution_whose_workers_keep_dying_is_given_up_at_the_restart_cap() {
         cluster.workers.last_mut().expect("just started").kill();
     }
     // A third worker's sweeper finds the second lease run out: the cap (1 restart) is reached.
-    cluster.workers.push(worker("sweeper"));
+    let sweeper = cluster.worker("sweeper", &["--lease", LEASE, "--max-restarts", "1"]);
+    cluster.workers.push(sweeper);
     let Resp { status, json: result, .. } = caller.join().expect("caller thread");
     assert_eq!(status, 200, "{result:#}");
     assert_eq!(result["status"], "failed", "{result:#}\n{}", cluster.logs());
@@ -407,7 +419,11 @@ fn a_retried_job_whose_pass_was_stored_queues_the_timers_its_dead_worker_had_not
     assert_eq!(done["output"]["after"], json!({"result": 42}));
     let jobs = cluster.schema.query("SELECT kind, attempt FROM jobs WHERE execution_id = $1 ORDER BY id", "g1");
     let jobs: Vec<(String, i32)> = jobs.iter().map(|row| (row.get("kind"), row.get("attempt"))).collect();
-    assert_eq!(jobs, [("run".to_string(), 2), ("timer".to_string(), 1)], "the retry ran nothing again but queued the timer");
+    assert_eq!(
+        jobs,
+        [("run".to_string(), 2), ("timer".to_string(), 1)],
+        "the retry ran nothing again but queued the timer"
+    );
 }
 
 #[test]
@@ -428,10 +444,10 @@ fn without_a_worker_execute_answers_still_running_and_a_later_worker_finishes_it
     assert_eq!(jobs[0].get::<i64, _>("n"), 1);
     assert_eq!(hits.count("a-1"), 0);
 
-    let url = cluster.schema.url.clone();
     let metrics = format!("127.0.0.1:{}", free_port());
     let args = ["--lease", LEASE, "--metrics-addr", metrics.as_str()];
-    cluster.workers.push(Worker::start("late", &url, &["--allow-http", "127.0.0.1"], &args));
+    let worker = cluster.worker("late", &args);
+    cluster.workers.push(worker);
     let done = cluster.servers[0].poll_execution(&token, "l1", Duration::from_secs(60), finished);
     assert_eq!(done["status"], "completed", "{done:#}\n{}", cluster.logs());
     assert_eq!(hits.count("a-1"), 1);
@@ -475,4 +491,47 @@ fn a_cancel_through_a_server_stops_the_run_on_its_worker() {
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.json["status"], "cancelled", "{}\n{}", answer.text, cluster.logs());
     assert_eq!(hits.count("b-1"), 0, "nothing runs after the cancel");
+}
+
+#[test]
+fn environment_values_are_sealed_in_postgres_and_opened_by_workers_with_the_shared_key() {
+    let Some(schema) = Schema::fresh() else { return };
+    let cluster = Cluster::start(schema, 1, 1, &[]);
+    let token = cluster.token("sealed-pg");
+    let secret = "pg-secret-91c4e0d2-value";
+    let state = json!({
+        "blocks": {
+            "start": {"type": "start", "name": "Start"},
+            "use": {"type": "function", "name": "Use", "env": ["TOKEN"],
+                    "params": {"code": "return input.t.length;", "input": {"t": "{{TOKEN}}"}}},
+            "approve": {"type": "human_in_the_loop", "name": "Approve", "params": {"response": {}}}
+        },
+        "edges": [{"source": "start", "target": "use"}, {"source": "use", "target": "approve"}]
+    });
+    let request = json!({"workflowId": "sealed-pg", "workflow": state,
+                         "options": {"executionId": "s-pg-1", "environmentVariables": {"TOKEN": secret}}});
+    let paused = cluster.servers[0].execute(&token, &request).expect(202);
+    assert_eq!(paused["output"]["use"]["result"], json!(secret.len()), "{paused:#}\n{}", cluster.logs());
+    let request_text: String = cluster.schema.query("SELECT request FROM executions WHERE id = $1", "s-pg-1")[0].get(0);
+    assert!(!request_text.contains(secret), "the stored request holds the value: {request_text}");
+    assert!(request_text.contains("sealedEnv"), "{request_text}");
+    for row in cluster.schema.query("SELECT checkpoint FROM checkpoints WHERE execution_id = $1", "s-pg-1") {
+        let checkpoint: String = row.get(0);
+        assert!(!checkpoint.contains(secret), "a checkpoint holds the value: {checkpoint}");
+    }
+    // The worker opens both again for the resume.
+    let resume = json!({"contextId": "approve", "input": {}});
+    let done = cluster.servers[0].post("/v1/executions/s-pg-1/resume", &token, &resume).expect(200);
+    assert_eq!(done["status"], "completed", "{done:#}\n{}", cluster.logs());
+
+    // A worker without the key refuses to start, saying what it needs.
+    let dir = scratch_dir("keyless-worker");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sandflow"))
+        .args(["worker", "--database-url", &cluster.schema.url, "--data-dir"])
+        .arg(dir.join("data"))
+        .output()
+        .expect("the worker runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--sealing-key-file"), "{stderr}");
 }

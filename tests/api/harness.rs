@@ -118,6 +118,8 @@ pub struct Server {
     serve_args: Vec<String>,
     base: String,
     starts: usize,
+    /// Started with `--public-metrics` (as most tests want `/metrics` on the API address).
+    public_metrics: bool,
 }
 
 impl Server {
@@ -136,6 +138,15 @@ impl Server {
     /// As [`Server::start_serving`], on `data_dir`: servers sharing one accept
     /// the same tokens (they share the signing secret).
     pub fn start_in(data_dir: PathBuf, global_args: &[&str], serve_args: &[&str]) -> Server {
+        Self::start_with(data_dir, global_args, serve_args, true)
+    }
+
+    /// As [`Server::start_serving`], without `--public-metrics`: as `serve` runs by default.
+    pub fn start_without_public_metrics(global_args: &[&str], serve_args: &[&str]) -> Server {
+        Self::start_with(scratch_dir("server").join("data"), global_args, serve_args, false)
+    }
+
+    fn start_with(data_dir: PathBuf, global_args: &[&str], serve_args: &[&str], public_metrics: bool) -> Server {
         let mut server = Server {
             child: None,
             data_dir,
@@ -143,9 +154,20 @@ impl Server {
             serve_args: serve_args.iter().map(|s| s.to_string()).collect(),
             base: String::new(),
             starts: 0,
+            public_metrics,
         };
         server.launch();
         server
+    }
+
+    /// The server's data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The server process's ID.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server runs").id()
     }
 
     fn log_path(&self) -> PathBuf {
@@ -176,6 +198,7 @@ impl Server {
                 .arg(format!("127.0.0.1:{port}"))
                 .arg("--data-dir")
                 .arg(&self.data_dir)
+                .args(self.public_metrics.then_some("--public-metrics"))
                 .args(&self.serve_args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -210,11 +233,6 @@ impl Server {
             std::thread::sleep(Duration::from_millis(100));
         }
         Err(false)
-    }
-
-    /// The server's process ID, while it runs.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
     }
 
     /// SIGKILL, as a crash would: nothing of the server's shutdown runs.

@@ -7,7 +7,16 @@
 /// with no stack effect) and then returns `ok(done("\"survived\""))`.
 /// `extra_fields` adds core module fields (memories, tables) the attack uses.
 fn block_component(extra_fields: &str, attack: &str) -> Vec<u8> {
-    let text = format!(
+    assemble(&block_component_text(extra_fields, attack))
+}
+
+fn assemble(text: &str) -> Vec<u8> {
+    wat::parse_str(text).unwrap_or_else(|e| panic!("test component does not assemble: {e}"))
+}
+
+/// The text of [`block_component`].
+fn block_component_text(extra_fields: &str, attack: &str) -> String {
+    format!(
         r#"
 (component
   (import "sandflow:block/types@0.1.0" (instance $types
@@ -90,8 +99,24 @@ fn block_component(extra_fields: &str, attack: &str) -> Vec<u8> {
       (realloc (core func $instance "cabi_realloc"))))
 )
 "#
+    )
+}
+
+/// A well-behaved component whose manifest declares `input_schema` (JSON
+/// text) as its input schema: for schemas a server must refuse.
+pub fn with_input_schema(input_schema: &str) -> Vec<u8> {
+    const DEFAULT: &str = r#""\0b\04\00\00\02\00\00\00"   ;; input-schema"#;
+    let text = block_component_text("", "");
+    assert!(text.contains(DEFAULT), "the skeleton's manifest layout changed");
+    // The schema's bytes at 8192, every one escaped, and the manifest pointing there.
+    let len = u32::try_from(input_schema.len()).expect("a small schema").to_le_bytes();
+    let pair: String = [0u8, 0x20, 0, 0].iter().chain(len.iter()).map(|b| format!("\\{b:02x}")).collect();
+    let bytes: String = input_schema.bytes().map(|b| format!("\\{b:02x}")).collect();
+    let text = text.replace(DEFAULT, &format!("\"{pair}\"   ;; input-schema")).replace(
+        "(func (export \"describe\") (result i32)",
+        &format!("(data (i32.const 8192) \"{bytes}\")\n    (func (export \"describe\") (result i32)"),
     );
-    wat::parse_str(&text).unwrap_or_else(|e| panic!("test component does not assemble: {e}"))
+    assemble(&text)
 }
 
 /// A well-behaved component built the same way, to show the skeleton itself runs.

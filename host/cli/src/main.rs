@@ -64,6 +64,18 @@ enum Command {
         jwt_audience: Option<String>,
         #[command(flatten)]
         admission: admission_args::AdmissionArgs,
+        /// The key stored environment values are sealed with (hex, 32 bytes;
+        /// created 0600 if missing). Default: DATA_DIR/sealing-key, or
+        /// $SANDFLOW_SEALING_KEY_FILE. Workers of the same database need the same file.
+        #[arg(long, value_name = "FILE")]
+        sealing_key_file: Option<PathBuf>,
+        /// Serve Prometheus `/metrics` (and `/healthz`) on this HOST:PORT.
+        #[arg(long)]
+        metrics_addr: Option<String>,
+        /// Also serve `/metrics` on --addr, to anyone who reaches it (off by
+        /// default: the counters are server-wide).
+        #[arg(long)]
+        public_metrics: bool,
     },
     /// Run executions from the PostgreSQL work queue (distributed mode).
     Worker {
@@ -92,6 +104,11 @@ enum Command {
         data_dir: PathBuf,
         #[command(flatten)]
         admission: admission_args::AdmissionArgs,
+        /// The servers' sealing key (their --sealing-key-file, or a copy of
+        /// their DATA_DIR/sealing-key). Default: $SANDFLOW_SEALING_KEY_FILE,
+        /// else DATA_DIR/sealing-key; it must exist.
+        #[arg(long, value_name = "FILE")]
+        sealing_key_file: Option<PathBuf>,
     },
     /// Internal: the compiler child of `serve` and `worker` (component on stdin, .cwasm on stdout).
     #[command(name = admission_args::COMPILE_CHILD_COMMAND, hide = true)]
@@ -193,6 +210,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             jwt_audience,
             request_timeout,
             admission,
+            sealing_key_file,
+            metrics_addr,
+            public_metrics,
         } => {
             let read = |path: Option<PathBuf>| -> anyhow::Result<Option<Vec<u8>>> {
                 path.map(|p| std::fs::read(&p).with_context(|| format!("reading {}", p.display()))).transpose()
@@ -218,8 +238,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 engine: cli.budgets.engine_settings(),
                 limits,
                 token_keys,
+                sealing_key_file: sealing_key_file.or_else(sealing_key_from_env),
             };
-            serve(config).await
+            let options = sandflow_server::ServeOptions { public_metrics };
+            serve(config, options, metrics_addr).await
         }
         Command::Worker {
             database_url,
@@ -230,6 +252,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             metrics_addr,
             data_dir,
             admission,
+            sealing_key_file,
         } => {
             let lease = parse_ttl(&lease).map_err(|e| anyhow::anyhow!("--lease: {e}"))?;
             anyhow::ensure!(lease >= Duration::from_secs(1), "--lease must be at least 1s");
@@ -246,19 +269,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 engine: cli.budgets.engine_settings(),
                 limits,
                 token_keys: TokenKeys::default(),
+                sealing_key_file: sealing_key_file.or_else(sealing_key_from_env),
             };
             let app = sandflow_server::prepare_worker(&config).await?;
             if let Some(addr) = metrics_addr {
-                let listener = tokio::net::TcpListener::bind(&addr)
-                    .await
-                    .with_context(|| format!("--metrics-addr {addr}: listening"))?;
-                eprintln!("sandflow: metrics on http://{}/metrics", listener.local_addr()?);
-                let app = app.clone();
-                tokio::spawn(async move {
-                    if let Err(error) = sandflow_server::serve_metrics(app, listener).await {
-                        eprintln!("sandflow: metrics server: {error}");
-                    }
-                });
+                spawn_metrics(app.clone(), &addr).await?;
             }
             let worker = WorkerConfig {
                 id: worker_id.unwrap_or_else(|| WorkerConfig::default().id),
@@ -319,9 +334,34 @@ fn runtime_config(cache_dir: Option<PathBuf>, allow_http: &[String]) -> anyhow::
     Ok(RuntimeConfig { cache_dir, http, ..RuntimeConfig::default() })
 }
 
+/// `SANDFLOW_SEALING_KEY_FILE`, when set and not empty.
+fn sealing_key_from_env() -> Option<PathBuf> {
+    std::env::var_os("SANDFLOW_SEALING_KEY_FILE").filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+/// Serves `/metrics` and `/healthz` on `addr` in the background.
+async fn spawn_metrics(app: std::sync::Arc<sandflow_server::AppState>, addr: &str) -> anyhow::Result<()> {
+    let listener =
+        tokio::net::TcpListener::bind(addr).await.with_context(|| format!("--metrics-addr {addr}: listening"))?;
+    eprintln!("sandflow: metrics on http://{}/metrics", listener.local_addr()?);
+    tokio::spawn(async move {
+        if let Err(error) = sandflow_server::serve_metrics(app, listener).await {
+            eprintln!("sandflow: metrics server: {error}");
+        }
+    });
+    Ok(())
+}
+
 /// `sandflow serve`: prepares the state, listens, says how to get a token.
-async fn serve(config: ServerConfig) -> anyhow::Result<ExitCode> {
+async fn serve(
+    config: ServerConfig,
+    options: sandflow_server::ServeOptions,
+    metrics_addr: Option<String>,
+) -> anyhow::Result<ExitCode> {
     let app = sandflow_server::prepare(&config).await?;
+    if let Some(addr) = metrics_addr {
+        spawn_metrics(app.clone(), &addr).await?;
+    }
     let listener =
         tokio::net::TcpListener::bind(config.addr).await.with_context(|| format!("listening on {}", config.addr))?;
     let addr = listener.local_addr()?;
@@ -331,7 +371,7 @@ async fn serve(config: ServerConfig) -> anyhow::Result<ExitCode> {
         // Not the URL itself: it may hold a password.
         eprintln!("sandflow: distributed mode: executions run on `sandflow worker --database-url <the same URL>`");
     }
-    sandflow_server::serve(app, listener).await?;
+    sandflow_server::serve_with(app, listener, options).await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -402,7 +402,11 @@ impl<R: BlockRunner> ExecutionContext<R> {
 /// engine does so before a resume runs, and a server may do it earlier.
 pub fn check_resume_input(context_id: &str, schema: &Value, input: &Value) -> Result<(), ExecuteError> {
     let invalid = |problems| ExecuteError::ResumeInputInvalid { context_id: context_id.to_string(), problems };
-    let validator = jsonschema::validator_for(schema).map_err(|e| invalid(vec![format!("the input schema is unusable: {e}")]))?;
+    // Before compiling: a schema that refers back to itself in place would never finish.
+    crate::validate::check_schema_bounds(schema)
+        .map_err(|refused| invalid(vec![format!("the input schema is refused: {refused}")]))?;
+    let validator =
+        jsonschema::validator_for(schema).map_err(|e| invalid(vec![format!("the input schema is unusable: {e}")]))?;
     let problems: Vec<String> = validator
         .iter_errors(input)
         .take(20)

@@ -22,6 +22,9 @@
 
 mod references;
 mod schema;
+mod schema_bounds;
+
+pub use schema_bounds::{MAX_SCHEMA_DEPTH, MAX_SCHEMA_EXPANSION, MAX_SCHEMA_NODES, SchemaRefused, check_schema_bounds};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -102,6 +105,7 @@ pub fn validate_with_env(
         }
         check_limits(id, block, settings, &mut problems);
         check_env(id, block, &mut problems);
+        schema::check_param_schemas(id, block, &mut problems);
     }
     check_containers(state, &index, settings, &mut problems);
     check_variables(state, &mut problems);

@@ -601,26 +601,38 @@ impl SigningSecret {
     /// place, so a crash never leaves a half-written secret, and two servers starting at
     /// once both end up with the one that was linked first.
     pub fn load_or_create(data_dir: &Path) -> io::Result<Vec<u8>> {
-        let path = data_dir.join(Self::FILE_NAME);
-        match read_secret(&path) {
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-            other => return other,
-        }
-
-        create_private_dir(data_dir)?;
-        let mut secret = [0u8; Self::NEW_SECRET_BYTES];
-        getrandom::fill(&mut secret).map_err(io::Error::other)?;
-        let temporary = data_dir.join(format!(".{}.{}.tmp", Self::FILE_NAME, std::process::id()));
-        let written = write_private_file(&temporary, format!("{}\n", hex::encode(secret)).as_bytes()).and_then(|()| {
-            match fs::hard_link(&temporary, &path) {
-                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-                other => other,
-            }
-        });
-        let _ = fs::remove_file(&temporary);
-        written?;
-        read_secret(&path)
+        load_or_create_secret_file(&data_dir.join(Self::FILE_NAME), Self::NEW_SECRET_BYTES)
     }
+}
+
+/// Reads the hex secret in `path`, creating its directory (0700) and the file
+/// (0600, `new_bytes` random bytes) when it does not exist yet. Creation is
+/// atomic (a temporary file hard-linked into place). Also the sealing key's.
+pub(crate) fn load_or_create_secret_file(path: &Path, new_bytes: usize) -> io::Result<Vec<u8>> {
+    match read_secret(path) {
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+        other => return other,
+    }
+    let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    create_private_dir(dir)?;
+    let mut secret = vec![0u8; new_bytes];
+    getrandom::fill(&mut secret).map_err(io::Error::other)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = write_private_file(&temporary, format!("{}\n", hex::encode(&secret)).as_bytes()).and_then(|()| {
+        match fs::hard_link(&temporary, path) {
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            other => other,
+        }
+    });
+    let _ = fs::remove_file(&temporary);
+    written?;
+    read_secret(path)
+}
+
+/// Reads a secret file written by [`load_or_create_secret_file`] (or by hand).
+pub(crate) fn read_secret_file(path: &Path) -> io::Result<Vec<u8>> {
+    read_secret(path)
 }
 
 /// Reads and decodes a secret file, refusing one too short to be a real secret.

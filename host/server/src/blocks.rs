@@ -77,7 +77,7 @@ fn valid_type(name: &str) -> bool {
     ),
     responses(
         (status = 201, description = "Type-checked, compiled and registered for the caller's tenant", body = crate::openapi::BlockEntry),
-        (status = 400, description = "Missing or bad `type`, or an empty body", body = crate::openapi::ErrorBody),
+        (status = 400, description = "Missing or bad `type`, an empty body, or `invalid_schema`: a manifest schema that refers back to itself in place or is too large", body = crate::openapi::ErrorBody),
         (status = 401, description = "No or bad token", body = crate::openapi::ErrorBody),
         (status = 403, description = "Missing scope", body = crate::openapi::ErrorBody),
         (status = 409, description = "`block_exists`: a standard block's type", body = crate::openapi::ErrorBody),
@@ -130,6 +130,7 @@ pub async fn register(
     // Off the request threads, a bounded number at once, in a memory-capped
     // child process that is killed at the deadline (sandflow_runtime::CompileConfig).
     let block = app.runner.runtime().load_untrusted(&body, app.limits.compile_timeout).await.map_err(load_error)?;
+    crate::manifest_schemas::check_manifest_schemas(block.manifest())?;
     let manifest = serde_json::to_value(block.manifest()).map_err(ApiError::internal)?;
     let digest = block.digest().to_string();
     app.store.put_block(tenant.as_str(), block_type, &digest, body.to_vec(), manifest.clone()).await?;

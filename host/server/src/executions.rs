@@ -196,7 +196,7 @@ pub async fn execute(
         }
     };
     let execution_id = body.options.execution_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    check_id("options.executionId", &execution_id)?;
+    check_execution_id(&execution_id)?;
     let request = StoredRequest {
         workflow_id: body.workflow_id.clone(),
         state,
@@ -240,7 +240,8 @@ pub async fn execute(
         tenant: tenant.as_str().to_string(),
         id: execution_id.clone(),
         workflow_id: body.workflow_id,
-        request: serde_json::to_value(&request).map_err(ApiError::internal)?,
+        // Environment values sealed: the store never holds them in the clear.
+        request: app.sealer.seal_request(tenant.as_str(), &execution_id, &request),
         // In distributed mode it waits in the queue until a worker takes it.
         status: if app.jobs.is_some() { StoredStatus::Queued } else { StoredStatus::Running },
     };
@@ -262,6 +263,28 @@ pub async fn execute(
     match result {
         Ok(result) => Ok(answer(result)),
         Err(error) => Err(error.into()),
+    }
+}
+
+/// Longest execution ID.
+pub const MAX_EXECUTION_ID_CHARS: usize = 128;
+
+/// An execution ID names rows, paths of the API and lines of logs: 1 to
+/// [`MAX_EXECUTION_ID_CHARS`] of letters, digits, `-`, `_`, `.` and `:`,
+/// starting with a letter or digit and without `..` (so never `.`, `..`, a
+/// path, nor a control character). 400 naming `options.executionId`.
+fn check_execution_id(id: &str) -> ApiResult<()> {
+    let safe = id.len() <= MAX_EXECUTION_ID_CHARS
+        && id.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && !id.contains("..")
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if safe {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "options.executionId must be 1 to {MAX_EXECUTION_ID_CHARS} characters of letters, digits, '-', '_', \
+             '.' or ':', start with a letter or digit and not contain '..'"
+        )))
     }
 }
 

@@ -31,7 +31,7 @@ const LOCK_SWEEP_AT: usize = 1024;
 const EVENT_BUFFER: usize = 1024;
 
 /// Everything needed to run (or re-run after a crash) one execution; stored
-/// with it. Holds environment values: the store keeps it in a 0600 file.
+/// with it, its environment values sealed ([`crate::Sealer::seal_request`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredRequest {
@@ -196,7 +196,13 @@ pub async fn run_pass(
             .await
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|value| serde_json::from_value(value).ok())
+            .filter_map(|value| match app.sealer.open_checkpoint(tenant.as_str(), execution_id, value) {
+                Ok(checkpoint) => Some(checkpoint),
+                Err(error) => {
+                    eprintln!("sandflow: a checkpoint of {execution_id} is skipped: {error}");
+                    None
+                }
+            })
             .collect()
     };
     let runner = app.tenant_runner(tenant).await;
@@ -212,6 +218,7 @@ pub async fn run_pass(
         let tenant = tenant.clone();
         let execution_id = execution_id.to_string();
         let metrics = app.metrics.clone();
+        let (sealer, secret) = (app.sealer.clone(), !request.env.is_empty());
         tokio::spawn(async move {
             while let Some(event) = received.recv().await {
                 match event {
@@ -224,7 +231,7 @@ pub async fn run_pass(
                         if let Some(log) = &checkpoint.log {
                             metrics.observe_block(log.duration_ms, log.fuel_consumed);
                         }
-                        let value = serde_json::to_value(&*checkpoint).unwrap_or(Value::Null);
+                        let value = sealer.seal_checkpoint(tenant.as_str(), &execution_id, &checkpoint, secret);
                         if let Err(error) =
                             store.append_checkpoint(tenant.as_str(), &execution_id, &checkpoint.context_id, value).await
                         {
@@ -483,12 +490,13 @@ pub async fn resume(
     if record.status.is_final() {
         return Err(ApiError::execution_finished(execution_id, record.status.as_str()));
     }
+    // Opened before the claim: a request that does not open leaves the pause point as it was.
+    let request = app.sealer.open_request(tenant.as_str(), execution_id, record.request).map_err(ApiError::internal)?;
     match app.store.claim_pause_point(tenant.as_str(), execution_id, context_id).await? {
         ClaimResult::Claimed { .. } => {}
         ClaimResult::AlreadyResumed => return Err(ApiError::already_resumed(context_id)),
         ClaimResult::Unknown => return Err(ApiError::not_found("pause point", context_id)),
     }
-    let request: StoredRequest = serde_json::from_value(record.request).map_err(ApiError::internal)?;
     app.store.update_execution(tenant.as_str(), execution_id, StoredStatus::Running, None).await?;
     let resume = ResumeRequest { context_id: context_id.to_string(), input };
     match run_pass(app, tenant, execution_id, &request, Pass::Resume(resume), None).await {
@@ -540,7 +548,15 @@ async fn recover_one(app: &Arc<AppState>, tenant: &Tenant, id: &str) -> anyhow::
             app.store.release_pause_point(tenant.as_str(), id, &point.context_id).await?;
         }
     }
-    let request: StoredRequest = serde_json::from_value(record.request)?;
+    let request = match app.sealer.open_request(tenant.as_str(), id, record.request) {
+        Ok(request) => request,
+        Err(error) => {
+            // It cannot continue (another sealing key?): it ends failed, saying why, not running for ever.
+            let result = failed_before_running(id, format!("the execution cannot continue: {error}"));
+            app.store.update_execution(tenant.as_str(), id, StoredStatus::Failed, Some(result)).await?;
+            return Ok(());
+        }
+    };
     app.store.update_execution(tenant.as_str(), id, StoredStatus::Running, None).await?;
     let outcome = run_pass(app, tenant, id, &request, Pass::Recover, None).await;
     if let Err(error) = outcome {

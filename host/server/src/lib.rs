@@ -8,8 +8,10 @@ mod error;
 mod executions;
 mod executor;
 mod extract;
+mod manifest_schemas;
 mod openapi;
 mod queued;
+pub mod sealed;
 mod state;
 mod worker;
 mod workflows;
@@ -30,6 +32,7 @@ use sandflow_store::{PostgresStore, SqliteStore, Store};
 use sandflow_wasm_runner::WasmBlockRunner;
 
 pub use error::ApiError;
+pub use sealed::Sealer;
 pub use state::{AppState, ServerLimits};
 pub use worker::{WorkerConfig, run_worker};
 
@@ -50,6 +53,19 @@ pub struct ServerConfig {
     pub engine: EngineSettings,
     pub limits: ServerLimits,
     pub token_keys: TokenKeys,
+    /// The key stored secrets are sealed with (see [`sealed`]); default
+    /// `data_dir/sealing-key`, created on first start. Servers and workers
+    /// of one database must share it.
+    pub sealing_key_file: Option<PathBuf>,
+}
+
+/// What `serve` shows besides the API.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServeOptions {
+    /// Serve `/metrics` on the API's address too, to anyone. Off by default:
+    /// the counters are server-wide, not a tenant's, so they belong on
+    /// `--metrics-addr`, an address only operators reach.
+    pub public_metrics: bool,
 }
 
 /// Token verification beyond the server's own HS256 secret.
@@ -65,8 +81,13 @@ pub struct TokenKeys {
     pub audience: Option<String>,
 }
 
-/// The routes over shared state.
+/// The routes over shared state, without `/metrics` (see [`ServeOptions`]).
 pub fn router(app: Arc<AppState>) -> Router {
+    router_with(app, ServeOptions::default())
+}
+
+/// The routes over shared state, `/metrics` among them when `options` say so.
+pub fn router_with(app: Arc<AppState>, options: ServeOptions) -> Router {
     let component_limit = app.limits.max_component_bytes;
     let body_limit = app.limits.max_body_bytes;
     Router::new()
@@ -81,7 +102,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/v1/executions/{id}/cancel", post(executions::cancel))
         .route("/v1/blocks", get(blocks::list).post(blocks::register).layer(DefaultBodyLimit::max(component_limit)))
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
-        .route("/metrics", get(metrics))
+        .route("/metrics", if options.public_metrics { get(metrics) } else { get(metrics_not_here) })
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
@@ -92,8 +113,8 @@ pub fn router(app: Arc<AppState>) -> Router {
         .with_state(app)
 }
 
-/// Serves what a worker shows on `--metrics-addr`, `/metrics` and
-/// `/healthz`, until the process ends.
+/// Serves what `--metrics-addr` shows (of a server or a worker), `/metrics`
+/// and `/healthz`, until the process ends.
 pub async fn serve_metrics(app: Arc<AppState>, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
     let router = Router::new()
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
@@ -138,6 +159,15 @@ async fn envelope_plain_errors(response: axum::response::Response) -> axum::resp
     enveloped
 }
 
+/// `/metrics` on the API address when it is not public there.
+async fn metrics_not_here() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "metrics are served on the server's --metrics-addr (or here with --public-metrics)",
+    )
+}
+
 async fn metrics(State(app): State<Arc<AppState>>) -> impl IntoResponse {
     let text = prometheus::TextEncoder::new().encode_to_string(&app.metrics.registry.gather()).unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
@@ -175,7 +205,9 @@ pub async fn prepare(config: &ServerConfig) -> anyhow::Result<Arc<AppState>> {
             (Arc::new(SqliteStore::open(&path).await.map_err(|e| anyhow::anyhow!("{e}"))?), None)
         }
     };
-    let app = state(store, verifier, config).await?;
+    let key_file = config.sealing_key_file.clone().unwrap_or_else(|| config.data_dir.join(Sealer::FILE_NAME));
+    let sealer = Sealer::load(&key_file, true)?;
+    let app = state(store, verifier, config).await?.with_sealer(sealer);
     Ok(Arc::new(match queue {
         Some(queue) => app.with_jobs(Arc::new(queued::JobQueue::new(queue))),
         None => app,
@@ -183,17 +215,24 @@ pub async fn prepare(config: &ServerConfig) -> anyhow::Result<Arc<AppState>> {
 }
 
 /// Connects to PostgreSQL and loads the standard blocks: everything
-/// `sandflow worker` needs. `config.data_dir`, `addr` and `token_keys` are
-/// not used: a worker answers no requests.
+/// `sandflow worker` needs. `addr` and `token_keys` are not used: a worker
+/// answers no requests. The sealing key must exist already (the servers'
+/// `--sealing-key-file`, or `data_dir/sealing-key`): a worker never makes one,
+/// since a key of its own could open nothing the servers sealed.
 pub async fn prepare_worker(config: &ServerConfig) -> anyhow::Result<Arc<AppState>> {
     let url = config.database_url.as_deref().ok_or_else(|| anyhow::anyhow!("a worker needs --database-url"))?;
+    let key_file = config.sealing_key_file.clone().unwrap_or_else(|| config.data_dir.join(Sealer::FILE_NAME));
+    let sealer = Sealer::load(&key_file, false).context(
+        "a worker needs the servers' sealing key: pass --sealing-key-file (or SANDFLOW_SEALING_KEY_FILE) \
+         naming the file the servers use",
+    )?;
     let store = connect_postgres(url).await?;
     let jobs = Arc::new(queued::JobQueue::new(store.queue()));
     // Never asked to verify a token; a random key rather than none keeps the type simple.
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("randomness: {e}"))?;
     let verifier = Verifier::new(AuthConfig::new(key.to_vec())).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(Arc::new(state(Arc::new(store), verifier, config).await?.with_jobs(jobs)))
+    Ok(Arc::new(state(Arc::new(store), verifier, config).await?.with_jobs(jobs).with_sealer(sealer)))
 }
 
 async fn connect_postgres(url: &str) -> anyhow::Result<PostgresStore> {
@@ -215,14 +254,23 @@ async fn state(store: Arc<dyn Store>, verifier: Verifier, config: &ServerConfig)
 /// the timer of timed pauses; in distributed mode workers do both, and the
 /// server listens for the jobs it waits on.
 pub async fn serve(app: Arc<AppState>, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    serve_with(app, listener, ServeOptions::default()).await
+}
+
+/// As [`serve`], with `options`.
+pub async fn serve_with(
+    app: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    options: ServeOptions,
+) -> anyhow::Result<()> {
     if let Some(jobs) = &app.jobs {
         jobs.spawn_outcome_listener();
-        return axum::serve(listener, router(app)).await.context("serving HTTP");
+        return axum::serve(listener, router_with(app, options)).await.context("serving HTTP");
     }
     let recovered = executor::recover(&app).await?;
     if recovered > 0 {
         eprintln!("sandflow: continuing {recovered} execution(s) left running by the previous process");
     }
     executor::spawn_timer(app.clone());
-    axum::serve(listener, router(app)).await.context("serving HTTP")
+    axum::serve(listener, router_with(app, options)).await.context("serving HTTP")
 }

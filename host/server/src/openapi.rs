@@ -103,8 +103,74 @@ impl Modify for BearerAuth {
 }
 
 /// The document as JSON text, built once.
-static DOCUMENT: LazyLock<String> =
-    LazyLock::new(|| ApiDoc::openapi().to_json().expect("the OpenAPI document serializes"));
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+    let mut document: serde_json::Value =
+        serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serializes");
+    describe_event_stream(&mut document);
+    document.to_string()
+});
+
+/// Path of the event stream in the document.
+const EVENTS_PATH: &str = "/v1/executions/{id}/events";
+
+/// Describes the 200 answer of the event stream as it is sent: a
+/// `text/event-stream` whose every event is `{event, data}` (as SSE parsers
+/// such as Schemathesis' read it), `data` being JSON text whose shape the
+/// event name decides. Both `schema` (what 3.1 tools read) and OpenAPI 3.2's
+/// `itemSchema` hold that per-event schema.
+fn describe_event_stream(document: &mut serde_json::Value) {
+    let event = event_stream_item_schema();
+    let media = &mut document["paths"][EVENTS_PATH]["get"]["responses"]["200"]["content"]["text/event-stream"];
+    *media = serde_json::json!({"schema": event, "itemSchema": event});
+}
+
+/// One server-sent event of `/v1/executions/{id}/events`.
+fn event_stream_item_schema() -> serde_json::Value {
+    use serde_json::json;
+    let nullable_string = json!({"type": ["string", "null"]});
+    let block_started = json!({
+        "type": "object",
+        "required": ["contextId", "blockId", "blockName", "blockType"],
+        "properties": {"contextId": {"type": "string"}, "blockId": {"type": "string"},
+                       "blockName": {"type": "string"}, "blockType": {"type": "string"}},
+    });
+    let block_finished = json!({
+        "type": "object",
+        "required": ["contextId", "blockId", "success", "durationMs"],
+        "properties": {"contextId": {"type": "string"}, "blockId": {"type": "string"},
+                       "success": {"type": "boolean"},
+                       "durationMs": {"type": ["integer", "null"], "minimum": 0}},
+    });
+    let execution_ended = json!({
+        "type": "object",
+        "required": ["executionId", "status"],
+        "properties": {"executionId": {"type": "string"},
+                       "status": {"enum": ["queued", "running", "completed", "failed", "paused", "cancelled"]},
+                       "error": nullable_string},
+    });
+    let event = |names: &[&str], data: &serde_json::Value| {
+        json!({
+            "type": "object",
+            "required": ["event", "data"],
+            "properties": {
+                "event": {"enum": names},
+                "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": data},
+                "id": {"type": "string"},
+                "retry": {"type": "integer", "minimum": 0},
+            },
+        })
+    };
+    json!({
+        "description": "One event: `block_started`, `block_finished` or `block_paused` per block run, then \
+                        `execution_finished` or `execution_paused`; `data` is JSON text. Comment lines keep \
+                        the connection alive.",
+        "oneOf": [
+            event(&["block_started"], &block_started),
+            event(&["block_finished", "block_paused"], &block_finished),
+            event(&["execution_finished", "execution_paused"], &execution_ended),
+        ],
+    })
+}
 
 /// The OpenAPI document.
 #[utoipa::path(
@@ -578,6 +644,21 @@ mod tests {
         operation["security"].as_array()?.iter().find_map(|requirement| {
             requirement[BEARER].as_array().and_then(|scopes| scopes.first()).and_then(Value::as_str).map(str::to_string)
         })
+    }
+
+    #[test]
+    fn the_event_stream_is_described_event_by_event() {
+        let doc = document_json();
+        let media = &doc["paths"][EVENTS_PATH]["get"]["responses"]["200"]["content"]["text/event-stream"];
+        let schema = &media["schema"];
+        assert_eq!(schema, &media["itemSchema"]);
+        let validator = jsonschema::validator_for(schema).expect("the event schema compiles");
+        let sent = json!({"event": "block_finished",
+                          "data": json!({"contextId": "a", "blockId": "a", "success": true, "durationMs": 3}).to_string()});
+        assert!(validator.is_valid(&sent), "{schema}");
+        // What the document said before: the whole stream as one string.
+        assert!(!validator.is_valid(&json!("event: block_finished")));
+        assert!(!validator.is_valid(&json!({"event": "something_else", "data": "{}"})));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use sandflow_wasm_runner::WasmBlockRunner;
 use crate::auth::Verifier;
 use crate::executor::Executions;
 use crate::queued::JobQueue;
+use crate::sealed::Sealer;
 
 /// A tenant name taken from a verified token (or from the store, for work
 /// the server does on its own): the key of every stored row.
@@ -171,6 +172,8 @@ pub struct AppState {
     /// Distributed mode (PostgreSQL): the work queue executions go through.
     pub jobs: Option<Arc<JobQueue>>,
     pub metrics: Metrics,
+    /// Seals the environment values (and their executions' checkpoints) the store keeps.
+    pub sealer: Sealer,
     /// Custom blocks already compiled, by tenant, type and digest.
     custom: Mutex<HashMap<(Tenant, String), CompiledBlock>>,
 }
@@ -193,6 +196,8 @@ impl AppState {
             executions: Executions::default(),
             jobs: None,
             metrics: Metrics::new(),
+            // Replaced by the configured key in `prepare`; see `with_sealer`.
+            sealer: Sealer::ephemeral(),
             custom: Mutex::default(),
         }
     }
@@ -200,6 +205,14 @@ impl AppState {
     /// Sends executions through the work queue `jobs` (distributed mode).
     pub fn with_jobs(mut self, jobs: Arc<JobQueue>) -> Self {
         self.jobs = Some(jobs);
+        self
+    }
+
+    /// Seals stored secrets with `sealer` (the data dir's or the configured
+    /// key) instead of the random key of [`AppState::new`], which dies with
+    /// the process.
+    pub fn with_sealer(mut self, sealer: Sealer) -> Self {
+        self.sealer = sealer;
         self
     }
 

@@ -390,7 +390,9 @@ async fn run_job(
     if retried {
         store.record_restart(tenant.as_str(), id).await?;
     }
-    let request: StoredRequest = serde_json::from_value(record.request)
+    let request: StoredRequest = app
+        .sealer
+        .open_request(tenant.as_str(), id, record.request)
         .map_err(|e| JobError::Store(StoreError::Backend(format!("stored request of {id}: {e}"))))?;
     let result = match &job.kind {
         JobKind::Run => {

@@ -39,6 +39,7 @@ impl TestServer {
             },
             engine: EngineSettings::default(),
             limits,
+            sealing_key_file: None,
         };
         let app = sandflow_server::prepare(&config).await.unwrap();
         let listener = tokio::net::TcpListener::bind(config.addr).await.unwrap();

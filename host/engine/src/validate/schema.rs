@@ -6,9 +6,28 @@ use jsonschema::Validator;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
+use super::schema_bounds::check_schema_bounds;
 use crate::graph::Problem;
 use crate::model::BlockDef;
 use crate::reference::BlockIndex;
+
+/// The block type whose `inputSchema` param is a JSON Schema the server compiles at resume.
+const HUMAN_IN_THE_LOOP: &str = "human_in_the_loop";
+
+/// Refuses a literal `inputSchema` of a `human_in_the_loop` block that is
+/// unbounded (see [`check_schema_bounds`]); one given as a reference is
+/// checked when the pause is resumed.
+pub(super) fn check_param_schemas(id: &str, block: &BlockDef, problems: &mut Vec<Problem>) {
+    if block.block_type != HUMAN_IN_THE_LOOP {
+        return;
+    }
+    let Some(schema) = block.params.as_ref().and_then(|params| params.get("inputSchema")) else { return };
+    if matches!(schema, Value::Object(_) | Value::Bool(_))
+        && let Err(refused) = check_schema_bounds(schema)
+    {
+        problems.push(Problem::at(id, "params.inputSchema", format!("the input schema is refused: {refused}")));
+    }
+}
 
 /// Compiled input schemas, built once per block type on first use.
 pub(super) struct SchemaCache<'a> {
@@ -25,10 +44,11 @@ impl<'a> SchemaCache<'a> {
     /// except those a reference may resolve away.
     pub(super) fn check_params(&mut self, id: &str, block: &BlockDef, index: &BlockIndex, problems: &mut Vec<Problem>) {
         let Some(schema) = self.schemas.get(&block.block_type) else { return };
-        let validator = self
-            .compiled
-            .entry(block.block_type.clone())
-            .or_insert_with(|| jsonschema::validator_for(schema).map_err(|e| e.to_string()));
+        let validator = self.compiled.entry(block.block_type.clone()).or_insert_with(|| {
+            // A custom block stored before its schema was checked at upload is checked here too.
+            check_schema_bounds(schema).map_err(|refused| refused.to_string())?;
+            jsonschema::validator_for(schema).map_err(|e| e.to_string())
+        });
         let validator = match validator {
             Ok(validator) => validator,
             Err(message) => {
