@@ -428,7 +428,8 @@ mod schemas {
         pub enabled: Option<bool>,
         pub parent_id: Option<String>,
         pub limits: Option<BlockLimits>,
-        /// Environment variables the block's env handle may read.
+        /// Environment variables granted to the block: its env handle reads only
+        /// these, and `{{NAME}}` in its params resolves only for these.
         pub env: Option<Vec<String>>,
     }
 
