@@ -684,3 +684,6 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
     }
     Ok(Duration::from_secs(secs))
 }
+
+#[cfg(test)]
+mod fuzz_tests;
