@@ -157,7 +157,7 @@ impl Builder {
         if let Some((fuel, memory, timeout)) = spec.limits {
             block["limits"] = json!({"fuel": fuel, "memoryBytes": memory, "timeoutMs": timeout});
         }
-        if spec.refs[1] % 3 == 0 {
+        if spec.refs[1].is_multiple_of(3) {
             block["env"] = json!(["TOKEN"]);
         }
         self.blocks.insert(id.to_string(), block);
