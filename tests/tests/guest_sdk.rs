@@ -5,6 +5,9 @@ use sandflow_runtime::{BlockOutcome, BlockRunError, LogLevel, RunRequest};
 use sandflow_tests::{guests, runtime_with};
 use serde_json::json;
 
+#[path = "guest_sdk/wit_json.rs"]
+mod wit_json;
+
 #[test]
 fn readme_example_is_the_greet_guest_verbatim() {
     let readme = include_str!("../../guest-sdk/README.md");

@@ -696,3 +696,6 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
     }
     Ok(Duration::from_secs(secs))
 }
+
+#[cfg(test)]
+mod fuzz_tests;
