@@ -74,13 +74,22 @@ impl Redactor {
         }
         let mut out = String::with_capacity(text.len());
         let mut copied = 0;
+        let mut markers = Vec::with_capacity(runs.len());
         for (start, end) in runs {
             out.push_str(&text[copied..start]);
+            markers.push(out.len()..out.len() + REDACTED.len());
             out.push_str(REDACTED);
             copied = end;
         }
         out.push_str(&text[copied..]);
-        out
+        // A secret that overlaps the marker can be rebuilt by the replacement
+        // (`bR[R` in `bRbR[R` gives `bR[REDACTED]`): then nothing of the
+        // string is kept, rather than pass again (which could never end). A
+        // secret lying wholly inside one marker (`REDA`) shows nothing.
+        let rebuilt = matcher
+            .find_overlapping_iter(&out)
+            .any(|m| !markers.iter().any(|marker| marker.start <= m.start() && m.end() <= marker.end));
+        if rebuilt { REDACTED.to_string() } else { out }
     }
 
     /// Redacts, in place, every string value in `value` and every number whose

@@ -1,14 +1,15 @@
 //! Reference parsing and resolution over arbitrary text: spans are exact and
 //! print back as written, text without reference syntax is left alone, a
 //! whole-string reference keeps the value found at its path, and inside
-//! JavaScript every value is one JSON literal (data never becomes code).
+//! JavaScript a reference becomes a bound value, never source (data never
+//! becomes code).
 
 use std::borrow::Cow;
 
 use proptest::prelude::*;
 use sandflow_engine::reference::{
-    BlockLookup, ContainerField, Embedding, ReferenceScope, find_references, is_segment, resolve_params,
-    resolve_string, resolve_text,
+    BlockLookup, ContainerField, EnvLookup, ReferenceScope, Syntax, find_references, is_segment, resolve_params,
+    resolve_script, resolve_string, resolve_text,
 };
 use serde_json::Value;
 
@@ -34,8 +35,8 @@ impl ReferenceScope for Everything {
     fn parallel_value(&self, _field: ContainerField) -> Option<Cow<'_, Value>> {
         Some(Cow::Borrowed(&self.output))
     }
-    fn env(&self, _name: &str) -> Option<String> {
-        Some(self.env.clone())
+    fn env(&self, _name: &str) -> EnvLookup {
+        EnvLookup::Granted(self.env.clone())
     }
 }
 
@@ -55,8 +56,8 @@ impl ReferenceScope for Nothing {
     fn parallel_value(&self, _field: ContainerField) -> Option<Cow<'_, Value>> {
         None
     }
-    fn env(&self, _name: &str) -> Option<String> {
-        None
+    fn env(&self, _name: &str) -> EnvLookup {
+        EnvLookup::NotProvided
     }
 }
 
@@ -144,13 +145,12 @@ proptest! {
     #[test]
     fn resolution_never_panics_and_fails_only_with_a_typed_error(text in text(), output in json(3, 16)) {
         let everything = Everything { output, env: "env-value".into() };
-        for embedding in [Embedding::Text, Embedding::JavaScript] {
-            prop_assert!(resolve_text(&text, &everything, embedding).is_ok());
-            // With nothing known, dotted block references, variables, containers
-            // and env references fail; the message names the reference, never a value.
-            if let Err(error) = resolve_text(&text, &Nothing, embedding) {
-                prop_assert!(!error.to_string().is_empty());
-            }
+        prop_assert!(resolve_text(&text, &everything).is_ok());
+        prop_assert!(resolve_script(&text, &everything, Syntax::JavaScript).is_ok());
+        // With nothing known, dotted block references, variables and containers
+        // fail; the message names the reference, never a value.
+        if let Err(error) = resolve_text(&text, &Nothing) {
+            prop_assert!(!error.to_string().is_empty());
         }
         prop_assert!(resolve_string(&text, &everything).is_ok());
     }
@@ -161,9 +161,10 @@ proptest! {
         prop_assert!(find_references(&text).is_empty());
         let everything = Everything { output, env: "env-value".into() };
         for scope in [&everything as &dyn ReferenceScope, &Nothing] {
-            for embedding in [Embedding::Text, Embedding::JavaScript] {
-                prop_assert_eq!(resolve_text(&text, scope, embedding), Ok(text.clone()));
-            }
+            prop_assert_eq!(resolve_text(&text, scope), Ok(text.clone()));
+            let script = resolve_script(&text, scope, Syntax::JavaScript).expect("plain text resolves");
+            prop_assert_eq!(script.source, text.clone());
+            prop_assert!(script.references.is_empty());
             prop_assert_eq!(resolve_string(&text, scope), Ok(Value::String(text.clone())));
         }
     }
@@ -199,20 +200,20 @@ proptest! {
         prop_assert_eq!(resolve_string(&missing, &scope), Ok(output.get("no_such_member_anywhere").cloned().unwrap_or(Value::Null)));
     }
 
-    /// Inside JavaScript a reference becomes exactly one JSON literal of its value;
-    /// in text, strings go in raw and everything else as compact JSON.
+    /// Inside JavaScript a reference becomes one bound value, whatever it
+    /// holds; in text, strings go in raw and everything else as compact JSON.
     #[test]
-    fn embedded_references_become_one_json_literal_in_javascript(
+    fn embedded_references_become_bound_values_in_javascript(
         before in plain_text(),
         after in plain_text(),
         output in json(3, 16),
     ) {
         let text = format!("{before}<block>{after}");
         let scope = Everything { output: output.clone(), env: String::new() };
-        let literal = output.to_string();
-        prop_assert_eq!(resolve_text(&text, &scope, Embedding::JavaScript), Ok(format!("{before}{literal}{after}")));
-        prop_assert_eq!(serde_json::from_str::<Value>(&literal).ok(), Some(output.clone()), "the literal does not read back");
+        let script = resolve_script(&text, &scope, Syntax::JavaScript).expect("resolves");
+        prop_assert_eq!(script.source, format!("{before}__refs[0]{after}"));
+        prop_assert_eq!(script.references, vec![output.clone()]);
         let raw = match &output { Value::String(s) => s.clone(), other => other.to_string() };
-        prop_assert_eq!(resolve_text(&text, &scope, Embedding::Text), Ok(format!("{before}{raw}{after}")));
+        prop_assert_eq!(resolve_text(&text, &scope), Ok(format!("{before}{raw}{after}")));
     }
 }
