@@ -109,7 +109,7 @@ impl Redactor {
                 }
                 Value::Number(number) => {
                     let text = number.to_string();
-                    if self.secrets.iter().any(|secret| *secret == text) {
+                    if self.secrets.contains(&text) {
                         *value = Value::String(REDACTED.to_string());
                     }
                 }

@@ -208,6 +208,7 @@ proptest! {
         signature in prop::collection::vec(any::<u8>(), 0..300),
         header_bytes in prop::option::weighted(0.2, prop::collection::vec(any::<u8>(), 0..40)),
     ) {
+        let generated_header = header_bytes.is_none();
         let header = match header_bytes {
             Some(bytes) => b64(&bytes),
             None => {
@@ -219,15 +220,14 @@ proptest! {
         };
         let token = format!("{header}.{claims}.{}", b64(&signature));
         let error = assert_refused(verifier().verify(&token))?;
-        if alg.eq_ignore_ascii_case("none") && header_bytes_is_json(&header) {
+        // Only a header object naming `none` is refused as such; random bytes
+        // may decode to other JSON (`0`), which is merely malformed.
+        if alg.eq_ignore_ascii_case("none") && generated_header {
             prop_assert_eq!(error, AuthError::AlgorithmNone);
         }
     }
 }
 
-fn header_bytes_is_json(header: &str) -> bool {
-    URL_SAFE_NO_PAD.decode(header).ok().and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok()).is_some()
-}
 
 proptest! {
     // RSA signing is slow in a debug build; these cases sign one token each.
