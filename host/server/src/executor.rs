@@ -325,8 +325,8 @@ pub async fn run_pass(
     }
     if let Ok(result) = &mut outcome {
         trim_logs(result, app.limits.max_stored_log_bytes);
-        hold_to_stored_limits(result, app.limits.max_stored_result_bytes);
-        store_result(app, tenant, execution_id, result).await;
+        let stored = hold_to_stored_limits(result, app.limits.max_stored_result_bytes);
+        store_result(app, tenant, execution_id, result, stored).await;
         app.metrics.executions.with_label_values(&[status_name(result.status)]).inc();
         if let Some(sender) = sender {
             let data =
@@ -355,8 +355,9 @@ pub(crate) fn failed_before_running(execution_id: &str, error: String) -> Value 
     serde_json::to_value(result).unwrap_or(Value::Null)
 }
 
-/// Stores the result and the open pause points of an engine pass.
-async fn store_result(app: &AppState, tenant: &Tenant, execution_id: &str, result: &ExecutionResult) {
+/// Stores the open pause points of an engine pass and its result, `value`
+/// being `result` as JSON.
+async fn store_result(app: &AppState, tenant: &Tenant, execution_id: &str, result: &ExecutionResult, value: Value) {
     let store = &app.store;
     let pauses: Vec<PausePointRow> = result
         .pause_points
@@ -377,7 +378,6 @@ async fn store_result(app: &AppState, tenant: &Tenant, execution_id: &str, resul
     {
         eprintln!("sandflow: pause points of {execution_id}: {error}");
     }
-    let value = serde_json::to_value(result).unwrap_or(Value::Null);
     if let Err(error) =
         store.update_execution(tenant.as_str(), execution_id, stored_status(result.status), Some(value)).await
     {
@@ -409,7 +409,8 @@ impl Drop for PassSlot<'_> {
 /// A result that could not be stored and read back whole becomes a failed
 /// one saying why: too large for `maxStoredResultBytes`, or nested deeper than
 /// the store reads back.
-fn hold_to_stored_limits(result: &mut ExecutionResult, max_bytes: usize) {
+/// Returns the result as JSON, as the store is to keep it.
+fn hold_to_stored_limits(result: &mut ExecutionResult, max_bytes: usize) -> Value {
     let value = serde_json::to_value(&*result).unwrap_or(Value::Null);
     let problem = if sandflow_engine::budget::exceeds_depth(&value, MAX_STORED_DEPTH) {
         Some(format!("the result is nested deeper than {MAX_STORED_DEPTH} levels, more than the store keeps"))
@@ -421,9 +422,13 @@ fn hold_to_stored_limits(result: &mut ExecutionResult, max_bytes: usize) {
             )
         })
     };
-    if let Some(message) = problem {
-        *result = serde_json::from_value(failed_before_running(&result.execution_id, message))
-            .expect("a failed result deserializes");
+    match problem {
+        Some(message) => {
+            let failed = failed_before_running(&result.execution_id, message);
+            *result = serde_json::from_value(failed.clone()).expect("a failed result deserializes");
+            failed
+        }
+        None => value,
     }
 }
 
