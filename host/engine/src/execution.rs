@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -275,10 +275,12 @@ impl<R: BlockRunner> Engine<R> {
             redactor: Redactor::new(&request.env.values().collect::<Vec<_>>()),
             spent: Default::default(),
             timer_refused,
+            stop_runs: Cancellation::default(),
+            responded: AtomicBool::new(false),
             request,
         });
         let top = Arc::new(Frame::top());
-        context.clone().run_scope(None, top.clone()).await;
+        context.clone().run_top(top.clone()).await;
         Ok(context.result(&top))
     }
 }
@@ -350,6 +352,10 @@ impl<R: BlockRunner> ExecutionContext<R> {
         let waiting = pause_points.iter().any(|p| p.resume_status == ResumeStatus::Paused);
         let status = if let Some(_failure) = &failure {
             ExecutionStatus::Failed
+        } else if self.responded.load(Ordering::SeqCst) {
+            // A `response` block ended the execution: complete, even if a
+            // cancellation came after it or a branch was left paused.
+            ExecutionStatus::Completed
         } else if self.request.cancel.is_cancelled() {
             ExecutionStatus::Cancelled
         } else if waiting {

@@ -22,7 +22,7 @@ use std::borrow::Cow;
 use crate::budget::{self, Spent};
 use crate::reference::{self, BlockIndex, BlockLookup, ContainerField, EnvLookup, KeyMatch, ReferenceScope, Syntax};
 use crate::result::{BlockLog, ContainerScope, PauseKind, PausePoint, ResumeStatus};
-use crate::runner::{BlockCall, BlockOutcome, BlockReport, BlockRunner, CallInfo};
+use crate::runner::{BlockCall, BlockOutcome, BlockReport, BlockRunner, CallInfo, Cancellation};
 use crate::subworkflow::SUBWORKFLOW_BLOCK_TYPE;
 
 /// Shared state of one execution while it runs.
@@ -55,7 +55,17 @@ pub(crate) struct ExecutionContext<R> {
     /// A timed pause point resumed with input its schema refuses: its context
     /// ID and why, so the block fails instead of being resumed.
     pub timer_refused: Option<(String, String)>,
+    /// Stops every block run: raised by a failure, by the request's
+    /// cancellation, and by a `response` block, which ends the execution as
+    /// Sim's does without cancelling it.
+    pub stop_runs: Cancellation,
+    /// A `response` block finished: the execution is complete, whatever else
+    /// was still running or paused.
+    pub responded: AtomicBool,
 }
+
+/// The block type whose success ends the execution (SPEC 7).
+pub const RESPONSE_BLOCK_TYPE: &str = "response";
 
 /// The values a loop iteration or parallel branch binds.
 #[derive(Debug, Clone)]
@@ -202,13 +212,34 @@ fn now_rfc3339() -> String {
 
 impl<R: BlockRunner> ExecutionContext<R> {
     fn halted(&self) -> bool {
-        self.failure.lock().expect("failure lock").is_some() || self.request.cancel.is_cancelled()
+        self.failure.lock().expect("failure lock").is_some()
+            || self.stop_runs.is_cancelled()
+            || self.request.cancel.is_cancelled()
     }
 
     /// Records the execution's failure (the first one wins) and stops every run.
     fn fail(&self, message: String) {
         self.failure.lock().expect("failure lock").get_or_insert(message);
-        self.request.cancel.cancel();
+        self.stop_runs.cancel();
+    }
+
+    /// Runs the top-level scope; the request's cancellation is passed on to
+    /// `stop_runs`, the one signal every run and wait below listens to.
+    pub async fn run_top(self: Arc<Self>, top: Arc<Frame>) {
+        let run = self.clone().run_scope(None, top);
+        let forward = async {
+            self.request.cancel.cancelled().await;
+            self.stop_runs.cancel();
+            std::future::pending::<()>().await
+        };
+        tokio::select! {
+            _ = run => {}
+            () = forward => {}
+        }
+    }
+
+    fn is_response_block(&self, id: &str) -> bool {
+        self.request.state.blocks.get(id).is_some_and(|b| b.block_type == RESPONSE_BLOCK_TYPE)
     }
 
     fn block_name(&self, id: &str) -> String {
@@ -349,6 +380,20 @@ impl<R: BlockRunner> ExecutionContext<R> {
             Some(other) => other.clone(),
             None => Value::Null,
         };
+        // Sim accepts a collection written as JSON text (`"[1, 2, 3]"`), directly
+        // or through a reference to a string; other text stays an error.
+        let resolved = match resolved {
+            Value::String(text) => match serde_json::from_str::<Value>(text.trim()) {
+                Ok(parsed @ (Value::Array(_) | Value::Object(_))) => parsed,
+                _ => {
+                    return Err(format!(
+                        "{container}: items must be an array, an object or JSON text of one, got the string {:?}",
+                        text.chars().take(80).collect::<String>()
+                    ));
+                }
+            },
+            other => other,
+        };
         match resolved {
             Value::Array(items) => Ok(items),
             Value::Object(map) => Ok(map.into_iter().map(|(k, v)| json!([k, v])).collect()),
@@ -485,8 +530,8 @@ impl<R: BlockRunner> ExecutionContext<R> {
         let script = reference::resolve_script(expression, &FrameScope::ungranted(self, frame), Syntax::JavaScript)
             .map_err(|e| NodeEnd::failed(format!("{id}: whileCondition: {e}")))?;
         let value = tokio::select! {
-            value = self.runner.evaluate(&script.source, &script.references, self.request.cancel.clone()) => value,
-            () = self.request.cancel.cancelled() => return Err(NodeEnd::Halted),
+            value = self.runner.evaluate(&script.source, &script.references, self.stop_runs.clone()) => value,
+            () = self.stop_runs.cancelled() => return Err(NodeEnd::Halted),
         };
         match value {
             Ok(value) => Ok(truthy(&value)),
@@ -517,7 +562,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
         } else {
             Some(tokio::select! {
                 permit = self.permits.acquire() => permit.expect("permits are never closed"),
-                () = self.request.cancel.cancelled() => return NodeEnd::Halted,
+                () = self.stop_runs.cancelled() => return NodeEnd::Halted,
             })
         };
         if self.halted() {
@@ -565,7 +610,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
                     env: granted,
                     variables: self.variables.lock().expect("variables lock").clone(),
                     limits: block.limits,
-                    cancel: self.request.cancel.clone(),
+                    cancel: self.stop_runs.clone(),
                 };
                 match self.timer_refused.as_ref().filter(|(context, _)| *context == context_id) {
                     // A timer came due on a pause point whose schema refuses its
@@ -573,14 +618,15 @@ impl<R: BlockRunner> ExecutionContext<R> {
                     Some((_, message)) => crate::runner::BlockReport::outcome(Err(message.clone())),
                     None => tokio::select! {
                         report = self.runner.run(call) => report,
-                        () = self.request.cancel.cancelled() => return NodeEnd::Halted,
+                        () = self.stop_runs.cancelled() => return NodeEnd::Halted,
                     },
                 }
             }
         };
         drop(permit);
-        if self.request.cancel.is_cancelled() {
-            // Whatever the block reported, it was stopped by the cancellation.
+        if self.stop_runs.is_cancelled() {
+            // Whatever the block reported, it was stopped: by the cancellation,
+            // a failure elsewhere, or a `response` block.
             return NodeEnd::Halted;
         }
         let mut report = report;
@@ -723,6 +769,12 @@ impl<R: BlockRunner> ExecutionContext<R> {
         }
         match &checkpoint.outcome {
             CheckpointOutcome::Succeeded { outcome } => {
+                if matches!(outcome, BlockOutcome::Done { .. }) && self.is_response_block(&checkpoint.block_id) {
+                    // Sim's rule: the response ends the execution; what still
+                    // runs is stopped and nothing new starts.
+                    self.responded.store(true, Ordering::SeqCst);
+                    self.stop_runs.cancel();
+                }
                 let mut variables = self.variables.lock().expect("variables lock");
                 for (name, value) in &checkpoint.variable_writes {
                     variables.insert(name.clone(), value.clone());

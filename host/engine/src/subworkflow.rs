@@ -78,7 +78,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
         let result: std::pin::Pin<Box<dyn Future<Output = _> + Send + '_>> = Box::pin(engine.execute(child));
         let result = tokio::select! {
             result = result => result,
-            () = self.request.cancel.cancelled() => {
+            () = self.stop_runs.cancelled() => {
                 child_cancel.cancel();
                 return None;
             }

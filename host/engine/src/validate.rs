@@ -307,15 +307,27 @@ fn check_containers(
 }
 
 fn check_collection(id: &str, field: &str, items: &Value, max: u64, index: &BlockIndex, problems: &mut Vec<Problem>) {
+    let parsed;
+    // Sim accepts the collection as JSON text too (`"[1, 2, 3]"`).
+    let items = match items {
+        Value::String(text) if index.holds_reference(text) => return,
+        Value::String(text) => match serde_json::from_str::<Value>(text.trim()) {
+            Ok(value) => {
+                parsed = value;
+                &parsed
+            }
+            Err(_) => items,
+        },
+        other => other,
+    };
     let len = match items {
         Value::Array(items) => items.len(),
         Value::Object(items) => items.len(),
-        Value::String(text) if index.holds_reference(text) => return,
         _ => {
             problems.push(Problem::at(
                 id,
                 field,
-                "must be an array, an object, or a reference to one such as <block.items>",
+                "must be an array, an object, JSON text of one, or a reference to one such as <block.items>",
             ));
             return;
         }

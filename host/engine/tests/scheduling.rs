@@ -186,6 +186,12 @@ async fn every_loop_type_iterates_and_collects_results() {
             json!(["a", "b"]),
         ),
         (json!({"nodes": ["each"], "loopType": "forEach", "forEachItems": {"k": 1}}), json!([0]), json!([["k", 1]])),
+        // Sim accepts the collection as JSON text.
+        (
+            json!({"nodes": ["each"], "loopType": "forEach", "forEachItems": "[1, 2, {\"x\": 3}]"}),
+            json!([0, 1, 2]),
+            json!([1, 2, {"x": 3}]),
+        ),
         (
             json!({"nodes": ["each"], "loopType": "while", "whileCondition": "<loop.index> < 2"}),
             json!([0, 1]),
@@ -617,4 +623,93 @@ async fn a_timed_pause_is_a_time_pause_point_with_its_resume_time() {
     .unwrap();
     let delay = resume_at - registered;
     assert!(delay >= time::Duration::minutes(59) && delay <= time::Duration::minutes(61), "{delay}");
+}
+
+#[tokio::test]
+async fn a_foreach_collection_may_be_json_text_behind_a_reference() {
+    let member = json!({"type": "echo", "name": "Each", "parentId": "loop1", "params": {"item": "<loop.currentItem>"}});
+    let loop_def = json!({"nodes": ["each"], "loopType": "forEach", "forEachItems": "<start.list>"});
+    let (engine, _) = engine();
+    let mut req = request(workflow(in_loop(loop_def.clone(), member.clone())));
+    req.input = json!({"list": "[\"a\", \"b\"]"});
+    let result = run(&engine, req).await;
+    assert_eq!(result.status, ExecutionStatus::Completed, "{:?}", result.error);
+    assert_eq!(result.output["loop1"]["results"], json!([{"each": {"item": "a"}}, {"each": {"item": "b"}}]));
+    // Text that is not JSON of an array or object is still refused, by name.
+    let mut req = request(workflow(in_loop(loop_def, member)));
+    req.input = json!({"list": "a, b"});
+    let result = run(&engine, req).await;
+    assert_eq!(result.status, ExecutionStatus::Failed);
+    assert_eq!(
+        result.error.as_deref(),
+        Some("loop1: items must be an array, an object or JSON text of one, got the string \"a, b\"")
+    );
+}
+
+/// start → wait → response → after, and start → spin (runs until stopped) → never.
+fn responding() -> Value {
+    json!({
+        "blocks": {
+            "start": {"type": "start", "name": "Start"},
+            "wait": {"type": "slow", "name": "Wait", "params": {"ms": 50}},
+            "reply": {"type": "response", "name": "Reply", "params": {"data": {"ok": true}, "status": 201}},
+            "after": {"type": "echo", "name": "After"},
+            "spin": {"type": "spin", "name": "Spin"},
+            "never": {"type": "echo", "name": "Never"},
+        },
+        "edges": [
+            {"source": "start", "target": "wait"}, {"source": "wait", "target": "reply"},
+            {"source": "reply", "target": "after"},
+            {"source": "start", "target": "spin"}, {"source": "spin", "target": "never"},
+        ]
+    })
+}
+
+#[tokio::test]
+async fn a_response_block_ends_the_execution_as_completed() {
+    let (engine, runner) = engine();
+    let result = run(&engine, request(workflow(responding()))).await;
+    assert_eq!(result.status, ExecutionStatus::Completed, "{:?}", result.error);
+    assert!(result.success);
+    assert_eq!(result.output["reply"], json!({"data": {"ok": true}, "status": 201}));
+    // What was running is stopped and leaves no output; nothing new starts.
+    let started = runner.started.lock().unwrap().clone();
+    assert!(started.contains(&"spin".to_string()), "{started:?}");
+    for id in ["after", "never"] {
+        assert!(!started.contains(&id.to_string()), "{id} started after the response: {started:?}");
+    }
+    let mut keys: Vec<&String> = result.output.keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["reply", "start", "wait"]);
+}
+
+#[tokio::test]
+async fn a_response_ends_the_execution_even_with_a_branch_paused() {
+    let state = json!({
+        "blocks": {
+            "start": {"type": "start", "name": "Start"},
+            "ask": {"type": "pause", "name": "Ask"},
+            "wait": {"type": "slow", "name": "Wait", "params": {"ms": 30}},
+            "reply": {"type": "response", "name": "Reply", "params": {"data": "done"}},
+        },
+        "edges": [
+            {"source": "start", "target": "ask"},
+            {"source": "start", "target": "wait"}, {"source": "wait", "target": "reply"},
+        ]
+    });
+    let (engine, _) = engine();
+    let result = run(&engine, request(workflow(state))).await;
+    assert_eq!(result.status, ExecutionStatus::Completed, "{:?}", result.error);
+    assert_eq!(result.output["reply"]["data"], json!("done"));
+}
+
+#[tokio::test]
+async fn a_response_inside_a_loop_ends_the_whole_execution() {
+    let member = json!({"type": "response", "name": "Reply", "parentId": "loop1", "params": {"data": "<loop.index>"}});
+    let state = in_loop(json!({"nodes": ["each"], "loopType": "for", "iterations": 5}), member);
+    let (engine, runner) = engine();
+    let result = run(&engine, request(workflow(state))).await;
+    assert_eq!(result.status, ExecutionStatus::Completed, "{:?}", result.error);
+    assert_eq!(runner.runs_of("each"), 1, "the first iteration's response ends the loop");
+    assert_eq!(runner.runs_of("after"), 0);
 }

@@ -43,7 +43,7 @@ impl BlockRunner for FakeRunner {
     fn input_schemas(&self) -> HashMap<String, Value> {
         let open = json!({"type": "object"});
         let mut schemas: HashMap<String, Value> =
-            ["start", "echo", "slow", "pause", "timer", "spin", "setvar", "condition", "router"]
+            ["start", "echo", "slow", "pause", "timer", "spin", "setvar", "condition", "router", "response"]
                 .into_iter()
                 .map(|t| (t.to_string(), open.clone()))
                 .collect();
@@ -60,7 +60,7 @@ impl BlockRunner for FakeRunner {
         self.max_running.fetch_max(now, Ordering::SeqCst);
         let params = call.params.clone();
         let outcome = match call.block_type.as_str() {
-            "start" | "echo" => Ok(BlockOutcome::Done { output: params }),
+            "start" | "echo" | "response" => Ok(BlockOutcome::Done { output: params }),
             "fail" => Err(params["message"].as_str().unwrap_or("failed").to_string()),
             "slow" => {
                 tokio::time::sleep(Duration::from_millis(params["ms"].as_u64().unwrap_or(20))).await;

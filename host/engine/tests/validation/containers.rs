@@ -13,13 +13,14 @@ fn malformed_loops_are_rejected() {
         json!({
             "blocks": {"start": {"type": "start", "name": "Start"},
                        "a": function("a"), "b": function("b"), "c": function("c"), "d": function("d"),
-                       "e": function("e"), "f": function("f"), "g": function("g")},
+                       "e": function("e"), "f": function("f"), "g": function("g"), "h": function("h")},
             "loops": {
                 "noIterations": {"nodes": ["a"], "loopType": "for"},
                 "tooMany": {"nodes": ["b"], "loopType": "for", "iterations": 4},
                 "noItems": {"nodes": ["c"], "loopType": "forEach"},
                 "literalText": {"nodes": ["d"], "loopType": "forEach", "forEachItems": "1,2,3"},
                 "longList": {"nodes": ["e"], "loopType": "forEach", "forEachItems": [1, 2, 3, 4]},
+                "longJsonText": {"nodes": ["h"], "loopType": "forEach", "forEachItems": " [1, 2, 3, 4] "},
                 "noCondition": {"nodes": ["f"], "loopType": "while"},
                 "blankCondition": {"nodes": ["g"], "loopType": "doWhile", "whileCondition": "  "},
             },
@@ -33,8 +34,9 @@ fn malformed_loops_are_rejected() {
             Problem::at(
                 "literalText",
                 "forEachItems",
-                "must be an array, an object, or a reference to one such as <block.items>"
+                "must be an array, an object, JSON text of one, or a reference to one such as <block.items>"
             ),
+            Problem::at("longJsonText", "forEachItems", "4 items is above the maximum of 3"),
             Problem::at("longList", "forEachItems", "4 items is above the maximum of 3"),
             Problem::at("noCondition", "whileCondition", "a `while` or `doWhile` loop needs `whileCondition`"),
             Problem::at("noItems", "forEachItems", "a `forEach` loop needs `forEachItems`"),
@@ -70,7 +72,7 @@ fn malformed_parallels_are_rejected() {
             Problem::at(
                 "number",
                 "distribution",
-                "must be an array, an object, or a reference to one such as <block.items>"
+                "must be an array, an object, JSON text of one, or a reference to one such as <block.items>"
             ),
             Problem::at("tooMany", "count", "3 branches is above the maximum of 2"),
         ]
