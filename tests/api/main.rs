@@ -22,4 +22,5 @@ mod schema_bombs;
 mod secrets_at_rest;
 mod tenancy;
 mod timed;
+mod user_code;
 mod workflows;

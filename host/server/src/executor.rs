@@ -497,12 +497,20 @@ pub async fn resume(
     }
     // Opened before the claim: a request that does not open leaves the pause point as it was.
     let request = app.sealer.open_request(tenant.as_str(), execution_id, record.request).map_err(ApiError::internal)?;
-    match app.store.claim_pause_point(tenant.as_str(), execution_id, context_id).await? {
-        ClaimResult::Claimed { .. } => {}
-        ClaimResult::AlreadyResumed => return Err(ApiError::already_resumed(context_id)),
-        ClaimResult::Unknown => return Err(ApiError::not_found("pause point", context_id)),
-    }
+    // Running before the claim, not after: a crash between the two would otherwise leave a
+    // paused execution whose point is claimed by a request that no longer exists, which no
+    // recovery looks at (recovery continues running executions and reopens their claimed
+    // points), so it could never be resumed again.
     app.store.update_execution(tenant.as_str(), execution_id, StoredStatus::Running, None).await?;
+    let refusal = match app.store.claim_pause_point(tenant.as_str(), execution_id, context_id).await? {
+        ClaimResult::Claimed { .. } => None,
+        ClaimResult::AlreadyResumed => Some(ApiError::already_resumed(context_id)),
+        ClaimResult::Unknown => Some(ApiError::not_found("pause point", context_id)),
+    };
+    if let Some(refusal) = refusal {
+        app.store.update_execution(tenant.as_str(), execution_id, record.status, None).await?;
+        return Err(refusal);
+    }
     let resume = ResumeRequest { context_id: context_id.to_string(), input };
     match run_pass(app, tenant, execution_id, &request, Pass::Resume(resume), None).await {
         Ok(result) => {

@@ -28,6 +28,11 @@ struct Site<'a> {
     running: Vec<String>,
 }
 
+/// How many edits a `{{NAME}}` may be from a granted name to count as its misspelling.
+const MAX_TYPO_EDITS: usize = 2;
+/// Names shorter than this are never taken for misspellings.
+const MIN_TYPO_NAME_CHARS: usize = 4;
+
 impl ReferenceCheck<'_> {
     /// Checks the references in every block's params and every container's fields.
     pub(super) fn run(&self, problems: &mut Vec<Problem>) {
@@ -129,7 +134,7 @@ impl ReferenceCheck<'_> {
     /// variable it is text, never a problem.
     fn grant_problem(&self, site: &Site<'_>, reference: &Reference, name: &str) -> Option<String> {
         if !self.provided_env.contains(name) {
-            return None;
+            return self.misspelt_grant(site, reference, name);
         }
         let Some(block) = self.state.blocks.get(site.owner) else {
             return Some(format!(
@@ -143,6 +148,28 @@ impl ReferenceCheck<'_> {
                 site.owner
             )
         })
+    }
+
+    /// `{{NAME}}` naming no provided variable stays text, unless NAME is one or two edits
+    /// from a variable the block is granted: then it is almost surely a typo, which would
+    /// otherwise send the literal `{{API_KY}}` to an API instead of failing here.
+    fn misspelt_grant(&self, site: &Site<'_>, reference: &Reference, name: &str) -> Option<String> {
+        // In a name this short, two edits say nothing: `{{id}}` is a template's own variable.
+        if name.len() < MIN_TYPO_NAME_CHARS {
+            return None;
+        }
+        let block = self.state.blocks.get(site.owner)?;
+        let closest = block
+            .env
+            .iter()
+            .flatten()
+            .map(|granted| (strsim::levenshtein(granted, name), granted))
+            .filter(|(distance, _)| (1..=MAX_TYPO_EDITS).contains(distance))
+            .min()?;
+        Some(format!(
+            "`{reference}` names no provided environment variable; did you mean `{}`, which block `{}` is granted?",
+            closest.1, site.owner
+        ))
     }
 
     fn target_problem(&self, site: &Site<'_>, reference: &Reference, id: &str) -> Option<String> {

@@ -69,3 +69,29 @@ fn container_fields_cannot_use_a_provided_variable() {
     assert_eq!(found[0].field.as_deref(), Some("whileCondition"));
     assert!(found[0].message.contains("`SECRET`"), "{found:?}");
 }
+
+#[test]
+fn a_misspelt_granted_name_is_refused_with_the_name_it_is_close_to() {
+    let workflow = with_start(
+        json!({"call": {"type": "function", "name": "Call", "env": ["API_KEY"],
+                        "params": {"code": "return {{API_KY}};"}}}),
+        json!([{"source": "start", "target": "call"}]),
+    );
+    for provided in [&["API_KEY"][..], &[]] {
+        let found = problems_providing(workflow.clone(), provided);
+        assert_eq!(found.len(), 1, "providing {provided:?}: {found:#?}");
+        assert_eq!(found[0].block_id.as_deref(), Some("call"));
+        assert!(found[0].message.contains("`API_KEY`"), "{:?}", found[0]);
+    }
+}
+
+#[test]
+fn text_far_from_every_grant_stays_text() {
+    // Jinja's and mustache's own `{{name}}`, and a short name two edits from a grant.
+    let workflow = with_start(
+        json!({"greet": {"type": "function", "name": "Greet", "env": ["NAME", "ID"],
+                         "params": {"code": "return 'Hello {{name}} {{id}} {{IDS}} {{other_thing}}';"}}}),
+        json!([{"source": "start", "target": "greet"}]),
+    );
+    assert_eq!(problems_providing(workflow, &["NAME", "ID"]), vec![]);
+}

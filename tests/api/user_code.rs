@@ -1,0 +1,89 @@
+//! Ordinary user code through the real server (issue 12): object keys keep the
+//! order they were written in, from the request through every block to the
+//! response; a `response` block ends the execution as Sim Studio's does.
+
+use serde_json::{Value, json};
+
+use crate::flows;
+use crate::harness::shared;
+
+/// Where each of `keys` first appears in `text`, which must be in that order.
+#[track_caller]
+fn assert_in_order(text: &str, keys: &[&str]) {
+    let positions: Vec<usize> = keys
+        .iter()
+        .map(|key| text.find(&format!("\"{key}\"")).unwrap_or_else(|| panic!("`{key}` missing from {text}")))
+        .collect();
+    assert!(positions.is_sorted(), "keys {keys:?} out of order at {positions:?} in {text}");
+}
+
+#[test]
+fn object_keys_keep_their_order_through_every_block_and_the_response() {
+    let server = shared();
+    let token = server.token("order");
+    // Neither sorted nor reverse-sorted, so any reordering shows.
+    let input = json!({"zulu": 1, "alpha": 2, "mike": 3});
+    let state = json!({
+        "blocks": {
+            "start": {"type": "start", "name": "Start"},
+            "js": {"type": "function", "name": "Keys in JavaScript",
+                   "params": {"code": "return {keys: Object.keys(input), echoed: input, built: {yankee: 1, bravo: 2}};",
+                              "input": "<start>"}},
+            "jq": {"type": "transform", "name": "Keys in jq",
+                   "params": {"filter": "{keys: keys_unsorted, entries: [to_entries[].key], added: (. + {delta: 4})}",
+                              "input": "<js.result.echoed>"}}
+        },
+        "edges": [{"source": "start", "target": "js"}, {"source": "js", "target": "jq"}]
+    });
+    let mut request = flows::inline("order", state);
+    request["options"] = json!({"input": input});
+    let response = server.execute(&token, &request);
+    assert_eq!(response.status, 200, "{}", response.text);
+    let result = response.json;
+
+    let written = json!(["zulu", "alpha", "mike"]);
+    assert_eq!(result["output"]["js"]["result"]["keys"], written, "{result:#}");
+    assert_eq!(result["output"]["jq"]["result"]["keys"], written, "{result:#}");
+    assert_eq!(result["output"]["jq"]["result"]["entries"], written, "{result:#}");
+
+    // The response text itself: objects built in the blocks and echoed back keep their order.
+    let jq_text = serde_json::to_string(&result["output"]["jq"]["result"]["added"]).unwrap();
+    assert_in_order(&jq_text, &["zulu", "alpha", "mike", "delta"]);
+    let start_at = response.text.find("\"start\"").expect("the start block's output");
+    assert_in_order(&response.text[start_at..], &["zulu", "alpha", "mike"]);
+    let built_at = response.text.find("\"built\"").expect("the object the function built");
+    assert_in_order(&response.text[built_at..], &["yankee", "bravo"]);
+
+    // And the stored result, read back, is in the same order.
+    let id = result["executionId"].as_str().unwrap();
+    let stored = server.get(&format!("/v1/executions/{id}"), &token);
+    assert_eq!(stored.status, 200, "{}", stored.text);
+    let built_at = stored.text.find("\"built\"").expect("the stored result holds the built object");
+    assert_in_order(&stored.text[built_at..], &["yankee", "bravo"]);
+    assert_eq!(stored.json["output"]["jq"]["result"]["keys"], written);
+}
+
+#[test]
+fn a_response_block_ends_the_execution_and_nothing_after_it_runs() {
+    let server = shared();
+    let token = server.token("respond");
+    let state = json!({
+        "blocks": {
+            "start": {"type": "start", "name": "Start"},
+            "reply": {"type": "response", "name": "Reply", "params": {"data": {"ok": "<start.n>"}, "status": 201}},
+            "after": {"type": "function", "name": "After", "params": {"code": "return 'ran';"}}
+        },
+        "edges": [{"source": "start", "target": "reply"}, {"source": "reply", "target": "after"}]
+    });
+    let mut request = flows::inline("respond", state);
+    request["options"] = json!({"input": {"n": 5}});
+    let result = server.execute(&token, &request).expect(200);
+
+    assert_eq!(result["success"], true, "{result:#}");
+    assert_eq!(result["status"], "completed", "{result:#}");
+    assert_eq!(result["output"]["reply"]["data"], json!({"ok": 5}), "{result:#}");
+    assert_eq!(result["output"]["reply"]["status"], 201, "{result:#}");
+    assert_eq!(result["output"].get("after"), None, "the block after the response must not run: {result:#}");
+    let ran: Vec<&Value> = result["logs"].as_array().unwrap().iter().map(|log| &log["blockId"]).collect();
+    assert_eq!(ran, [&json!("start"), &json!("reply")], "{result:#}");
+}
