@@ -1,0 +1,227 @@
+(function (native) {
+  "use strict";
+
+  // The legacy numeric codes of the DOMException names these globals throw.
+  const LEGACY_CODES = {
+    IndexSizeError: 1, NotFoundError: 8, NotSupportedError: 9, InvalidCharacterError: 5,
+    SyntaxError: 12, InvalidStateError: 11, TypeMismatchError: 17, QuotaExceededError: 22,
+    AbortError: 20, DataCloneError: 25,
+  };
+
+  class DOMException extends Error {
+    constructor(message = "", name = "Error") {
+      super(String(message));
+      Object.defineProperty(this, "name", { value: String(name), configurable: true, writable: true });
+    }
+    get code() {
+      return LEGACY_CODES[this.name] || 0;
+    }
+  }
+
+  function requireArgument(count, name) {
+    if (count === 0) {
+      const error = new TypeError(`The "${name}" argument must be specified`);
+      error.code = "ERR_MISSING_ARGS";
+      throw error;
+    }
+  }
+
+  const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const ASCII_WHITESPACE = /[\t\n\f\r ]/g;
+
+  // The WHATWG forgiving-base64 decode, with Node's messages for each way of failing.
+  function atob(input) {
+    requireArgument(arguments.length, "input");
+    const text = String(input).replace(ASCII_WHITESPACE, "");
+    const invalid = () => new DOMException("Invalid character", "InvalidCharacterError");
+    const padding = /=*$/.exec(text)[0].length;
+    const body = text.slice(0, text.length - padding);
+    for (const char of body) {
+      if (!BASE64.includes(char)) throw invalid();
+    }
+    if (padding > 2 || (padding > 0 && text.length % 4 !== 0)) throw invalid();
+    if (body.length % 4 === 1) {
+      throw new DOMException("The string to be decoded is not correctly encoded.", "InvalidCharacterError");
+    }
+    let bits = 0;
+    let bitCount = 0;
+    let output = "";
+    for (const char of body) {
+      bits = (bits << 6) | BASE64.indexOf(char);
+      bitCount += 6;
+      if (bitCount >= 8) {
+        bitCount -= 8;
+        output += String.fromCharCode((bits >> bitCount) & 0xff);
+      }
+    }
+    return output;
+  }
+
+  function btoa(input) {
+    requireArgument(arguments.length, "input");
+    const text = String(input);
+    let output = "";
+    for (let start = 0; start < text.length; start += 3) {
+      const codes = [];
+      for (let index = start; index < Math.min(start + 3, text.length); index++) {
+        const code = text.charCodeAt(index);
+        if (code > 0xff) throw new DOMException("Invalid character", "InvalidCharacterError");
+        codes.push(code);
+      }
+      const bits = (codes[0] << 16) | ((codes[1] || 0) << 8) | (codes[2] || 0);
+      for (let sextet = 0; sextet < 4; sextet++) {
+        output += sextet <= codes.length ? BASE64[(bits >> (18 - 6 * sextet)) & 63] : "=";
+      }
+    }
+    return output;
+  }
+
+  class TextEncoder {
+    get encoding() {
+      return "utf-8";
+    }
+    encode(input = "") {
+      return native.utf8Encode(input);
+    }
+    encodeInto(source, destination) {
+      const bytes = native.utf8Encode(source);
+      // Only whole characters are written: stop before the first UTF-8 lead byte that no longer fits.
+      let written = Math.min(bytes.length, destination.length);
+      while (written < bytes.length && written > 0 && (bytes[written] & 0xc0) === 0x80) written--;
+      destination.set(bytes.subarray(0, written));
+      const read = new TextDecoder().decode(bytes.subarray(0, written)).length;
+      return { read, written };
+    }
+  }
+
+  const UTF8_LABELS = ["utf-8", "utf8", "unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "x-unicode20utf8"];
+
+  class TextDecoder {
+    #fatal;
+    #ignoreBOM;
+    constructor(label = "utf-8", options = {}) {
+      if (!UTF8_LABELS.includes(String(label).trim().toLowerCase())) {
+        // Node's small-ICU builds know other encodings; this subset decodes UTF-8 only.
+        const error = new RangeError(`The "${label}" encoding is not supported`);
+        error.code = "ERR_ENCODING_NOT_SUPPORTED";
+        throw error;
+      }
+      this.#fatal = Boolean(options && options.fatal);
+      this.#ignoreBOM = Boolean(options && options.ignoreBOM);
+    }
+    get encoding() {
+      return "utf-8";
+    }
+    get fatal() {
+      return this.#fatal;
+    }
+    get ignoreBOM() {
+      return this.#ignoreBOM;
+    }
+    decode(input) {
+      if (input === undefined) return "";
+      let buffer;
+      if (input instanceof ArrayBuffer) {
+        buffer = input.slice(0);
+      } else if (ArrayBuffer.isView(input)) {
+        buffer = input.buffer.slice(input.byteOffset, input.byteOffset + input.byteLength);
+      } else {
+        const error = new TypeError('The "input" argument must be an instance of ArrayBuffer or ArrayBufferView');
+        error.code = "ERR_INVALID_ARG_TYPE";
+        throw error;
+      }
+      const text = native.utf8Decode(buffer, this.#fatal);
+      return !this.#ignoreBOM && text.startsWith("\ufeff") ? text.slice(1) : text;
+    }
+  }
+
+  function cloneError(value) {
+    const shown = typeof value === "function" ? Function.prototype.toString.call(value)
+      : typeof value === "symbol" ? value.toString()
+      : `#<${Object.prototype.toString.call(value).slice(8, -1)}>`;
+    return new DOMException(`${shown} could not be cloned.`, "DataCloneError");
+  }
+
+  const ERROR_TYPES = { Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError };
+
+  // The structured clone algorithm for what JSON-like data holds: own enumerable string keys,
+  // shared and circular references kept, prototypes of class instances not.
+  function structuredClone(value) {
+    requireArgument(arguments.length, "value");
+    const seen = new Map();
+    const copy = (input) => {
+      if (typeof input === "function" || typeof input === "symbol") throw cloneError(input);
+      if (input === null || typeof input !== "object") return input;
+      if (seen.has(input)) return seen.get(input);
+      const remember = (output) => (seen.set(input, output), output);
+      const tag = Object.prototype.toString.call(input).slice(8, -1);
+      if (input instanceof Date) return remember(new Date(input.getTime()));
+      if (input instanceof RegExp) return remember(new RegExp(input.source, input.flags));
+      if (input instanceof Number || input instanceof String || input instanceof Boolean) {
+        return remember(Object(input.valueOf()));
+      }
+      if (input instanceof ArrayBuffer) return remember(input.slice(0));
+      if (ArrayBuffer.isView(input)) {
+        const buffer = copy(input.buffer);
+        const View = input.constructor;
+        const length = input instanceof DataView ? input.byteLength : input.length;
+        return remember(new View(buffer, input.byteOffset, length));
+      }
+      if (input instanceof Map) {
+        const output = remember(new Map());
+        for (const [key, entry] of input) output.set(copy(key), copy(entry));
+        return output;
+      }
+      if (input instanceof Set) {
+        const output = remember(new Set());
+        for (const entry of input) output.add(copy(entry));
+        return output;
+      }
+      if (input instanceof Error) {
+        const Type = ERROR_TYPES[input.name] || Error;
+        const output = remember(new Type(input.message));
+        if ("stack" in input) output.stack = input.stack;
+        return output;
+      }
+      if (Array.isArray(input)) {
+        const output = remember(new Array(input.length));
+        for (const key of Object.keys(input)) output[key] = copy(input[key]);
+        return output;
+      }
+      if (tag !== "Object" && tag !== "Arguments" && Object.getPrototypeOf(input) === globalThis[tag]?.prototype) {
+        throw cloneError(input);
+      }
+      const output = remember({});
+      for (const key of Object.keys(input)) output[key] = copy(input[key]);
+      return output;
+    };
+    return copy(value);
+  }
+
+  const INTEGER_ARRAYS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array,
+    Uint32Array, BigInt64Array, BigUint64Array];
+  const ENTROPY_QUOTA = 65536;
+
+  const crypto = {
+    getRandomValues(array) {
+      if (!INTEGER_ARRAYS.some((Type) => array instanceof Type)) {
+        throw new DOMException("The data argument must be an integer-type TypedArray", "TypeMismatchError");
+      }
+      if (array.byteLength > ENTROPY_QUOTA) {
+        throw new DOMException("The requested length exceeds 65,536 bytes", "QuotaExceededError");
+      }
+      new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(native.randomBytes(array.byteLength));
+      return array;
+    },
+    randomUUID() {
+      const bytes = native.randomBytes(16);
+      // RFC 9562 version 4: the version nibble 0100, the variant bits 10.
+      bytes[6] = (bytes[6] & 0x0f) | 0x40;
+      bytes[8] = (bytes[8] & 0x3f) | 0x80;
+      const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    },
+  };
+
+  return { DOMException, atob, btoa, TextEncoder, TextDecoder, structuredClone, crypto };
+})
