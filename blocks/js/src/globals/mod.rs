@@ -3,8 +3,10 @@
 //! feature lacks.
 //!
 //! Each group is a JavaScript module (a `.js` file beside this one) loaded on first use: the
-//! globals are accessors that evaluate their module when first read and then replace
-//! themselves with plain data properties, so a condition that uses none of them pays nothing.
+//! globals are accessors that evaluate their module when first read, so a condition that uses
+//! none of them pays nothing. They stay accessors (assigning one makes it a plain value):
+//! boa 0.22 caches global lookups, and a getter that redefines its own property makes the
+//! paused code read a stale slot.
 //! The byte-level work (UTF-8, URL parsing, form encoding, randomness) is native, in [`native`].
 //!
 //! `Intl` is a hand-written subset: boa's `intl_bundled` feature embeds 14 MB of ICU data,
@@ -20,7 +22,7 @@ mod tests;
 use boa_engine::object::builtins::JsFunction;
 use boa_engine::object::FunctionObjectBuilder;
 use boa_engine::property::PropertyDescriptor;
-use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction, Script, Source, js_string};
+use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction, js_string};
 
 /// Each module's source: one function expression `(native, require) => exports`.
 const MODULES: &[(&str, &str)] = &[
@@ -93,12 +95,10 @@ pub fn install(context: &mut Context) -> JsResult<()> {
     Ok(())
 }
 
-/// The global's value: its module's export, which from then on is a plain global.
+/// The global's value: its module's export.
 fn get_global(_: &JsValue, _: &[JsValue], (registry, index): &(JsObject, usize), context: &mut Context) -> JsResult<JsValue> {
-    let (name, module, export) = GLOBALS[*index];
-    let value = load(registry, module, context)?.get(JsString::from(export), context)?;
-    define_global(name, value.clone(), context)?;
-    Ok(value)
+    let (_, module, export) = GLOBALS[*index];
+    load(registry, module, context)?.get(JsString::from(export), context)
 }
 
 /// Assigning a global before reading it replaces it, as assigning any writable global does.
@@ -134,7 +134,16 @@ fn load(registry: &JsObject, module: &str, context: &mut Context) -> JsResult<Js
         .iter()
         .find_map(|(name, source)| (*name == module).then_some(*source))
         .ok_or_else(|| JsNativeError::typ().with_message(format!("no module {module}")))?;
-    let factory = Script::parse(Source::from_bytes(source), None, context)?.evaluate(context)?;
+    // Compiled through the Function constructor rather than run as a script: a module loads
+    // inside a getter, in the middle of running code, where evaluating a nested script
+    // corrupts the operand stack of the code that is paused.
+    let function_constructor = context.intrinsics().constructors().function().constructor();
+    let body = JsString::from(format!("return {source}"));
+    let wrapper = function_constructor.call(&JsValue::undefined(), &[body.into()], context)?;
+    let factory = wrapper
+        .as_callable()
+        .ok_or_else(|| JsNativeError::typ().with_message("the Function constructor returned no function"))?
+        .call(&JsValue::undefined(), &[], context)?;
     let factory = factory
         .as_callable()
         .ok_or_else(|| JsNativeError::typ().with_message(format!("module {module} is not a function")))?;

@@ -40,7 +40,7 @@ fn utf8_encode(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult
 }
 
 /// `utf8Decode(arrayBuffer, fatal)`: the text; malformed sequences become U+FFFD, or throw when `fatal`.
-fn utf8_decode(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+fn utf8_decode(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
     let bytes = argument(args, 0)
         .as_object()
         .and_then(|object| JsArrayBuffer::from_object(object).ok())

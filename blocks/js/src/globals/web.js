@@ -18,9 +18,9 @@
     }
   }
 
-  function requireArgument(count, name) {
+  function requireArgument(count, name, quoted = true) {
     if (count === 0) {
-      const error = new TypeError(`The "${name}" argument must be specified`);
+      const error = new TypeError(`The ${quoted ? `"${name}"` : name} argument must be specified`);
       error.code = "ERR_MISSING_ARGS";
       throw error;
     }
@@ -130,7 +130,13 @@
         error.code = "ERR_INVALID_ARG_TYPE";
         throw error;
       }
-      const text = native.utf8Decode(buffer, this.#fatal);
+      let text;
+      try {
+        text = native.utf8Decode(buffer, this.#fatal);
+      } catch (error) {
+        error.code = "ERR_ENCODING_INVALID_ENCODED_DATA";
+        throw error;
+      }
       return !this.#ignoreBOM && text.startsWith("\ufeff") ? text.slice(1) : text;
     }
   }
@@ -147,7 +153,7 @@
   // The structured clone algorithm for what JSON-like data holds: own enumerable string keys,
   // shared and circular references kept, prototypes of class instances not.
   function structuredClone(value) {
-    requireArgument(arguments.length, "value");
+    requireArgument(arguments.length, "value", false);
     const seen = new Map();
     const copy = (input) => {
       if (typeof input === "function" || typeof input === "symbol") throw cloneError(input);
