@@ -63,7 +63,7 @@ const NATIVE: &str = "native";
 /// Installs the web globals on the context's global object.
 pub fn install(context: &mut Context) -> JsResult<()> {
     let registry = JsObject::with_null_proto();
-    let natives = native::object(context)?;
+    let natives = native::object(context);
     // The module wrapping Date needs the original constructor once the global is an accessor.
     let original_date = context.global_object().get(js_string!("Date"), context)?;
     natives.set(js_string!("Date"), original_date, false, context)?;

@@ -6,9 +6,12 @@ use boa_engine::property::Attribute;
 use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction, js_string};
 use url::{Url, quirks};
 
+/// A native as boa calls it.
+type Native = fn(&JsValue, &[JsValue], &mut Context) -> JsResult<JsValue>;
+
 /// The object handed to every module as `native`.
-pub(super) fn object(context: &mut Context) -> JsResult<JsObject> {
-    let functions: [(&str, usize, fn(&JsValue, &[JsValue], &mut Context) -> JsResult<JsValue>); 7] = [
+pub(super) fn object(context: &mut Context) -> JsObject {
+    let functions: [(&str, usize, Native); 7] = [
         ("utf8Encode", 1, utf8_encode),
         ("utf8Decode", 2, utf8_decode),
         ("urlParse", 2, url_parse),
@@ -21,7 +24,7 @@ pub(super) fn object(context: &mut Context) -> JsResult<JsObject> {
     for (name, length, function) in functions {
         object.function(NativeFunction::from_fn_ptr(function), JsString::from(name), length);
     }
-    Ok(object.build())
+    object.build()
 }
 
 fn argument(args: &[JsValue], index: usize) -> JsValue {

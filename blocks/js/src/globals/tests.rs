@@ -326,5 +326,6 @@ fn globals_are_hidden_and_replaceable() {
     check(&[
         ("Object.getOwnPropertyDescriptor(globalThis, 'URL').enumerable", "false"),
         ("(() => { URL = 5; return URL; })()", "5"),
+        ("typeof Object.getOwnPropertyDescriptor(globalThis, 'atob').value", r#""undefined""#),
     ]);
 }
