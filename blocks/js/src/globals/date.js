@@ -14,10 +14,16 @@
   // "2024-03-15 10:30:00", with a space where ISO wants a T; no zone means local time, which is UTC here.
   const SPACED_ISO = /^(\d{4})-(\d{2})-(\d{2})[ T]+(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?\s*(z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
-  const TOKEN = /\s*(?:(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?|([+-])(\d{2}):?(\d{2})|(\d+)((?:[/-]\d+){2})?|([a-z]+)\.?|([,.]))/iy;
+  const TOKEN = /\s*(?:(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?|([+-])(\d{1,4})(?::(\d{2}))?|(\d+)((?:[/.-]\d+){2})?|([a-z]+)\.?|([,./-]))/iy;
 
   function offsetMinutes(sign, hours, minutes) {
     return (sign === "-" ? -1 : 1) * (Number(hours) * 60 + Number(minutes || 0));
+  }
+
+  // "+2", "+02", "+0530" or "+05:30".
+  function offsetOf(sign, digits, minutes) {
+    if (minutes !== undefined || digits.length <= 2) return offsetMinutes(sign, digits, minutes);
+    return offsetMinutes(sign, digits.slice(0, -2), digits.slice(-2));
   }
 
   function milliseconds(fraction) {
@@ -72,9 +78,11 @@
         Object.assign(fields, { hour: Number(hour), minute: Number(minute), second: Number(second || 0),
           millisecond: milliseconds(fraction) });
       } else if (sign !== undefined) {
-        fields.offset = offsetMinutes(sign, offsetHours, offsetMinutesText);
+        // A sign is an offset only after a time or a zone name; elsewhere it separates ("21-Mar-2024").
+        if (fields.hour === undefined && fields.offset === undefined) numbers.push(offsetHours);
+        else fields.offset = (fields.offset ?? 0) + offsetOf(sign, offsetHours, offsetMinutesText);
       } else if (dateRest !== undefined) {
-        const parts = [number, ...dateRest.slice(1).split(/[/-]/)];
+        const parts = [number, ...dateRest.slice(1).split(/[/.-]/)];
         const [year, month, day] = number.length >= 3 ? parts : [parts[2], parts[0], parts[1]];
         Object.assign(fields, { year: fullYear(year), month: Number(month), day: Number(day) });
       } else if (number !== undefined) {
@@ -87,7 +95,10 @@
         else if (nameIndex(WEEKDAYS, lower) === -1) return NaN;
       }
     }
-    if (fields.year === undefined) {
+    if (fields.year === undefined && fields.month !== undefined && numbers.length === 1 && Number(numbers[0]) > 31) {
+      // "March 2024": the first of the month.
+      Object.assign(fields, { year: fullYear(numbers[0]), day: 1 });
+    } else if (fields.year === undefined) {
       if (fields.month === undefined || numbers.length !== 2) return NaN;
       // With a month name the day and year may come in either order; the year is the one past 31.
       const yearFirst = numbers[0].length >= 3 || Number(numbers[0]) > 31;

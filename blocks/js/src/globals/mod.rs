@@ -28,7 +28,11 @@ use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsString, JsValue, 
 const MODULES: &[(&str, &str)] = &[
     ("web", include_str!("web.js")),
     ("url", include_str!("url.js")),
+    ("locale", include_str!("locale.js")),
     ("intl", include_str!("intl.js")),
+    ("intl-number", include_str!("intl_number.js")),
+    ("intl-datetime", include_str!("intl_datetime.js")),
+    ("intl-collator", include_str!("intl_collator.js")),
     ("date", include_str!("date.js")),
 ];
 
@@ -50,11 +54,11 @@ const GLOBALS: &[(&str, &str, &str)] = &[
 /// Prototype methods replaced by a module's export: the constructor whose prototype holds
 /// them, the method name, its `length`, the module and the export (called with the same `this`).
 const METHODS: &[(&str, &str, usize, &str, &str)] = &[
-    ("Number", "toLocaleString", 0, "intl", "numberToLocaleString"),
-    ("Date", "toLocaleString", 0, "intl", "dateToLocaleString"),
-    ("Date", "toLocaleDateString", 0, "intl", "dateToLocaleDateString"),
-    ("Date", "toLocaleTimeString", 0, "intl", "dateToLocaleTimeString"),
-    ("String", "localeCompare", 1, "intl", "localeCompare"),
+    ("Number", "toLocaleString", 0, "intl-number", "numberToLocaleString"),
+    ("Date", "toLocaleString", 0, "intl-datetime", "dateToLocaleString"),
+    ("Date", "toLocaleDateString", 0, "intl-datetime", "dateToLocaleDateString"),
+    ("Date", "toLocaleTimeString", 0, "intl-datetime", "dateToLocaleTimeString"),
+    ("String", "localeCompare", 1, "intl-collator", "localeCompare"),
 ];
 
 /// Where loaded modules are kept, by name, plus the natives under [`NATIVE`]; never reachable from user code.

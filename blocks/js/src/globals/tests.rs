@@ -329,3 +329,14 @@ fn globals_are_hidden_and_replaceable() {
         ("typeof Object.getOwnPropertyDescriptor(globalThis, 'atob').value", r#""undefined""#),
     ]);
 }
+
+/// The wide sweep `node_sweep.py` recorded from Node: 49 numbers under seven option sets,
+/// five dates under ten option sets, each in every locale; 22 date strings; collation of 31
+/// strings under five option sets in four locales.
+#[test]
+fn node_sweep() {
+    let recorded: Vec<(String, Value)> = serde_json::from_str(include_str!("node_sweep.json")).expect("the sweep is JSON");
+    let cases: Vec<(&str, String)> = recorded.iter().map(|(expression, value)| (expression.as_str(), value.to_string())).collect();
+    let cases: Vec<(&str, &str)> = cases.iter().map(|(expression, value)| (*expression, value.as_str())).collect();
+    check(&cases);
+}
