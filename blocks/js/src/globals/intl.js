@@ -11,10 +11,19 @@
       return [...new Set(requestedTags(locales))];
     },
   };
+  // Intl's constructors, unlike classes, may be called without new; one proxy per service, so
+  // Intl.NumberFormat === Intl.NumberFormat.
+  const proxies = new Map();
+  function callableWithoutNew(Service) {
+    if (!proxies.has(Service)) {
+      proxies.set(Service, new Proxy(Service, { apply: (target, _, args) => new target(...args) }));
+    }
+    return proxies.get(Service);
+  }
   const SERVICES = { NumberFormat: "intl-number", DateTimeFormat: "intl-datetime", Collator: "intl-collator" };
   for (const [name, module] of Object.entries(SERVICES)) {
     Object.defineProperty(Intl, name, {
-      get: () => require(module)[name],
+      get: () => callableWithoutNew(require(module)[name]),
       set(value) {
         Object.defineProperty(Intl, name, { value, writable: true, configurable: true });
       },

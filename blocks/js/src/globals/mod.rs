@@ -4,15 +4,28 @@
 //!
 //! Each group is a JavaScript module (a `.js` file beside this one) loaded on first use: the
 //! globals are accessors that evaluate their module when first read, so a condition that uses
-//! none of them pays nothing. They stay accessors (assigning one makes it a plain value):
-//! boa 0.22 caches global lookups, and a getter that redefines its own property makes the
-//! paused code read a stale slot.
-//! The byte-level work (UTF-8, URL parsing, form encoding, randomness) is native, in [`native`].
+//! none of them pays nothing (installing the accessors costs about a seventh of building the
+//! context). They stay accessors, as Node's own `atob` is (assigning one makes it a plain
+//! value): boa 0.22 caches global lookups, and a getter that redefines its own property makes
+//! the paused code read a stale slot. The byte-level work (UTF-8, URL parsing, form encoding,
+//! randomness) is native, in [`native`].
 //!
-//! `Intl` is a hand-written subset: boa's `intl_bundled` feature embeds 14 MB of ICU data,
-//! far more than a block component may weigh. The subset covers en-US, en-GB, de-DE, fr-FR,
-//! es-ES, it-IT and nl-NL (a bare language such as `de` means its listed region; anything
-//! else falls back to en-US) and the UTC time zone only, as the guest has no other.
+//! `Intl` is a hand-written subset: boa's `intl_bundled` feature embeds 14 MB of ICU data
+//! (`include_bytes!` of its postcard blobs), far more than a block component may weigh. It
+//! covers en-US, en-GB, de-DE, fr-FR, es-ES, it-IT and nl-NL (a bare language such as `de`
+//! means its listed region; any other locale falls back to en-US) with:
+//! - `NumberFormat` / `Number.prototype.toLocaleString`: styles decimal, percent and currency
+//!   (symbols for USD, EUR and GBP, any other code shown as itself; `currencyDisplay` symbol or
+//!   code), fraction and integer digits, `useGrouping`, rounding half away from zero on the
+//!   shortest decimal form as ICU does; no compact, scientific or unit notation, no `formatToParts`;
+//! - `DateTimeFormat` / `Date.prototype.toLocale{,Date,Time}String`: `dateStyle`, `timeStyle`
+//!   and the usual component options, in the UTC time zone only (another `timeZone` is a
+//!   RangeError: the guest has no zone data); no `formatToParts`, no eras or fractional seconds;
+//! - `Collator` / `String.prototype.localeCompare`: base letter, then accents, then case, with
+//!   `sensitivity`, `numeric` and `caseFirst`, Spanish ñ, German ß; no `ignorePunctuation`
+//!   and only the Latin script ordered as CLDR does.
+//!
+//! `TextDecoder` decodes UTF-8 only (Node's full-ICU builds know more encodings).
 
 mod native;
 

@@ -166,6 +166,21 @@ fn crypto_random_values_and_uuid() {
     ]);
 }
 
+/// The Intl namespace: services callable without new, locale lists.
+#[test]
+fn intl_object() {
+    check(&[
+        (r#"Intl.NumberFormat("de").format(1234.5)"#, r#""1.234,5""#),
+        (r#"Intl.DateTimeFormat("en-GB", {dateStyle: "medium"}).format(0)"#, r#""1 Jan 1970""#),
+        (r#"["b", "a"].sort(Intl.Collator("en").compare)"#, r#"["a", "b"]"#),
+        (r#"new Intl.NumberFormat() instanceof Intl.NumberFormat"#, r#"true"#),
+        (r#"Intl.NumberFormat === Intl.NumberFormat"#, r#"true"#),
+        (r#"Intl.getCanonicalLocales(["EN-us", "de"])"#, r#"["en-US", "de"]"#),
+        (r#"Intl.NumberFormat.supportedLocalesOf(["de-AT", "xx", "fr"])"#, r#"["de-AT", "fr"]"#),
+        (r#"Object.prototype.toString.call(Intl)"#, r#""[object Intl]""#),
+    ]);
+}
+
 /// Intl.NumberFormat and toLocaleString: grouping, decimals, currency, percent, locales.
 #[test]
 fn number_formatting() {
