@@ -3,15 +3,27 @@
 use boa_engine::object::ObjectInitializer;
 use boa_engine::object::builtins::{JsArray, JsArrayBuffer, JsUint8Array};
 use boa_engine::property::Attribute;
+use base64::Engine;
+use base64::alphabet::STANDARD;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
 use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction, js_string};
 use url::{Url, quirks};
+
+/// WHATWG forgiving-base64: padding optional, and bits past the last whole byte ignored.
+const FORGIVING_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::RequireNone).with_decode_allow_trailing_bits(true),
+);
 
 /// A native as boa calls it.
 type Native = fn(&JsValue, &[JsValue], &mut Context) -> JsResult<JsValue>;
 
 /// The object handed to every module as `native`.
 pub(super) fn object(context: &mut Context) -> JsObject {
-    let functions: [(&str, usize, Native); 7] = [
+    let functions: [(&str, usize, Native); 9] = [
+        ("base64Encode", 1, base64_encode),
+        ("base64Decode", 1, base64_decode),
         ("utf8Encode", 1, utf8_encode),
         ("utf8Decode", 2, utf8_decode),
         ("urlParse", 2, url_parse),
@@ -34,6 +46,43 @@ fn argument(args: &[JsValue], index: usize) -> JsValue {
 /// Lone surrogates become U+FFFD, as `TextEncoder` does.
 fn string_argument(args: &[JsValue], index: usize, context: &mut Context) -> JsResult<String> {
     Ok(argument(args, index).to_string(context)?.to_std_string_lossy())
+}
+
+/// `base64Encode(string)`: the base64 of the string's code units as bytes (`btoa`); an Error
+/// "Invalid character" when one is past U+00FF.
+fn base64_encode(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let units = argument(args, 0).to_string(context)?.to_vec();
+    let bytes = units
+        .into_iter()
+        .map(|unit| u8::try_from(unit).map_err(|_| JsNativeError::error().with_message("Invalid character")))
+        .collect::<Result<Vec<u8>, _>>()?;
+    Ok(JsString::from(base64::engine::general_purpose::STANDARD.encode(bytes)).into())
+}
+
+/// `base64Decode(string)`: the bytes of forgiving base64 as a string of code units U+0000 to
+/// U+00FF (`atob`); an Error with Node's message when the text is not base64.
+fn base64_decode(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let units: Vec<u16> = argument(args, 0)
+        .to_string(context)?
+        .iter()
+        .filter(|unit| !matches!(unit, 0x09 | 0x0a | 0x0c | 0x0d | 0x20))
+        .collect();
+    let invalid = || JsNativeError::error().with_message("Invalid character");
+    let padding = units.iter().rev().take_while(|&&unit| unit == u16::from(b'=')).count();
+    let body = units[..units.len() - padding]
+        .iter()
+        .map(|&unit| u8::try_from(unit).ok().filter(|byte| byte.is_ascii_alphanumeric() || *byte == b'+' || *byte == b'/'))
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(invalid)?;
+    if padding > 2 || (padding > 0 && !units.len().is_multiple_of(4)) {
+        return Err(invalid().into());
+    }
+    if body.len() % 4 == 1 {
+        return Err(JsNativeError::error().with_message("The string to be decoded is not correctly encoded.").into());
+    }
+    let bytes = FORGIVING_BASE64.decode(&body).map_err(|_| invalid())?;
+    let units: Vec<u16> = bytes.into_iter().map(u16::from).collect();
+    Ok(JsString::from(&units[..]).into())
 }
 
 /// `utf8Encode(string)`: its UTF-8 bytes as a `Uint8Array`.

@@ -49,6 +49,13 @@ fn atob_and_btoa() {
         (r#"(() => { try { atob(); return 'no error'; } catch (e) { return [e.name, e.message, e.code, e instanceof DOMException, e instanceof Error]; } })()"#, r#"["TypeError", "The \"input\" argument must be specified", "ERR_MISSING_ARGS", false, true]"#),
         (r#"String(new DOMException("m", "InvalidCharacterError"))"#, r#""InvalidCharacterError: m""#),
         (r#"typeof atob"#, r#""function""#),
+        (r#"atob(btoa("x".padEnd(120000, "x"))).length"#, r#"120000"#),
+        (r#"atob("YR")"#, r#""a""#),
+        (r#"atob("YQ")"#, r#""a""#),
+        (r#"atob(" Y Q = = ")"#, r#""a""#),
+        (r#"(() => { try { atob("YQ="); return 'no error'; } catch (e) { return [e.name, e.message, e.code, e instanceof DOMException, e instanceof Error]; } })()"#, r#"["InvalidCharacterError", "Invalid character", 5, true, true]"#),
+        (r#"(() => { try { atob("Y==="); return 'no error'; } catch (e) { return [e.name, e.message, e.code, e instanceof DOMException, e instanceof Error]; } })()"#, r#"["InvalidCharacterError", "Invalid character", 5, true, true]"#),
+        (r#"btoa(String.fromCharCode(...Array.from({length: 256}, (_, i) => i)))"#, r#""AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn+AgYKDhIWGh4iJiouMjY6PkJGSk5SVlpeYmZqbnJ2en6ChoqOkpaanqKmqq6ytrq+wsbKztLW2t7i5uru8vb6/wMHCw8TFxsfIycrLzM3Oz9DR0tPU1dbX2Nna29zd3t/g4eLj5OXm5+jp6uvs7e7v8PHy8/T19vf4+fr7/P3+/w==""#),
     ]);
 }
 
@@ -94,6 +101,7 @@ fn structured_clone() {
         (r#"(() => { try { structuredClone(Symbol("x")); return 'no error'; } catch (e) { return [e.name, e.message, e.code, e instanceof DOMException, e instanceof Error]; } })()"#, r#"["DataCloneError", "Symbol(x) could not be cloned.", 25, true, true]"#),
         (r#"(() => { try { structuredClone(new WeakMap()); return 'no error'; } catch (e) { return [e.name, e.message, e.code, e instanceof DOMException, e instanceof Error]; } })()"#, r##"["DataCloneError", "#<WeakMap> could not be cloned.", 25, true, true]"##),
         (r#"(() => { try { structuredClone(); return 'no error'; } catch (e) { return [e.name, e.message, e.code, e instanceof DOMException, e instanceof Error]; } })()"#, r#"["TypeError", "The value argument must be specified", "ERR_MISSING_ARGS", false, true]"#),
+        (r#"structuredClone(Array.from({length: 110000}, (_, i) => i)).length"#, r#"110000"#),
     ]);
 }
 
@@ -144,6 +152,7 @@ fn url_search_params() {
         (r#"(() => { const u = new URL("https://example.com/?a=1"); u.searchParams.delete("a"); return u.href; })()"#, r#""https://example.com/""#),
         (r#"(() => { const u = new URL("https://example.com/?a=1"); const p = u.searchParams; u.search = "?z=5"; return [p.get("z"), p === u.searchParams]; })()"#, r#"["5", true]"#),
         (r#"(() => { try { new URLSearchParams([["a"]]); return 'no error'; } catch (e) { return [e.name, e.message, e.code, e instanceof DOMException, e instanceof Error]; } })()"#, r#"["TypeError", "Each query pair must be an iterable [name, value] tuple", "ERR_INVALID_TUPLE", false, true]"#),
+        (r#"(() => { const p = new URLSearchParams(); const seen = []; p.append("x", "1"); p.forEach((v, k, self) => seen.push(k, v, self === p)); return seen; })()"#, r#"["x", "1", true]"#),
         (r#"new URLSearchParams(new URLSearchParams("x=1")).toString()"#, r#""x=1""#),
         (r#"Object.prototype.toString.call(new URLSearchParams())"#, r#""[object URLSearchParams]""#),
     ]);

@@ -26,54 +26,23 @@
     }
   }
 
-  const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  const ASCII_WHITESPACE = /[\t\n\f\r ]/g;
+  // The natives throw a plain Error with Node's message; the web names it InvalidCharacterError.
+  function invalidCharacter(run) {
+    try {
+      return run();
+    } catch (error) {
+      throw new DOMException(error.message, "InvalidCharacterError");
+    }
+  }
 
-  // The WHATWG forgiving-base64 decode, with Node's messages for each way of failing.
   function atob(input) {
     requireArgument(arguments.length, "input");
-    const text = String(input).replace(ASCII_WHITESPACE, "");
-    const invalid = () => new DOMException("Invalid character", "InvalidCharacterError");
-    const padding = /=*$/.exec(text)[0].length;
-    const body = text.slice(0, text.length - padding);
-    for (const char of body) {
-      if (!BASE64.includes(char)) throw invalid();
-    }
-    if (padding > 2 || (padding > 0 && text.length % 4 !== 0)) throw invalid();
-    if (body.length % 4 === 1) {
-      throw new DOMException("The string to be decoded is not correctly encoded.", "InvalidCharacterError");
-    }
-    let bits = 0;
-    let bitCount = 0;
-    let output = "";
-    for (const char of body) {
-      bits = (bits << 6) | BASE64.indexOf(char);
-      bitCount += 6;
-      if (bitCount >= 8) {
-        bitCount -= 8;
-        output += String.fromCharCode((bits >> bitCount) & 0xff);
-      }
-    }
-    return output;
+    return invalidCharacter(() => native.base64Decode(String(input)));
   }
 
   function btoa(input) {
     requireArgument(arguments.length, "input");
-    const text = String(input);
-    let output = "";
-    for (let start = 0; start < text.length; start += 3) {
-      const codes = [];
-      for (let index = start; index < Math.min(start + 3, text.length); index++) {
-        const code = text.charCodeAt(index);
-        if (code > 0xff) throw new DOMException("Invalid character", "InvalidCharacterError");
-        codes.push(code);
-      }
-      const bits = (codes[0] << 16) | ((codes[1] || 0) << 8) | (codes[2] || 0);
-      for (let sextet = 0; sextet < 4; sextet++) {
-        output += sextet <= codes.length ? BASE64[(bits >> (18 - 6 * sextet)) & 63] : "=";
-      }
-    }
-    return output;
+    return invalidCharacter(() => native.base64Encode(String(input)));
   }
 
   class TextEncoder {
@@ -148,20 +117,34 @@
     return new DOMException(`${shown} could not be cloned.`, "DataCloneError");
   }
 
+  // The engine's own Date: the global is an accessor that loads the lenient-parsing wrapper,
+  // which shares this prototype.
+  const NativeDate = native.Date;
   const ERROR_TYPES = { Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError };
 
   // The structured clone algorithm for what JSON-like data holds: own enumerable string keys,
-  // shared and circular references kept, prototypes of class instances not.
+  // shared and circular references kept, prototypes of class instances not. Collections are
+  // walked with the builtins' own iteration, which the engine's loop limit does not count, so
+  // a large array clones as it does in Node.
   function structuredClone(value) {
     requireArgument(arguments.length, "value", false);
     const seen = new Map();
+    const copyKeys = (from, to) => {
+      Object.keys(from).forEach((key) => {
+        to[key] = copy(from[key]);
+      });
+      return to;
+    };
     const copy = (input) => {
       if (typeof input === "function" || typeof input === "symbol") throw cloneError(input);
       if (input === null || typeof input !== "object") return input;
       if (seen.has(input)) return seen.get(input);
       const remember = (output) => (seen.set(input, output), output);
-      const tag = Object.prototype.toString.call(input).slice(8, -1);
-      if (input instanceof Date) return remember(new Date(input.getTime()));
+      // Plain objects and arrays first: they are nearly all of what a workflow clones.
+      if (Array.isArray(input)) return copyKeys(input, remember(new Array(input.length)));
+      const prototype = Object.getPrototypeOf(input);
+      if (prototype === Object.prototype || prototype === null) return copyKeys(input, remember({}));
+      if (input instanceof NativeDate) return remember(new NativeDate(input.getTime()));
       if (input instanceof RegExp) return remember(new RegExp(input.source, input.flags));
       if (input instanceof Number || input instanceof String || input instanceof Boolean) {
         return remember(Object(input.valueOf()));
@@ -175,12 +158,12 @@
       }
       if (input instanceof Map) {
         const output = remember(new Map());
-        for (const [key, entry] of input) output.set(copy(key), copy(entry));
+        input.forEach((entry, key) => output.set(copy(key), copy(entry)));
         return output;
       }
       if (input instanceof Set) {
         const output = remember(new Set());
-        for (const entry of input) output.add(copy(entry));
+        input.forEach((entry) => output.add(copy(entry)));
         return output;
       }
       if (input instanceof Error) {
@@ -189,17 +172,11 @@
         if ("stack" in input) output.stack = input.stack;
         return output;
       }
-      if (Array.isArray(input)) {
-        const output = remember(new Array(input.length));
-        for (const key of Object.keys(input)) output[key] = copy(input[key]);
-        return output;
-      }
-      if (tag !== "Object" && tag !== "Arguments" && Object.getPrototypeOf(input) === globalThis[tag]?.prototype) {
+      const tag = Object.prototype.toString.call(input).slice(8, -1);
+      if (tag !== "Object" && tag !== "Arguments" && prototype === globalThis[tag]?.prototype) {
         throw cloneError(input);
       }
-      const output = remember({});
-      for (const key of Object.keys(input)) output[key] = copy(input[key]);
-      return output;
+      return copyKeys(input, remember({}));
     };
     return copy(value);
   }
