@@ -32,8 +32,8 @@ mod native;
 #[cfg(test)]
 mod tests;
 
-use boa_engine::object::builtins::JsFunction;
 use boa_engine::object::FunctionObjectBuilder;
+use boa_engine::object::builtins::JsFunction;
 use boa_engine::property::PropertyDescriptor;
 use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction, js_string};
 
@@ -113,13 +113,23 @@ pub fn install(context: &mut Context) -> JsResult<()> {
 }
 
 /// The global's value: its module's export.
-fn get_global(_: &JsValue, _: &[JsValue], (registry, index): &(JsObject, usize), context: &mut Context) -> JsResult<JsValue> {
+fn get_global(
+    _: &JsValue,
+    _: &[JsValue],
+    (registry, index): &(JsObject, usize),
+    context: &mut Context,
+) -> JsResult<JsValue> {
     let (_, module, export) = GLOBALS[*index];
     load(registry, module, context)?.get(JsString::from(export), context)
 }
 
 /// Assigning a global before reading it replaces it, as assigning any writable global does.
-fn set_global(_: &JsValue, args: &[JsValue], (_, index): &(JsObject, usize), context: &mut Context) -> JsResult<JsValue> {
+fn set_global(
+    _: &JsValue,
+    args: &[JsValue],
+    (_, index): &(JsObject, usize),
+    context: &mut Context,
+) -> JsResult<JsValue> {
     let value = args.first().cloned().unwrap_or_default();
     define_global(GLOBALS[*index].0, value, context)?;
     Ok(JsValue::undefined())
@@ -132,7 +142,12 @@ fn define_global(name: &str, value: JsValue, context: &mut Context) -> JsResult<
     Ok(())
 }
 
-fn call_method(this: &JsValue, args: &[JsValue], (registry, index): &(JsObject, usize), context: &mut Context) -> JsResult<JsValue> {
+fn call_method(
+    this: &JsValue,
+    args: &[JsValue],
+    (registry, index): &(JsObject, usize),
+    context: &mut Context,
+) -> JsResult<JsValue> {
     let (_, _, _, module, export) = METHODS[*index];
     let function = load(registry, module, context)?.get(JsString::from(export), context)?;
     let function = function
@@ -180,4 +195,3 @@ fn require(_: &JsValue, args: &[JsValue], registry: &JsObject, context: &mut Con
     let name = args.first().cloned().unwrap_or_default().to_string(context)?.to_std_string_escaped();
     Ok(load(registry, &name, context)?.into())
 }
-

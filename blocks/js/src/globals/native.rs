@@ -1,19 +1,21 @@
 //! The natives the modules call: what JavaScript would do slowly or wrongly by hand.
 
+use base64::Engine;
+use base64::alphabet::STANDARD;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use boa_engine::object::ObjectInitializer;
 use boa_engine::object::builtins::{JsArray, JsArrayBuffer, JsUint8Array};
 use boa_engine::property::Attribute;
-use base64::Engine;
-use base64::alphabet::STANDARD;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::DecodePaddingMode;
 use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction, js_string};
 use url::{Url, quirks};
 
 /// WHATWG forgiving-base64: padding optional, and bits past the last whole byte ignored.
 const FORGIVING_BASE64: GeneralPurpose = GeneralPurpose::new(
     &STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::RequireNone).with_decode_allow_trailing_bits(true),
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(true),
 );
 
 /// A native as boa calls it.
@@ -71,7 +73,9 @@ fn base64_decode(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResu
     let padding = units.iter().rev().take_while(|&&unit| unit == u16::from(b'=')).count();
     let body = units[..units.len() - padding]
         .iter()
-        .map(|&unit| u8::try_from(unit).ok().filter(|byte| byte.is_ascii_alphanumeric() || *byte == b'+' || *byte == b'/'))
+        .map(|&unit| {
+            u8::try_from(unit).ok().filter(|byte| byte.is_ascii_alphanumeric() || *byte == b'+' || *byte == b'/')
+        })
         .collect::<Option<Vec<u8>>>()
         .ok_or_else(invalid)?;
     if padding > 2 || (padding > 0 && !units.len().is_multiple_of(4)) {

@@ -1,7 +1,7 @@
 # Prints the Node-checked tests of tests.rs (from "/// Forgiving base64" to before the
 # hand-written tail): each expression below is run in Node 20 with TZ=UTC, as the guest runs,
 # and its JSON.stringify result becomes the expected value. Rerun with
-# `python3 node_cases.py` beside this file and paste the output over that part of tests.rs.
+# `python3 node_cases.py` beside this file, paste the output over that part of tests.rs, then `cargo fmt`.
 import json, subprocess
 
 T = lambda body: f"(() => {{ try {{ return {body}; }} catch (e) {{ return 'throws ' + e.name + ': ' + e.message; }} }})()"
