@@ -13,6 +13,7 @@ use boa_engine::property::PropertyDescriptor;
 use boa_engine::{Context, JsError, JsString, JsValue, Script, Source};
 use serde_json::Value;
 
+mod globals;
 #[cfg(test)]
 mod tests;
 
@@ -36,6 +37,7 @@ impl Engine {
     /// A fresh context with [`LOOP_ITERATION_LIMIT`], [`RECURSION_LIMIT`] and [`STACK_SIZE_LIMIT`] applied.
     pub fn new() -> Result<Self, String> {
         let mut context = Context::builder().build().map_err(|e| e.to_string())?;
+        globals::install(&mut context).map_err(|e| e.to_string())?;
         let limits = context.runtime_limits_mut();
         limits.set_loop_iteration_limit(LOOP_ITERATION_LIMIT);
         limits.set_recursion_limit(RECURSION_LIMIT);
