@@ -41,6 +41,11 @@ pub struct EventLoop {
 }
 
 impl EventLoop {
+    /// Sets the loop's clock to the host's; call before running code that may set timers.
+    pub fn sync_clock(&self, host: &dyn Host) {
+        self.now_ms.set(host.now_ms());
+    }
+
     fn schedule(&self, delay_ms: u64, timer: Timer) {
         let order = self.timers_enqueued.get();
         self.timers_enqueued.set(order + 1);
@@ -51,7 +56,6 @@ impl EventLoop {
     /// nothing is left to run. Timers still pending then are dropped, as Sim's function
     /// returns once its promise settles.
     pub fn run(&self, context: &mut Context, host: &dyn Host, settled: impl Fn() -> bool) -> JsResult<()> {
-        self.now_ms.set(host.now_ms());
         let context = RefCell::new(context);
         let mut running: Vec<Pin<Box<dyn Future<Output = JsResult<JsValue>> + '_>>> = Vec::new();
         let mut poll = std::task::Context::from_waker(Waker::noop());

@@ -85,13 +85,15 @@ impl Engine {
             .map_err(|e| located(message(e, context)))?;
         let argument = JsValue::from_json(argument, context).map_err(|e| message(e, context))?;
         let function = function.as_callable().ok_or("the body did not compile to a function")?;
+        self.event_loop.sync_clock(host);
         let promise = function.call(&JsValue::undefined(), &[argument], context).map_err(|e| located(message(e, context)))?;
         let promise = promise.as_promise().ok_or("an async function returned no promise")?;
         let settled = || !matches!(promise.state(), PromiseState::Pending);
         self.event_loop.run(context, host, settled).map_err(|e| located(message(e, context)))?;
         match promise.state() {
             PromiseState::Fulfilled(value) => {
-                Ok(value.to_json(context).map_err(|e| located(message(e, context)))?.unwrap_or(Value::Null))
+                let json = value.to_json(context).map_err(|e| located(message(e, context)))?;
+                Ok(json.map_or(Value::Null, integral_numbers))
             }
             PromiseState::Rejected(reason) => Err(located(message(JsError::from_opaque(reason), context))),
             PromiseState::Pending => Err("the function never settled: it awaits something that cannot happen".into()),
@@ -136,7 +138,7 @@ impl Engine {
     pub fn evaluate(&mut self, expression: &str) -> Result<Value, String> {
         let value = run(expression, &mut self.context)?;
         let json = value.to_json(&mut self.context).map_err(|e| message(e, &mut self.context))?;
-        Ok(json.unwrap_or(Value::Null))
+        Ok(json.map_or(Value::Null, integral_numbers))
     }
 
     /// Evaluates `expression` and tells whether its value is JavaScript-truthy.
@@ -190,6 +192,25 @@ pub fn select_branch<'a>(
     Ok(None)
 }
 
+/// `value` with every integral double that JSON can hold exactly written as an integer, as
+/// `JSON.stringify` does: boa hands numbers beyond i32 over as doubles (`1709210096789.0`).
+fn integral_numbers(value: Value) -> Value {
+    /// 2^53: beyond it a double no longer stands for one integer.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        Value::Number(number) => match number.as_f64() {
+            Some(double) if number.is_f64() && double.fract() == 0.0 && double.abs() <= EXACT => {
+                // In range and integral, so the cast is exact.
+                Value::from(double as i64)
+            }
+            _ => Value::Number(number),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(integral_numbers).collect()),
+        Value::Object(fields) => Value::Object(fields.into_iter().map(|(k, v)| (k, integral_numbers(v))).collect()),
+        other => other,
+    }
+}
+
 /// Runs `source` as a parenthesised expression when it parses as one, else as a script.
 fn run(source: &str, context: &mut Context) -> Result<JsValue, String> {
     // As a script, a leading `{` would open a block, so `{"a": 1}.a` would not parse;
@@ -207,6 +228,7 @@ fn run(source: &str, context: &mut Context) -> Result<JsValue, String> {
 fn message(error: JsError, context: &mut Context) -> String {
     match error.try_native(context) {
         Ok(native) => native.to_string(),
-        Err(_) => format!("Uncaught {}", error.to_string().trim()),
+        // Boa's own limits are engine errors; their backtrace (one line per frame) is noise.
+        Err(_) => format!("Uncaught {}", error.to_string().lines().next().unwrap_or_default().trim()),
     }
 }
