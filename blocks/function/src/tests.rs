@@ -274,3 +274,15 @@ fn iso_dates() {
         Ok(json!(["2024-02-29T12:34:56.789Z", 1_709_210_096_789_u64, 4, "1970-01-01T00:00:00.000Z", "\"2020-01-01T00:00:00.000Z\""]))
     );
 }
+
+/// Time per run of a trivial body, engine creation included: `cargo test -p sandflow-block-function -- --ignored bench --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn bench_trivial_body() {
+    let runs = 50;
+    let start = std::time::Instant::now();
+    for n in 0..runs {
+        assert_eq!(run("return input.n * 2", json!({"n": n})), Ok(json!(n * 2)));
+    }
+    println!("bench: {:?} per run of `return input.n * 2`", start.elapsed() / runs);
+}
