@@ -286,3 +286,13 @@ fn bench_trivial_body() {
     }
     println!("bench: {:?} per run of `return input.n * 2`", start.elapsed() / runs);
 }
+
+#[test]
+fn runaway_recursion_through_native_callbacks_ends_in_an_error() {
+    // Each level re-enters the interpreter on the native stack: 2,000 levels overflow a test
+    // thread's 2 MiB in a debug build. The guest's bound is the host's wasm stack (a component test's).
+    let code = "function f(n) { return [n].map(x => f(x + 1)) } return f(0);";
+    let deep_stack = std::thread::Builder::new().stack_size(1 << 30).spawn(move || run(code, json!(null)));
+    let error = deep_stack.unwrap().join().unwrap().unwrap_err();
+    assert!(error.contains("RuntimeLimitError"), "{error}");
+}

@@ -25,10 +25,12 @@ mod positions;
 
 pub use host::Host;
 
-/// Nested JavaScript calls allowed: ordinary recursion (thousands deep) works, runaway
-/// recursion ends in a RangeError. JavaScript-to-JavaScript calls live on boa's heap frame
-/// stack, not the wasm stack; loops and runaway code are ended by the host's fuel and deadline.
-pub const RECURSION_LIMIT: usize = 20_000;
+/// Nested JavaScript calls allowed: recursion 5,000 deep works, runaway recursion ends in a
+/// RuntimeLimitError. JavaScript-to-JavaScript calls live on boa's heap frame stack, not the
+/// wasm stack; recursion through native callbacks (`[n].map(f)`) re-enters the interpreter on
+/// the wasm stack, which the host bounds and reports as a stack overflow. Loops and other
+/// runaway code are ended by the host's fuel and deadline.
+pub const RECURSION_LIMIT: usize = 6_000;
 /// Values allowed on boa's VM stack: room for [`RECURSION_LIMIT`] frames of a few locals each.
 pub const STACK_SIZE_LIMIT: usize = 1024 * 1024;
 
