@@ -296,3 +296,9 @@ fn runaway_recursion_through_native_callbacks_ends_in_an_error() {
     let error = deep_stack.unwrap().join().unwrap().unwrap_err();
     assert!(error.contains("RuntimeLimitError"), "{error}");
 }
+
+#[test]
+fn a_promise_that_can_never_settle_is_an_error_not_a_hang() {
+    let error = run("await new Promise(() => {}); return 1;", json!(null)).unwrap_err();
+    assert!(error.contains("never settled"), "{error}");
+}
