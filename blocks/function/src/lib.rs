@@ -1,6 +1,8 @@
 //! `function`: runs a JavaScript function body with `input` in scope, inside
 //! this component (boa), so fuel, memory and deadline limits hold for user code.
 
+use sandflow_js::Host;
+use sandflow_js::host::{HttpError, HttpRequest, HttpResponse};
 use sandflow_sdk::{Block, BlockError, Context, JsonSchema, Outcome, Value};
 use serde::{Deserialize, Serialize};
 
@@ -33,37 +35,49 @@ pub struct Output {
     pub stdout: String,
 }
 
-/// The hidden global `input` is bound from, converted natively rather than pasted into source.
-const INPUT_GLOBAL: &str = "__input";
-
-/// Runs `code` as a function body over `input`, with `references` bound as `__refs`.
-pub fn run_function(code: &str, input: &Value, references: &[Value]) -> Result<Output, String> {
-    // The body runs in its own function scope, so its `return` and its
-    // declarations cannot reach the harness around it. `input` and the
-    // references are bound as values (data never becomes code, SPEC 2).
-    let source = format!(
-        r#"
+/// Console capture, run as its own script before the body so the body's lines stay its own.
+const CONSOLE_PRELUDE: &str = r#"
 const __stdout = [];
 let __stdoutBytes = 0;
-const __print = (...args) => {{
-  if (__stdoutBytes > {STDOUT_LIMIT}) return;
+const __print = (...args) => {
+  if (__stdoutBytes > STDOUT_LIMIT) return;
   const line = args.map(a => typeof a === "string" ? a : JSON.stringify(a)).join(" ");
   __stdoutBytes += line.length + 1;
-  __stdout.push(__stdoutBytes > {STDOUT_LIMIT} ? "[stdout truncated]" : line);
-}};
-const console = {{ log: __print, info: __print, warn: __print, error: __print, debug: __print }};
-const __result = (function (input) {{
-{code}
-}})({INPUT_GLOBAL});
-JSON.stringify({{ result: __result === undefined ? null : __result, stdout: __stdout.join("\n") }});
-"#
-    );
-    let mut engine = sandflow_js::Engine::new()?;
-    engine.bind(INPUT_GLOBAL, input)?;
+  __stdout.push(__stdoutBytes > STDOUT_LIMIT ? "[stdout truncated]" : line);
+};
+globalThis.console = { log: __print, info: __print, warn: __print, error: __print, debug: __print };
+"#;
+
+/// Runs `code` as the body of an async function over `input`, with `references` bound as
+/// `__refs`; timers wait and `fetch` goes out through `host`.
+pub fn run_function(code: &str, input: &Value, references: &[Value], host: &dyn Host) -> Result<Output, String> {
+    let mut engine = sandflow_js::Engine::with_event_loop()?;
     engine.bind_references(references)?;
-    let text = engine.evaluate(&source)?;
-    let text = text.as_str().ok_or("the result cannot be represented as JSON")?;
-    serde_json::from_str(text).map_err(|e| format!("the result is not JSON: {e}"))
+    engine.evaluate(&CONSOLE_PRELUDE.replace("STDOUT_LIMIT", &STDOUT_LIMIT.to_string()))?;
+    let result = engine.run_async_body(code, "input", input, host)?;
+    let stdout = engine.evaluate("__stdout.join('\\n')")?;
+    Ok(Output { result, stdout: stdout.as_str().unwrap_or_default().to_string() })
+}
+
+/// The SDK's capabilities as the JavaScript host: the host process enforces the SSRF policy,
+/// caps and allow-list on fetches and waits without burning fuel.
+struct SdkHost<'a, 'b> {
+    ctx: &'a Context<'b>,
+    started: std::time::Instant,
+}
+
+impl Host for SdkHost<'_, '_> {
+    fn fetch(&self, request: &HttpRequest) -> Result<HttpResponse, HttpError> {
+        self.ctx.fetch(request)
+    }
+
+    fn sleep_ms(&self, ms: u64) -> bool {
+        self.ctx.sleep_ms(ms)
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
 }
 
 /// The `function` block.
@@ -75,75 +89,18 @@ impl Block for Function {
     const NAME: &'static str = "function";
     const DESCRIPTION: &'static str = "Runs a JavaScript function body with `input` in scope; outputs {result, stdout}";
 
-    fn run(_ctx: &mut Context, params: Params) -> Result<Outcome<Output>, BlockError> {
+    fn run(ctx: &mut Context, params: Params) -> Result<Outcome<Output>, BlockError> {
         if params.code.trim().is_empty() {
             return Err(BlockError::invalid_input("code: must not be empty"));
         }
-        run_function(&params.code, &params.input, &params.references).map(Outcome::Done).map_err(BlockError::Failed)
+        let host = SdkHost { ctx, started: std::time::Instant::now() };
+        run_function(&params.code, &params.input, &params.references, &host)
+            .map(Outcome::Done)
+            .map_err(BlockError::Failed)
     }
 }
 
 sandflow_sdk::export_block!(Function);
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn returns_the_result_and_captures_console_output() {
-        let out = run_function("console.log('n is', input.n); return input.n * 2;", &json!({"n": 21}), &[]).unwrap();
-        assert_eq!(out, Output { result: json!(42), stdout: "n is 21".into() });
-    }
-
-    #[test]
-    fn undefined_result_is_null_and_objects_come_back_as_json() {
-        assert_eq!(run_function("let x = 1;", &json!(null), &[]).unwrap().result, json!(null));
-        let out =
-            run_function("return {sum: input.reduce((a, b) => a + b, 0), n: input.length};", &json!([1, 2, 3]), &[])
-                .unwrap();
-        assert_eq!(out.result, json!({"sum": 6, "n": 3}));
-    }
-
-    #[test]
-    fn thrown_errors_and_syntax_errors_are_reported() {
-        let error = run_function("throw new Error('boom');", &json!(null), &[]).unwrap_err();
-        assert!(error.starts_with("Error: boom"), "{error}");
-        assert!(run_function("return (;", &json!(null), &[]).unwrap_err().starts_with("SyntaxError"));
-    }
-
-    #[test]
-    fn an_infinite_loop_ends_in_an_error() {
-        let error = run_function("while (true) {}", &json!(null), &[]).unwrap_err();
-        assert!(error.contains("RuntimeLimitError"), "{error}");
-    }
-
-    #[test]
-    fn console_output_is_bounded() {
-        let out =
-            run_function("for (let i = 0; i < 700; i++) console.log('x'.repeat(100)); return 1;", &json!(null), &[])
-                .unwrap();
-        assert!(out.stdout.len() <= STDOUT_LIMIT + 200, "{}", out.stdout.len());
-        assert!(out.stdout.ends_with("[stdout truncated]"));
-    }
-
-    #[test]
-    fn input_is_bound_as_data_not_pasted_as_source() {
-        // An object literal's `__proto__` would set the prototype; a parsed value keeps it as a key.
-        let input = json!({"user": {"__proto__": {"isAdmin": true}}, "name": "\"}); globalThis.pwned = 1; ({\""});
-        let out =
-            run_function("return [input.user.isAdmin === true, typeof globalThis.pwned, input.name];", &input, &[])
-                .unwrap();
-        assert_eq!(out.result, json!([false, "undefined", input["name"]]));
-        let out = run_function("input.n = 2; return input;", &json!({"n": 1}), &[]).unwrap();
-        assert_eq!(out.result, json!({"n": 2}), "input is an ordinary, mutable value");
-    }
-
-    #[test]
-    fn references_in_code_are_values() {
-        let references = [json!({"__proto__": {"isAdmin": true}}), json!("bob")];
-        let out = run_function("return [__refs[0].isAdmin === true, __refs[1] === 'bob'];", &json!(null), &references)
-            .unwrap();
-        assert_eq!(out.result, json!([false, true]));
-    }
-}
+mod tests;

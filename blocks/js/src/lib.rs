@@ -7,22 +7,33 @@
 //! `{"__proto__": {"isAdmin": true}}` stays an object with an own key `__proto__`, and a string
 //! such as `"); evil("` stays a string: neither is ever parsed as source.
 
+use boa_engine::builtins::promise::PromiseState;
 use boa_engine::object::IntegrityLevel;
 use boa_engine::object::builtins::JsArray;
 use boa_engine::property::PropertyDescriptor;
 use boa_engine::{Context, JsError, JsString, JsValue, Script, Source};
+use event_loop::EventLoop;
 use serde_json::Value;
+use std::rc::Rc;
 
+mod event_loop;
+mod fetch;
 mod globals;
+pub mod host;
 #[cfg(test)]
 mod tests;
+mod positions;
 
-/// Loop iterations allowed per function frame: plenty for a condition, small enough that `while(true){}` fails in well under a second.
-pub const LOOP_ITERATION_LIMIT: u64 = 100_000;
-/// Nested JavaScript calls allowed, so runaway recursion fails before the wasm stack does.
-pub const RECURSION_LIMIT: usize = 256;
-/// Values allowed on boa's VM stack (boa's own default, stated so it cannot drift).
-pub const STACK_SIZE_LIMIT: usize = 10 * 1024;
+pub use host::Host;
+
+/// Nested JavaScript calls allowed: recursion 5,000 deep works, runaway recursion ends in a
+/// RuntimeLimitError. JavaScript-to-JavaScript calls live on boa's heap frame stack, not the
+/// wasm stack; recursion through native callbacks (`[n].map(f)`) re-enters the interpreter on
+/// the wasm stack, which the host bounds and reports as a stack overflow. Loops and other
+/// runaway code are ended by the host's fuel and deadline.
+pub const RECURSION_LIMIT: usize = 6_000;
+/// Values allowed on boa's VM stack: room for [`RECURSION_LIMIT`] frames of a few locals each.
+pub const STACK_SIZE_LIMIT: usize = 1024 * 1024;
 
 /// The global a reference in JavaScript source becomes an element of: `<start.name>` is
 /// rewritten by the engine to `__refs[0]`, and the value travels beside the source as JSON.
@@ -31,18 +42,66 @@ pub const REFERENCES: &str = "__refs";
 /// One boa context with the runtime limits set; make one per block run and evaluate every expression of the run in it.
 pub struct Engine {
     context: Context,
+    event_loop: Rc<EventLoop>,
 }
 
 impl Engine {
-    /// A fresh context with [`LOOP_ITERATION_LIMIT`], [`RECURSION_LIMIT`] and [`STACK_SIZE_LIMIT`] applied.
+    /// A fresh context with [`RECURSION_LIMIT`] and [`STACK_SIZE_LIMIT`] applied.
     pub fn new() -> Result<Self, String> {
-        let mut context = Context::builder().build().map_err(|e| e.to_string())?;
+        let event_loop = Rc::new(EventLoop::default());
+        let mut context = Context::builder().job_executor(event_loop.clone()).build().map_err(|e| e.to_string())?;
         globals::install(&mut context).map_err(|e| e.to_string())?;
         let limits = context.runtime_limits_mut();
-        limits.set_loop_iteration_limit(LOOP_ITERATION_LIMIT);
         limits.set_recursion_limit(RECURSION_LIMIT);
         limits.set_stack_size_limit(STACK_SIZE_LIMIT);
-        Ok(Self { context })
+        Ok(Self { context, event_loop })
+    }
+
+    /// [`Engine::new`] plus `fetch` (with `Headers`, `Request`, `Response`), the timers and
+    /// `queueMicrotask`, all driven by [`Engine::run_async_body`].
+    pub fn with_event_loop() -> Result<Self, String> {
+        let mut engine = Self::new()?;
+        let context = &mut engine.context;
+        let fetcher = fetch::HostFetcher { queue: engine.event_loop.fetches.clone() };
+        boa_runtime::fetch::register(fetcher, None, context).map_err(|e| message(e, context))?;
+        boa_runtime::interval::register(context).map_err(|e| message(e, context))?;
+        boa_runtime::microtask::register(None, context).map_err(|e| message(e, context))?;
+        Ok(engine)
+    }
+
+    /// Runs `body` as the body of `async function (parameter)` called with `argument` (bound
+    /// natively), drives the event loop with `host` until its promise settles, and converts the
+    /// value to JSON; a rejection is the error. Positions in errors are the body's own.
+    pub fn run_async_body(
+        &mut self,
+        body: &str,
+        parameter: &str,
+        argument: &Value,
+        host: &dyn Host,
+    ) -> Result<Value, String> {
+        // On the body's first line, so every line number stays the user's.
+        let head = format!("(async function ({parameter}) {{");
+        let source = format!("{head}{body}\n}})");
+        let context = &mut self.context;
+        let located = |error: String| positions::relative_to_body(&error, head.chars().count());
+        let function = Script::parse(Source::from_bytes(&source), None, context)
+            .and_then(|script| script.evaluate(context))
+            .map_err(|e| located(message(e, context)))?;
+        let argument = JsValue::from_json(argument, context).map_err(|e| message(e, context))?;
+        let function = function.as_callable().ok_or("the body did not compile to a function")?;
+        self.event_loop.sync_clock(host);
+        let promise = function.call(&JsValue::undefined(), &[argument], context).map_err(|e| located(message(e, context)))?;
+        let promise = promise.as_promise().ok_or("an async function returned no promise")?;
+        let settled = || !matches!(promise.state(), PromiseState::Pending);
+        self.event_loop.run(context, host, settled).map_err(|e| located(message(e, context)))?;
+        match promise.state() {
+            PromiseState::Fulfilled(value) => {
+                let json = value.to_json(context).map_err(|e| located(message(e, context)))?;
+                Ok(json.map_or(Value::Null, integral_numbers))
+            }
+            PromiseState::Rejected(reason) => Err(located(message(JsError::from_opaque(reason), context))),
+            PromiseState::Pending => Err("the function never settled: it awaits something that cannot happen".into()),
+        }
     }
 
     /// Binds `value` to the global `name`, converted natively (never parsed as source).
@@ -83,7 +142,7 @@ impl Engine {
     pub fn evaluate(&mut self, expression: &str) -> Result<Value, String> {
         let value = run(expression, &mut self.context)?;
         let json = value.to_json(&mut self.context).map_err(|e| message(e, &mut self.context))?;
-        Ok(json.unwrap_or(Value::Null))
+        Ok(json.map_or(Value::Null, integral_numbers))
     }
 
     /// Evaluates `expression` and tells whether its value is JavaScript-truthy.
@@ -137,6 +196,25 @@ pub fn select_branch<'a>(
     Ok(None)
 }
 
+/// `value` with every integral double that JSON can hold exactly written as an integer, as
+/// `JSON.stringify` does: boa hands numbers beyond i32 over as doubles (`1709210096789.0`).
+fn integral_numbers(value: Value) -> Value {
+    /// 2^53: beyond it a double no longer stands for one integer.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        Value::Number(number) => match number.as_f64() {
+            Some(double) if number.is_f64() && double.fract() == 0.0 && double.abs() <= EXACT => {
+                // In range and integral, so the cast is exact.
+                Value::from(double as i64)
+            }
+            _ => Value::Number(number),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(integral_numbers).collect()),
+        Value::Object(fields) => Value::Object(fields.into_iter().map(|(k, v)| (k, integral_numbers(v))).collect()),
+        other => other,
+    }
+}
+
 /// Runs `source` as a parenthesised expression when it parses as one, else as a script.
 fn run(source: &str, context: &mut Context) -> Result<JsValue, String> {
     // As a script, a leading `{` would open a block, so `{"a": 1}.a` would not parse;
@@ -154,6 +232,7 @@ fn run(source: &str, context: &mut Context) -> Result<JsValue, String> {
 fn message(error: JsError, context: &mut Context) -> String {
     match error.try_native(context) {
         Ok(native) => native.to_string(),
-        Err(_) => format!("Uncaught {}", error.to_string().trim()),
+        // Boa's own limits are engine errors; their backtrace (one line per frame) is noise.
+        Err(_) => format!("Uncaught {}", error.to_string().lines().next().unwrap_or_default().trim()),
     }
 }

@@ -86,19 +86,6 @@ fn thrown_exception_message() {
 }
 
 #[test]
-fn infinite_loop_hits_the_limit() {
-    let start = std::time::Instant::now();
-    let error = is_truthy("(() => { while (true) {} })()").unwrap_err();
-    assert!(error.contains("RuntimeLimit"), "{error}");
-    let error = is_truthy("for (;;) {}").unwrap_err();
-    assert!(error.contains("RuntimeLimit"), "{error}");
-    // A loop limit error cannot be swallowed by the expression's own try/catch.
-    let error = is_truthy("(() => { try { while (true) {} } catch (e) { return true } })()").unwrap_err();
-    assert!(error.contains("RuntimeLimit"), "{error}");
-    assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
-}
-
-#[test]
 fn deep_recursion_hits_the_limit() {
     let error = is_truthy("(function f(n) { return f(n + 1) })(0)").unwrap_err();
     assert!(error.contains("RuntimeLimit") || error.contains("RangeError"), "{error}");
