@@ -1,6 +1,8 @@
 //! `template`: renders a Jinja template over JSON `data` with minijinja.
 
 #[cfg(test)]
+mod jinja2_compat_tests;
+#[cfg(test)]
 mod tests;
 
 use std::io;
