@@ -2,6 +2,8 @@
 
 #[cfg(test)]
 mod jinja2_compat_tests;
+mod jinja2_filters;
+mod python_repr;
 #[cfg(test)]
 mod tests;
 
@@ -63,6 +65,8 @@ pub struct Output {
 pub fn render(template: &str, data: Value, references: Vec<Value>) -> Result<String, BlockError> {
     let mut env = Environment::new();
     env.set_fuel(Some(FUEL));
+    jinja2_filters::add_to_environment(&mut env);
+    env.set_formatter(print_as_jinja2);
     let compiled =
         env.template_from_named_str("template", template).map_err(|e| BlockError::InvalidInput(describe(&e)))?;
 
@@ -87,6 +91,20 @@ pub fn render(template: &str, data: Value, references: Vec<Value>) -> Result<Str
         return Err(BlockError::Failed(describe(&e)));
     }
     String::from_utf8(out.buf).map_err(|e| BlockError::Failed(format!("template: rendered text is not UTF-8: {e}")))
+}
+
+/// Jinja2 prints `str(value)`: `[1, 'a']`, `{'a': 1}`, `True`, `None`, `1e+16`.
+fn print_as_jinja2(out: &mut minijinja::Output, state: &minijinja::State, value: &minijinja::Value) -> Result<(), minijinja::Error> {
+    use minijinja::value::ValueKind;
+    let text = match value.kind() {
+        ValueKind::String | ValueKind::Undefined => return minijinja::escape_formatter(out, state, value),
+        _ => python_repr::python_str(value),
+    };
+    let text = match state.auto_escape() {
+        minijinja::AutoEscape::None => text,
+        _ => python_repr::markupsafe_escape(&text),
+    };
+    out.write_str(&text).map_err(minijinja::Error::from)
 }
 
 /// `template line N: <kind>: <detail>`.
