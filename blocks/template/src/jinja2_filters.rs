@@ -20,6 +20,7 @@ pub fn add_to_environment(env: &mut Environment) {
     env.add_filter("int", int);
     env.add_filter("float", float);
     env.add_filter("center", center);
+    env.add_filter("indent", indent);
     env.add_filter("urlencode", urlencode);
     env.add_filter("join", join);
     env.add_filter("string", string);
@@ -54,9 +55,28 @@ fn truncate(state: &State, value: &Value, args: Rest<Value>) -> Result<Value, Er
     minijinja_contrib::filters::truncate(state, value, named(&["length", "killwords", "end", "leeway"], &args)?)
 }
 
+/// `wordwrap(width=79, break_long_words=True, wrapstring=None, break_on_hyphens=True)`
+/// fills each line greedily, as Python's `textwrap` does (contrib's optimal fit differs).
 fn wordwrap(value: &Value, args: Rest<Value>) -> Result<Value, Error> {
-    let names = ["width", "break_long_words", "wrapstring", "break_on_hyphens"];
-    minijinja_contrib::filters::wordwrap(value, named(&names, &args)?)
+    use textwrap::{Options, WordSplitter, WrapAlgorithm};
+    let kwargs = named(&["width", "break_long_words", "wrapstring", "break_on_hyphens"], &args)?;
+    let width = kwargs.get::<Option<usize>>("width")?.unwrap_or(79);
+    let break_long_words = kwargs.get::<Option<bool>>("break_long_words")?.unwrap_or(true);
+    let wrapstring = kwargs.get::<Option<String>>("wrapstring")?.unwrap_or_else(|| "\n".into());
+    let splitter = match kwargs.get::<Option<bool>>("break_on_hyphens")?.unwrap_or(true) {
+        true => WordSplitter::HyphenSplitter,
+        false => WordSplitter::NoHyphenation,
+    };
+    let options = Options::new(width)
+        .wrap_algorithm(WrapAlgorithm::FirstFit)
+        .break_words(break_long_words)
+        .word_splitter(splitter);
+    let text = python_str(value);
+    let paragraphs: Vec<String> = text
+        .lines()
+        .map(|line| textwrap::wrap(line, &options).join(wrapstring.as_str()))
+        .collect();
+    Ok(Value::from(paragraphs.join(wrapstring.as_str())))
 }
 
 /// `round(precision=0, method='common')`: common rounds half to even as Python's `round`
@@ -147,16 +167,49 @@ fn float(value: &Value, default: Option<Value>, kwargs: Kwargs) -> Result<Value,
 }
 
 /// Python's `str.center`: an odd margin puts the extra space left only when `width` is odd.
-fn center(value: &Value, width: Option<usize>) -> String {
+fn center(value: &Value, width: Option<usize>) -> Result<String, Error> {
     let text = python_str(value);
-    let width = width.unwrap_or(80);
+    let width = within_output_limit(width.unwrap_or(80))?;
     let length = text.chars().count();
     if width <= length {
-        return text;
+        return Ok(text);
     }
     let margin = width - length;
     let left = margin / 2 + (margin & width & 1);
-    format!("{}{text}{}", " ".repeat(left), " ".repeat(margin - left))
+    Ok(format!("{}{text}{}", " ".repeat(left), " ".repeat(margin - left)))
+}
+
+/// A width no output could hold is refused before it is allocated.
+fn within_output_limit(width: usize) -> Result<usize, Error> {
+    if width > crate::MAX_OUTPUT_BYTES {
+        return Err(Error::new(ErrorKind::InvalidOperation, format!("width {width} exceeds {} bytes", crate::MAX_OUTPUT_BYTES)));
+    }
+    Ok(width)
+}
+
+/// `indent(width=4, first=False, blank=False)`; `width` may be the indentation text itself.
+fn indent(text: String, width: Option<Value>, first: Option<bool>, blank: Option<bool>, kwargs: Kwargs) -> Result<String, Error> {
+    let width = kwargs.get::<Option<Value>>("width")?.or(width).unwrap_or(Value::from(4));
+    let first = kwargs.get::<Option<bool>>("first")?.or(first).unwrap_or(false);
+    let blank = kwargs.get::<Option<bool>>("blank")?.or(blank).unwrap_or(false);
+    kwargs.assert_all_used()?;
+    let indentation = match width.as_str() {
+        Some(text) => text.to_owned(),
+        None => " ".repeat(within_output_limit(usize::try_from(width)?)?),
+    };
+    let mut lines = text.lines();
+    let mut indented = lines.next().unwrap_or_default().to_owned();
+    for line in lines {
+        indented.push('\n');
+        if blank || !line.is_empty() {
+            indented.push_str(&indentation);
+        }
+        indented.push_str(line);
+    }
+    if first {
+        indented.insert_str(0, &indentation);
+    }
+    Ok(indented)
 }
 
 /// Python's `urllib.parse.quote`: letters, digits and `_.-~` stay as they are.
@@ -171,7 +224,13 @@ fn quote_for_query(value: &Value) -> String {
 fn urlencode(value: &Value) -> Result<String, Error> {
     let pairs: Vec<(Value, Value)> = match value.kind() {
         ValueKind::String => return Ok(utf8_percent_encode(value.as_str().unwrap_or_default(), PATH_SAFE).to_string()),
-        ValueKind::Map => value.try_iter()?.map(|key| (value.get_item(&key).unwrap_or_default(), key)).map(|(v, k)| (k, v)).collect(),
+        ValueKind::Map => value
+            .try_iter()?
+            .map(|key| {
+                let item = value.get_item(&key).unwrap_or_default();
+                (key, item)
+            })
+            .collect(),
         ValueKind::Seq | ValueKind::Iterable => value
             .try_iter()?
             .map(|pair| (pair.get_item(&Value::from(0)).unwrap_or_default(), pair.get_item(&Value::from(1)).unwrap_or_default()))

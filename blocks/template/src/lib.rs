@@ -95,14 +95,15 @@ pub fn render(template: &str, data: Value, references: Vec<Value>) -> Result<Str
 
 /// Jinja2 prints `str(value)`: `[1, 'a']`, `{'a': 1}`, `True`, `None`, `1e+16`.
 fn print_as_jinja2(out: &mut minijinja::Output, state: &minijinja::State, value: &minijinja::Value) -> Result<(), minijinja::Error> {
-    use minijinja::value::ValueKind;
-    let text = match value.kind() {
-        ValueKind::String | ValueKind::Undefined => return minijinja::escape_formatter(out, state, value),
-        _ => python_repr::python_str(value),
-    };
+    if value.is_undefined() || value.is_safe() {
+        return minijinja::escape_formatter(out, state, value);
+    }
+    let text = python_repr::python_str(value);
     let text = match state.auto_escape() {
         minijinja::AutoEscape::None => text,
-        _ => python_repr::markupsafe_escape(&text),
+        minijinja::AutoEscape::Html => python_repr::markupsafe_escape(&text),
+        // Only the HTML escaping is Jinja2's; any other keeps minijinja's own.
+        _ => return minijinja::escape_formatter(out, state, value),
     };
     out.write_str(&text).map_err(minijinja::Error::from)
 }
@@ -111,6 +112,11 @@ fn print_as_jinja2(out: &mut minijinja::Output, state: &minijinja::State, value:
 fn describe(e: &minijinja::Error) -> String {
     let place = e.line().map(|l| format!(" line {l}")).unwrap_or_default();
     match e.detail() {
+        // Jinja2 users reach for Python's `'%s' % x`, which minijinja has no operator for.
+        Some(detail) if detail.contains("% operator") && detail.contains("types string and") => format!(
+            "template{place}: {}: {detail} (Jinja2's `'...' % value` formatting is not supported: write `'...' | format(value)`)",
+            e.kind()
+        ),
         Some(detail) => format!("template{place}: {}: {detail}", e.kind()),
         None => format!("template{place}: {}", e.kind()),
     }
