@@ -1,4 +1,5 @@
-//! `template`: renders a Jinja template over JSON `data` with minijinja.
+//! `template`: renders a Jinja template over JSON `data` with minijinja, printing and
+//! filtering as Jinja2 does (see `COMPAT.md` for what matches and the deliberate differences).
 
 #[cfg(test)]
 mod jinja2_compat_tests;
