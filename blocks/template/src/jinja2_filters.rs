@@ -282,7 +282,9 @@ fn escape(value: &Value) -> Value {
     Value::from_safe_string(markupsafe_escape(&python_str(value)))
 }
 
-/// `json.dumps(sort_keys=True)` as Jinja2 writes it; `indent` is not supported.
-fn tojson(value: &Value) -> Value {
-    Value::from_safe_string(jinja2_json(value))
+/// `json.dumps(sort_keys=True, indent=indent)` as Jinja2 writes it.
+fn tojson(value: &Value, indent: Option<usize>, kwargs: Kwargs) -> Result<Value, Error> {
+    let indent = kwargs.get::<Option<usize>>("indent")?.or(indent);
+    kwargs.assert_all_used()?;
+    Ok(Value::from_safe_string(jinja2_json(value, indent.map(within_output_limit).transpose()?)))
 }

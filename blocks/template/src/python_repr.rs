@@ -122,42 +122,62 @@ fn write_string_repr(out: &mut String, text: &str) {
     out.push(quote);
 }
 
-/// Jinja2's `tojson`: `json.dumps(value, sort_keys=True)` with `<`, `>`, `&` and `'`
-/// written as `\u` escapes so the text is safe inside HTML.
-pub fn jinja2_json(value: &Value) -> String {
+/// Jinja2's `tojson`: `json.dumps(value, sort_keys=True, indent=indent)` with `<`, `>`,
+/// `&` and `'` written as `\u` escapes so the text is safe inside HTML.
+pub fn jinja2_json(value: &Value, indent: Option<usize>) -> String {
     let mut out = String::new();
-    write_json(&mut out, value);
+    write_json(&mut out, value, indent, 1);
     out
 }
 
-fn write_json(out: &mut String, value: &Value) {
+/// Python's separators: `, ` on one line, `,` before a newline when indenting.
+fn write_json_separator(out: &mut String, index: usize, indent: Option<usize>, depth: usize) {
+    match indent {
+        Some(width) => {
+            if index > 0 {
+                out.push(',');
+            }
+            out.push('\n');
+            out.push_str(&" ".repeat(width * depth));
+        }
+        None if index > 0 => out.push_str(", "),
+        None => {}
+    }
+}
+
+fn write_json_close(out: &mut String, close: char, empty: bool, indent: Option<usize>, depth: usize) {
+    if let (Some(width), false) = (indent, empty) {
+        out.push('\n');
+        out.push_str(&" ".repeat(width * (depth - 1)));
+    }
+    out.push(close);
+}
+
+fn write_json(out: &mut String, value: &Value, indent: Option<usize>, depth: usize) {
     match value.kind() {
         ValueKind::Undefined | ValueKind::None => out.push_str("null"),
         ValueKind::Bool => out.push_str(if value.is_true() { "true" } else { "false" }),
         ValueKind::Number => out.push_str(&number_repr(value)),
         ValueKind::Seq | ValueKind::Iterable => {
+            let items: Vec<Value> = value.try_iter().into_iter().flatten().collect();
             out.push('[');
-            for (index, item) in value.try_iter().into_iter().flatten().enumerate() {
-                if index > 0 {
-                    out.push_str(", ");
-                }
-                write_json(out, &item);
+            for (index, item) in items.iter().enumerate() {
+                write_json_separator(out, index, indent, depth);
+                write_json(out, item, indent, depth + 1);
             }
-            out.push(']');
+            write_json_close(out, ']', items.is_empty(), indent, depth);
         }
         ValueKind::Map => {
             let mut keys: Vec<Value> = value.try_iter().into_iter().flatten().collect();
             keys.sort_by_key(python_str);
             out.push('{');
             for (index, key) in keys.iter().enumerate() {
-                if index > 0 {
-                    out.push_str(", ");
-                }
+                write_json_separator(out, index, indent, depth);
                 write_json_string(out, &python_str(key));
                 out.push_str(": ");
-                write_json(out, &value.get_item(key).unwrap_or_default());
+                write_json(out, &value.get_item(key).unwrap_or_default(), indent, depth + 1);
             }
-            out.push('}');
+            write_json_close(out, '}', keys.is_empty(), indent, depth);
         }
         _ => write_json_string(out, &python_str(value)),
     }
