@@ -1,5 +1,10 @@
-//! `template`: renders a Jinja template over JSON `data` with minijinja.
+//! `template`: renders a Jinja template over JSON `data` with minijinja, printing and
+//! filtering as Jinja2 does (see `COMPAT.md` for what matches and the deliberate differences).
 
+#[cfg(test)]
+mod jinja2_compat_tests;
+mod jinja2_filters;
+mod python_repr;
 #[cfg(test)]
 mod tests;
 
@@ -61,6 +66,8 @@ pub struct Output {
 pub fn render(template: &str, data: Value, references: Vec<Value>) -> Result<String, BlockError> {
     let mut env = Environment::new();
     env.set_fuel(Some(FUEL));
+    jinja2_filters::add_to_environment(&mut env);
+    env.set_formatter(print_as_jinja2);
     let compiled =
         env.template_from_named_str("template", template).map_err(|e| BlockError::InvalidInput(describe(&e)))?;
 
@@ -87,10 +94,30 @@ pub fn render(template: &str, data: Value, references: Vec<Value>) -> Result<Str
     String::from_utf8(out.buf).map_err(|e| BlockError::Failed(format!("template: rendered text is not UTF-8: {e}")))
 }
 
+/// Jinja2 prints `str(value)`: `[1, 'a']`, `{'a': 1}`, `True`, `None`, `1e+16`.
+fn print_as_jinja2(out: &mut minijinja::Output, state: &minijinja::State, value: &minijinja::Value) -> Result<(), minijinja::Error> {
+    if value.is_undefined() || value.is_safe() {
+        return minijinja::escape_formatter(out, state, value);
+    }
+    let text = python_repr::python_str(value);
+    let text = match state.auto_escape() {
+        minijinja::AutoEscape::None => text,
+        minijinja::AutoEscape::Html => python_repr::markupsafe_escape(&text),
+        // Only the HTML escaping is Jinja2's; any other keeps minijinja's own.
+        _ => return minijinja::escape_formatter(out, state, value),
+    };
+    out.write_str(&text).map_err(minijinja::Error::from)
+}
+
 /// `template line N: <kind>: <detail>`.
 fn describe(e: &minijinja::Error) -> String {
     let place = e.line().map(|l| format!(" line {l}")).unwrap_or_default();
     match e.detail() {
+        // Jinja2 users reach for Python's `'%s' % x`, which minijinja has no operator for.
+        Some(detail) if detail.contains("% operator") && detail.contains("types string and") => format!(
+            "template{place}: {}: {detail} (Jinja2's `'...' % value` formatting is not supported: write `'...' | format(value)`)",
+            e.kind()
+        ),
         Some(detail) => format!("template{place}: {}: {detail}", e.kind()),
         None => format!("template{place}: {}", e.kind()),
     }

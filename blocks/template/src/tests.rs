@@ -18,7 +18,10 @@ fn renders_data() {
     assert_eq!(render("Hello {{ user.name }}!", data.clone(), vec![]).unwrap(), "Hello Ada!");
     assert_eq!(render("{% for i in items %}{{ i * 2 }},{% endfor %}", data.clone(), vec![]).unwrap(), "2,4,6,");
     assert_eq!(render("{{ items | length }} {{ user.name | upper }}", data.clone(), vec![]).unwrap(), "3 ADA");
-    assert_eq!(render("{{ data.user | tojson }}", data, vec![]).unwrap(), r#"{"name":"Ada"}"#);
+    // Jinja2's `tojson` is `json.dumps(sort_keys=True)`, with its spaces.
+    assert_eq!(render("{{ data.user | tojson }}", data.clone(), vec![]).unwrap(), r#"{"name": "Ada"}"#);
+    // A key of `data` is a top-level variable as well as a field of `data`.
+    assert_eq!(render("{{ user }}|{{ data.user.name }}", data, vec![]).unwrap(), "{'name': 'Ada'}|Ada");
     // Non-object data is reachable as `data`; undefined values are lenient (render empty).
     assert_eq!(render("{{ data }}-{{ missing }}", json!(7), vec![]).unwrap(), "7-");
 }
@@ -48,6 +51,14 @@ fn render_errors_are_failures() {
 }
 
 #[test]
+fn python_percent_formatting_fails_pointing_at_the_format_filter() {
+    let m = failed("{{ '%d items' % 3 }}");
+    assert!(m.contains("| format(value)"), "{m}");
+    let m = failed("{{ 7 % 'a' }}");
+    assert!(!m.contains("| format(value)"), "{m}");
+}
+
+#[test]
 fn runaway_loops_stop_on_fuel() {
     let m = failed("{% for i in range(100000000) %}x{% endfor %}");
     assert!(m.contains("too many elements"), "{m}");
@@ -65,6 +76,14 @@ fn output_is_bounded() {
         other => panic!("expected Failed, got {other:?}"),
     };
     assert!(m.contains(&MAX_OUTPUT_BYTES.to_string()), "{m}");
+}
+
+#[test]
+fn padding_wider_than_any_output_is_refused_before_it_is_built() {
+    for template in ["{{ 'x' | center(2000000000) }}", "{{ 'a\nb' | indent(2000000000) }}"] {
+        let m = failed(template);
+        assert!(m.contains(&MAX_OUTPUT_BYTES.to_string()), "{m}");
+    }
 }
 
 #[test]
