@@ -3,7 +3,8 @@
 //! whose expected JSON was produced by Node 20.
 //!
 //! `cargo run --release [-- REPETITIONS]` prints medians for both engines side by side;
-//! `cargo run --release -- once MEASUREMENT ENGINE` runs one repetition, for callgrind.
+//! `cargo run --release -- once MEASUREMENT ENGINE [COUNT]` runs COUNT repetitions (1) and no
+//! comparison, for callgrind: the difference between COUNT 11 and 1, over 10, leaves out one-time set-up.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -79,9 +80,8 @@ impl Measurement {
 
 /// JSON text of `JSON_ROWS` rows, built in Rust so neither engine's serializer is involved.
 fn json_input() -> String {
-    let rows: Vec<String> = (0..JSON_ROWS)
-        .map(|id| format!(r#"{{"id":{id},"name":"row {id}","v":{}}}"#, (id * 7919) % 10_007))
-        .collect();
+    let rows: Vec<String> =
+        (0..JSON_ROWS).map(|id| format!(r#"{{"id":{id},"name":"row {id}","v":{}}}"#, (id * 7919) % 10_007)).collect();
     format!("[{}]", rows.join(","))
 }
 
@@ -142,7 +142,11 @@ mod boa {
             }
             Measurement::Json => {
                 context
-                    .register_global_property(JsString::from(JSON_INPUT_GLOBAL), JsString::from(input), Attribute::all())
+                    .register_global_property(
+                        JsString::from(JSON_INPUT_GLOBAL),
+                        JsString::from(input),
+                        Attribute::all(),
+                    )
                     .map_err(|e| e.to_string())?;
             }
         }
@@ -220,9 +224,9 @@ mod quickjs {
             Measurement::Sort => {
                 eval_to_string(&context, FILL_SOURCE)?;
             }
-            Measurement::Json => context.with(|ctx| {
-                ctx.globals().set(JSON_INPUT_GLOBAL, input).map_err(|e| caught(&ctx, e))
-            })?,
+            Measurement::Json => {
+                context.with(|ctx| ctx.globals().set(JSON_INPUT_GLOBAL, input).map_err(|e| caught(&ctx, e)))?
+            }
             _ => {}
         }
         let source = match measurement {
@@ -323,7 +327,8 @@ fn compare_timings(repetitions: usize, input: &str) -> Result<(), String> {
 }
 
 fn compare_snippets() -> Result<(), String> {
-    let data = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/snippets.json")).map_err(|e| e.to_string())?;
+    let data =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/snippets.json")).map_err(|e| e.to_string())?;
     let snippets: Vec<serde_json::Value> = serde_json::from_str(&data).map_err(|e| e.to_string())?;
     let mut passed = [0, 0];
     println!("\n{:<58} {:<8} {:<8}", "snippet (expected: Node 20)", "boa", "quickjs");
@@ -359,16 +364,24 @@ fn compare_snippets() -> Result<(), String> {
 fn main() -> Result<(), String> {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     let input = json_input();
-    if let [mode, measurement, engine] = arguments.as_slice()
+    if let [mode, measurement, engine, count @ ..] = arguments.as_slice()
         && mode == "once"
     {
         let measurement = Measurement::ALL
             .into_iter()
             .find(|m| m.name() == measurement)
             .ok_or_else(|| format!("measurement is one of startup, fill, sort, json, not {measurement}"))?;
+        let engine_name = engine;
         let engine = Engine::parse(engine).ok_or_else(|| format!("engine is boa or quickjs, not {engine}"))?;
-        let (elapsed, checksum) = run(engine, measurement, &input)?;
-        println!("{} {}: {} ({checksum})", measurement.name(), arguments[2], format_duration(elapsed));
+        let count: usize = match count {
+            [] => 1,
+            [count] => count.parse().map_err(|_| format!("count must be a number, not {count}"))?,
+            _ => return Err("usage: once MEASUREMENT ENGINE [COUNT]".to_owned()),
+        };
+        for _ in 0..count {
+            let (elapsed, checksum) = run(engine, measurement, &input)?;
+            println!("{} {engine_name}: {} ({checksum})", measurement.name(), format_duration(elapsed));
+        }
         return Ok(());
     }
     let repetitions = match arguments.first() {
