@@ -87,3 +87,28 @@ fn a_response_block_ends_the_execution_and_nothing_after_it_runs() {
     let ran: Vec<&Value> = result["logs"].as_array().unwrap().iter().map(|log| &log["blockId"]).collect();
     assert_eq!(ran, [&json!("start"), &json!("reply")], "{result:#}");
 }
+
+#[test]
+fn mustache_text_that_names_no_provided_variable_passes_through_every_language() {
+    let server = shared();
+    let token = server.token("mustache");
+    let state = json!({
+        "blocks": {
+            "start": {"type": "start", "name": "Start"},
+            "greet": {"type": "template", "name": "Greet",
+                      "params": {"template": "Hello {{name}}, key {{ API_KEY }}", "data": {"name": "Ada", "API_KEY": "data's own"}}},
+            "js": {"type": "function", "name": "Js", "params": {"code": "return 'Hi {{name}} and {{ name }}';"}},
+            "jq": {"type": "transform", "name": "Jq", "params": {"filter": "\"{{name}} stays\""}}
+        },
+        "edges": [{"source": "start", "target": "greet"}, {"source": "start", "target": "js"}, {"source": "start", "target": "jq"}]
+    });
+    let mut request = flows::inline("mustache", state);
+    // Provided to the execution, granted to no block: the text naming it is not a reference to it
+    // in Jinja's spaced form, and `{{name}}` names no provided variable at all.
+    request["options"] = json!({"environmentVariables": {"API_KEY": "k-secret-value-1"}});
+    let result = server.execute(&token, &request).expect(200);
+    assert_eq!(result["status"], "completed", "{result:#}");
+    assert_eq!(result["output"]["greet"]["text"], "Hello Ada, key data's own", "{result:#}");
+    assert_eq!(result["output"]["js"]["result"], "Hi {{name}} and {{ name }}", "{result:#}");
+    assert_eq!(result["output"]["jq"]["result"], "{{name}} stays", "{result:#}");
+}

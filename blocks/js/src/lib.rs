@@ -11,7 +11,7 @@ use boa_engine::builtins::promise::PromiseState;
 use boa_engine::object::IntegrityLevel;
 use boa_engine::object::builtins::JsArray;
 use boa_engine::property::PropertyDescriptor;
-use boa_engine::{Context, JsError, JsString, JsValue, Script, Source};
+use boa_engine::{Context, JsError, JsNativeError, JsResult, JsString, JsValue, Script, Source, js_string};
 use event_loop::EventLoop;
 use serde_json::Value;
 use std::rc::Rc;
@@ -83,7 +83,7 @@ impl Engine {
         let head = format!("(async function ({parameter}) {{");
         let source = format!("{head}{body}\n}})");
         let context = &mut self.context;
-        let located = |error: String| positions::relative_to_body(&error, head.chars().count());
+        let located = |error: String| positions::relative_to_body(&error, head.chars().count(), body);
         let function = Script::parse(Source::from_bytes(&source), None, context)
             .and_then(|script| script.evaluate(context))
             .map_err(|e| located(message(e, context)))?;
@@ -96,7 +96,7 @@ impl Engine {
         self.event_loop.run(context, host, settled).map_err(|e| located(message(e, context)))?;
         match promise.state() {
             PromiseState::Fulfilled(value) => {
-                let json = value.to_json(context).map_err(|e| located(message(e, context)))?;
+                let json = stringified(&value, context).map_err(|e| located(message(e, context)))?;
                 Ok(json.map_or(Value::Null, integral_numbers))
             }
             PromiseState::Rejected(reason) => Err(located(message(JsError::from_opaque(reason), context))),
@@ -228,10 +228,38 @@ fn run(source: &str, context: &mut Context) -> Result<JsValue, String> {
     script.evaluate(context).map_err(|e| message(e, context))
 }
 
-/// The error as `Kind: message`, e.g. `SyntaxError: ...` or `Error: boom`; other thrown values as JavaScript shows them.
+/// `value` as `JSON.stringify` writes it, parsed back, which is what a Node caller of the body
+/// sees: `toJSON` applies (a `Date` becomes its ISO text, a `URL` its href), a `Map` is `{}`,
+/// `undefined` is `None`.
+fn stringified(value: &JsValue, context: &mut Context) -> JsResult<Option<Value>> {
+    let json = context.intrinsics().objects().json();
+    let stringify = json.get(js_string!("stringify"), context)?;
+    let stringify = stringify.as_callable().ok_or_else(|| JsNativeError::typ().with_message("JSON.stringify is not a function"))?;
+    let text = stringify.call(&json.clone().into(), std::slice::from_ref(value), context)?;
+    let Some(text) = text.as_string() else { return Ok(None) };
+    serde_json::from_str(&text.to_std_string_escaped())
+        .map(Some)
+        .map_err(|e| JsNativeError::typ().with_message(format!("the result is not JSON: {e}")).into())
+}
+
+/// The error as `Kind: message`, e.g. `SyntaxError: ...` or `Error: boom`; other thrown values as
+/// JavaScript shows them. An error object with a `name` of its own (a `DOMException`'s
+/// `InvalidCharacterError`, a user's `class ValidationError extends Error`) is shown by that name,
+/// as Node shows it.
 fn message(error: JsError, context: &mut Context) -> String {
+    let own_name = error
+        .as_opaque()
+        .and_then(JsValue::as_object)
+        .and_then(|object| object.get(js_string!("name"), context).ok())
+        .and_then(|name| name.as_string().map(|name| name.to_std_string_escaped()));
     match error.try_native(context) {
-        Ok(native) => native.to_string(),
+        Ok(native) => {
+            let text = native.to_string();
+            match (own_name, text.split_once(':')) {
+                (Some(name), Some((kind, rest))) if !name.is_empty() && name != kind => format!("{name}:{rest}"),
+                _ => text,
+            }
+        }
         // Boa's own limits are engine errors; their backtrace (one line per frame) is noise.
         Err(_) => format!("Uncaught {}", error.to_string().lines().next().unwrap_or_default().trim()),
     }

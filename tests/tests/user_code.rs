@@ -1,0 +1,25 @@
+//! Ordinary user code through the real standard-block components (issue 12): JavaScript as
+//! Node runs it, jq as jq runs it (jq's own suite), Jinja as Jinja2 renders it.
+
+#[path = "user_code/javascript.rs"]
+mod javascript;
+#[path = "user_code/jq_suite.rs"]
+mod jq_suite;
+#[path = "user_code/templates.rs"]
+mod templates;
+
+use sandflow_runtime::{BlockRun, RunRequest, Runtime};
+use sandflow_stdblocks::standard_block;
+use serde_json::Value;
+
+/// Runs the standard block `block_type` once with `params` and the runtime's default limits.
+pub async fn run_block(runtime: &Runtime, block_type: &str, params: Value) -> BlockRun {
+    run_block_with(runtime, block_type, RunRequest { params, ..Default::default() }).await
+}
+
+/// Runs the standard block `block_type` once as `request` says.
+pub async fn run_block_with(runtime: &Runtime, block_type: &str, request: RunRequest) -> BlockRun {
+    let block = standard_block(block_type).unwrap_or_else(|| panic!("no standard block `{block_type}`"));
+    let loaded = runtime.load(block.component).await.expect("standard block loads");
+    runtime.run(&loaded, request).await
+}
