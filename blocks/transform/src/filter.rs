@@ -52,6 +52,18 @@ fn compile_filter<'a>(arena: &'a Arena, filter: &'a str, full: bool) -> Result<j
 
 /// Runs the jq program `filter` on `input`: one output is returned as is, several as an array, none as null.
 pub fn run_filter(filter: &str, input: Value) -> Result<Value, FilterError> {
+    let mut outputs = Vec::new();
+    run_filter_each(filter, input, |output| outputs.push(output))?;
+    Ok(match outputs.len() {
+        0 => Value::Null,
+        1 => outputs.pop().unwrap_or_default(),
+        _ => Value::Array(outputs),
+    })
+}
+
+/// Runs the jq program `filter` on `input`, handing each output to `emit` as it comes;
+/// outputs before an error have been emitted when the error is returned.
+pub fn run_filter_each(filter: &str, input: Value, mut emit: impl FnMut(Value)) -> Result<(), FilterError> {
     // Each run is a fresh sandbox, so parsing and compiling jq's standard
     // library (over a hundred definitions) would be paid on every run. Most
     // filters need only the core: try that first, and the full library only
@@ -65,10 +77,9 @@ pub fn run_filter(filter: &str, input: Value) -> Result<Value, FilterError> {
 
     let input = Val::deserialize(input).map_err(|e| FilterError::Runtime(format!("input: {e}")))?;
     let ctx = Ctx::<data::JustLut<Val>>::new(&compiled.lut, Vars::new([]));
-    let mut outputs = Vec::new();
     for output in compiled.id.run((ctx, input)) {
         match output {
-            Ok(value) => outputs.push(to_json(value)?),
+            Ok(value) => emit(to_json(value)?),
             // Not `jaq_core::unwrap_valr`: it would exit the whole process on `halt`.
             Err(exn) => match exn.get_err() {
                 Ok(error) => return Err(FilterError::Runtime(error_message(error.into_val()))),
@@ -81,11 +92,7 @@ pub fn run_filter(filter: &str, input: Value) -> Result<Value, FilterError> {
             },
         }
     }
-    Ok(match outputs.len() {
-        0 => Value::Null,
-        1 => outputs.pop().unwrap_or_default(),
-        _ => Value::Array(outputs),
-    })
+    Ok(())
 }
 
 /// Renders the value of a jq error the way jq does: strings raw, anything else as JSON.

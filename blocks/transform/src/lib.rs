@@ -7,7 +7,7 @@ mod tests;
 use sandflow_sdk::{Block, BlockError, Context, Outcome, Value};
 use serde::{Deserialize, Serialize};
 
-pub use filter::{FilterError, run_filter};
+pub use filter::{FilterError, run_filter, run_filter_each};
 
 /// The `transform` block.
 pub struct Transform;
