@@ -3,10 +3,14 @@
 use std::fmt;
 
 use jaq_core::load::{self, Arena, File, Loader, lex, parse};
+use jaq_core::native::Fun;
 use jaq_core::{Compiler, Ctx, Vars, compile, data};
 use jaq_json::{Num, Val};
 use sandflow_sdk::Value;
 use serde::Deserialize;
+
+use crate::natives;
+use crate::value::JqVal;
 
 /// Why a filter produced no result.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,13 +31,52 @@ impl fmt::Display for FilterError {
 
 impl std::error::Error for FilterError {}
 
+type Data = data::JustLut<JqVal>;
+
+/// The global variables every filter sees, with their values: the block exposes no environment.
+const GLOBAL_VARS: [&str; 2] = ["$ENV", "$__prog_args"];
+
+fn global_values() -> [JqVal; 2] {
+    [JqVal(Val::obj(Default::default())), JqVal(Val::from_iter([]))]
+}
+
+/// The native filters: jaq's, less those the block replaces, and the block's own.
+fn native_funs() -> impl Iterator<Item = Fun<Data>> {
+    let std_funs = jaq_std::funs().filter(|(name, ..)| !natives::REPLACED.contains(name));
+    jaq_core::funs().chain(std_funs).chain(natives::funs())
+}
+
+/// The block's jq definitions, which follow (and so shadow) jaq's.
+fn block_defs() -> impl Iterator<Item = load::parse::Def<&'static str>> {
+    load::parse(include_str!("defs.jq"), |p| p.defs()).unwrap_or_default().into_iter()
+}
+
+/// `def builtins:` listing every definition and native filter as jq does, `name/arity`, without internal ones.
+fn builtins_def(arena: &Arena, defs: &[load::parse::Def<&str>]) -> Vec<load::parse::Def<&'static str>> {
+    let mut names: Vec<String> = (defs.iter().map(|def| (def.name, def.args.len())))
+        .chain(native_funs().map(|(name, args, _)| (name, args.len())))
+        .filter(|(name, _)| !name.starts_with(['_', '!']) && !name.ends_with("_empty"))
+        .map(|(name, arity)| format!("{name}/{arity}"))
+        .collect();
+    names.push("builtins/0".into());
+    names.sort();
+    names.dedup();
+    let code: &str = arena.alloc(format!("def builtins: {};", serde_json::to_string(&names).unwrap_or_default()));
+    // The arena outlives the compiled filter, so its text can stand in for 'static here.
+    let code: &'static str = Box::leak(code.to_string().into_boxed_str());
+    load::parse(code, |p| p.defs()).unwrap_or_default()
+}
+
 /// Loads and compiles `filter` with the core definitions, plus jq's standard
 /// library when `full`; every native function is available either way.
-fn compile_filter<'a>(arena: &'a Arena, filter: &'a str, full: bool) -> Result<jaq_core::Filter<data::JustLut<Val>>, FilterError> {
-    let defs: Box<dyn Iterator<Item = _>> = if full {
-        Box::new(jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs()))
+fn compile_filter<'a>(arena: &'a Arena, filter: &'a str, full: bool) -> Result<jaq_core::Filter<Data>, FilterError> {
+    let defs: Vec<load::parse::Def<&str>> = if full {
+        let jaq_defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs());
+        let defs: Vec<_> = jaq_defs.chain(block_defs()).collect();
+        let builtins = builtins_def(arena, &defs);
+        defs.into_iter().chain(builtins).collect()
     } else {
-        Box::new(jaq_core::defs())
+        jaq_core::defs().collect()
     };
     // The default module reader refuses every `import`/`include`, which is what a sandboxed block wants.
     let modules = Loader::new(defs)
@@ -42,10 +85,9 @@ fn compile_filter<'a>(arena: &'a Arena, filter: &'a str, full: bool) -> Result<j
     // Data imports (`import "x" as $x;`) would leave a global variable unbound at run time, so refuse them here.
     load::import(&modules, |_| Err("data imports are not supported".into()))
         .map_err(|errors| FilterError::Invalid(load_message(filter, errors)))?;
-    // `env` would read the component's process environment; blocks get variables only through granted `Context::env`.
-    let funs = jaq_core::funs().chain(jaq_std::funs().filter(|(name, ..)| *name != "env")).chain(jaq_json::funs());
-    Compiler::<_, data::JustLut<Val>>::default()
-        .with_funs(funs)
+    Compiler::<_, Data>::default()
+        .with_funs(native_funs())
+        .with_global_vars(GLOBAL_VARS)
         .compile(modules)
         .map_err(|errors| FilterError::Invalid(compile_message(filter, errors)))
 }
@@ -75,14 +117,14 @@ pub fn run_filter_each(filter: &str, input: Value, mut emit: impl FnMut(Value)) 
         Err(_) => compile_filter(&full_arena, filter, true)?,
     };
 
-    let input = Val::deserialize(input).map_err(|e| FilterError::Runtime(format!("input: {e}")))?;
-    let ctx = Ctx::<data::JustLut<Val>>::new(&compiled.lut, Vars::new([]));
+    let input = JqVal(Val::deserialize(input).map_err(|e| FilterError::Runtime(format!("input: {e}")))?);
+    let ctx = Ctx::<Data>::new(&compiled.lut, Vars::new(global_values()));
     for output in compiled.id.run((ctx, input)) {
         match output {
-            Ok(value) => emit(to_json(value)?),
+            Ok(value) => emit(to_json(value.0)?),
             // Not `jaq_core::unwrap_valr`: it would exit the whole process on `halt`.
             Err(exn) => match exn.get_err() {
-                Ok(error) => return Err(FilterError::Runtime(error_message(error.into_val()))),
+                Ok(error) => return Err(FilterError::Runtime(error_message(error.into_val().0))),
                 // jq's `halt` ends the program without further outputs; a non-zero code means failure.
                 Err(exn) => match exn.get_halt() {
                     Ok(0) => break,

@@ -1,6 +1,8 @@
 //! `transform`: runs a jq filter over a JSON value, using the pure-Rust jaq interpreter.
 
 mod filter;
+mod natives;
+mod value;
 #[cfg(test)]
 mod tests;
 
