@@ -3,8 +3,8 @@
 use std::fmt;
 
 use jaq_core::load::{self, Arena, File, Loader, lex, parse};
-use jaq_core::native::Fun;
-use jaq_core::{Compiler, Ctx, Vars, compile, data};
+use jaq_core::native::{Filter, Fun, bome, run, v};
+use jaq_core::{Compiler, Ctx, RunPtr, Vars, compile, data};
 use jaq_json::{Num, Val};
 use sandflow_sdk::Value;
 use serde::Deserialize;
@@ -43,7 +43,9 @@ fn global_values() -> [JqVal; 2] {
 /// The native filters: jaq's, less those the block replaces, and the block's own.
 fn native_funs() -> impl Iterator<Item = Fun<Data>> {
     let std_funs = jaq_std::funs().filter(|(name, ..)| !natives::REPLACED.contains(name));
-    jaq_core::funs().chain(std_funs).chain(natives::funs())
+    // A native, not a definition: a literal list of every name nests too deep for jaq's compiler.
+    let builtins: Filter<RunPtr<Data>> = ("builtins", v(0), |_| bome(Ok(builtin_names())));
+    jaq_core::funs().chain(std_funs).chain(natives::funs()).chain([run::<Data>(builtins)])
 }
 
 /// The block's jq definitions, which follow (and so shadow) jaq's.
@@ -51,20 +53,17 @@ fn block_defs() -> impl Iterator<Item = load::parse::Def<&'static str>> {
     load::parse(include_str!("defs.jq"), |p| p.defs()).unwrap_or_default().into_iter()
 }
 
-/// `def builtins:` listing every definition and native filter as jq does, `name/arity`, without internal ones.
-fn builtins_def(arena: &Arena, defs: &[load::parse::Def<&str>]) -> Vec<load::parse::Def<&'static str>> {
-    let mut names: Vec<String> = (defs.iter().map(|def| (def.name, def.args.len())))
+/// jq's `builtins`: every definition and native filter as `name/arity`, without internal ones.
+fn builtin_names() -> JqVal {
+    let defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs()).chain(block_defs());
+    let mut names: Vec<String> = (defs.map(|def| (def.name, def.args.len())))
         .chain(native_funs().map(|(name, args, _)| (name, args.len())))
         .filter(|(name, _)| !name.starts_with(['_', '!']) && !name.ends_with("_empty"))
         .map(|(name, arity)| format!("{name}/{arity}"))
         .collect();
-    names.push("builtins/0".into());
     names.sort();
     names.dedup();
-    let code: &str = arena.alloc(format!("def builtins: {};", serde_json::to_string(&names).unwrap_or_default()));
-    // The arena outlives the compiled filter, so its text can stand in for 'static here.
-    let code: &'static str = Box::leak(code.to_string().into_boxed_str());
-    load::parse(code, |p| p.defs()).unwrap_or_default()
+    names.into_iter().map(JqVal::from).collect()
 }
 
 /// Loads and compiles `filter` with the core definitions, plus jq's standard
@@ -72,9 +71,7 @@ fn builtins_def(arena: &Arena, defs: &[load::parse::Def<&str>]) -> Vec<load::par
 fn compile_filter<'a>(arena: &'a Arena, filter: &'a str, full: bool) -> Result<jaq_core::Filter<Data>, FilterError> {
     let defs: Vec<load::parse::Def<&str>> = if full {
         let jaq_defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs());
-        let defs: Vec<_> = jaq_defs.chain(block_defs()).collect();
-        let builtins = builtins_def(arena, &defs);
-        defs.into_iter().chain(builtins).collect()
+        jaq_defs.chain(block_defs()).collect()
     } else {
         jaq_core::defs().collect()
     };

@@ -14,7 +14,10 @@ pub const REPLACED: &[&str] = &["utf8bytelength", "implode", "trim", "ltrim", "r
 
 /// The block's native filters.
 pub fn funs() -> impl Iterator<Item = Fun<Data>> {
-    let filters: [Filter<RunPtr<Data>>; 17] = [
+    let filters: [Filter<RunPtr<Data>>; 19] = [
+        // jaq defines these as `0/0` and `1/0`, which jq (and so the block) refuses.
+        ("nan", v(0), |_| bome(Ok(JqVal::from(f64::NAN)))),
+        ("infinite", v(0), |_| bome(Ok(JqVal::from(f64::INFINITY)))),
         ("length", v(0), |cv| bome(length(&cv.1.0))),
         ("utf8bytelength", v(0), |cv| bome(utf8_byte_length(&cv.1.0))),
         ("contains", v(1), |cv| unary(cv, |x, y| contains(&x.0, &y.0, 0).map(JqVal::from))),

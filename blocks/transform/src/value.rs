@@ -311,6 +311,15 @@ impl jaq_core::ValT for JqVal {
     }
 
     fn index(self, index: &Self) -> Result<Self> {
+        // jaq hands slices `.[s:e]` over as an index object, whose bounds jq may give as fractions.
+        if let (Val::Arr(_) | Val::TStr(_) | Val::BStr(_), Val::Obj(bounds)) = (&self.0, &index.0) {
+            let bound = |name: &str| bounds.get(&Val::utf8_str(name.as_bytes().to_vec())).cloned().map(JqVal);
+            let (start, end) = (bound("start"), bound("end"));
+            return self.range(start.as_ref()..end.as_ref());
+        }
+        if matches!(&index.0, Val::Num(Num::Float(f)) if f.is_nan()) && matches!(self.0, Val::Arr(_)) {
+            return Ok(JqVal(Val::Null));
+        }
         let key = integral(&index.0, false);
         let message = index_message(&self.0, &index.0);
         let valid = match (&self.0, &key) {
