@@ -13,6 +13,8 @@ def toboolean:
   elif . == "true" then true
   elif . == "false" then false
   else error("\(type) (\(tojson)) cannot be parsed as a boolean") end;
+def limit($n; f): if $n > 0 then _limit($n; f) elif $n == 0 then empty else error("limit doesn't support negative count") end;
+def skip($n; f): if $n < 0 then error("skip doesn't support negative count") else _skip($n; f) end;
 def nth($n): .[$n];
 def nth($n; f): if $n < 0 then error("nth doesn't support negative indices") else first(skip($n; f)) end;
 def _flatten($depth): reduce .[] as $x ([]; if ($x | type) == "array" and $depth != 0 then . + ($x | _flatten($depth - 1)) else . + [$x] end);
@@ -31,7 +33,7 @@ def JOIN($idx; stream; key; join): stream | [., $idx[key]] | join;
 def getpath($path):
   if ($path | type) != "array" then error("Path must be specified as an array")
   elif ($path | length) > 10000 then error("Path too deep")
-  else reduce $path[] as $key (.; if . == null then null else .[$key] end) end;
+  else reduce $path[] as $key (.; .[$key]) end;
 def _setpath($path; $at; $value):
   if $at == ($path | length) then $value else .[$path[$at]] |= _setpath($path; $at + 1; $value) end;
 def setpath($path; $value):

@@ -9,7 +9,7 @@ use jaq_json::{Num, Val};
 use sandflow_sdk::Value;
 use serde::Deserialize;
 
-use crate::natives;
+use crate::{natives, prelude};
 use crate::value::JqVal;
 
 /// Why a filter produced no result.
@@ -45,18 +45,19 @@ fn native_funs() -> impl Iterator<Item = Fun<Data>> {
     let std_funs = jaq_std::funs().filter(|(name, ..)| !natives::REPLACED.contains(name));
     // A native, not a definition: a literal list of every name nests too deep for jaq's compiler.
     let builtins: Filter<RunPtr<Data>> = ("builtins", v(0), |_| bome(Ok(builtin_names())));
-    jaq_core::funs().chain(std_funs).chain(natives::funs()).chain([run::<Data>(builtins)])
-}
-
-/// The block's jq definitions, which follow (and so shadow) jaq's.
-fn block_defs() -> impl Iterator<Item = load::parse::Def<&'static str>> {
-    load::parse(include_str!("defs.jq"), |p| p.defs()).unwrap_or_default().into_iter()
+    // jq refuses negative counts, which jaq's `limit` and `skip` take: the block's definitions of
+    // those check the count and call jaq's natives under these names.
+    let core_funs = jaq_core::funs().map(|(name, args, native)| match name {
+        "limit" => ("_limit", args, native),
+        "skip" => ("_skip", args, native),
+        _ => (name, args, native),
+    });
+    core_funs.chain(std_funs).chain(natives::funs()).chain([run::<Data>(builtins)])
 }
 
 /// jq's `builtins`: every definition and native filter as `name/arity`, without internal ones.
 fn builtin_names() -> JqVal {
-    let defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs()).chain(block_defs());
-    let mut names: Vec<String> = (defs.map(|def| (def.name, def.args.len())))
+    let mut names: Vec<String> = (prelude::full().into_iter().map(|def| (def.name, def.args.len())))
         .chain(native_funs().map(|(name, args, _)| (name, args.len())))
         .filter(|(name, _)| !name.starts_with(['_', '!']) && !name.ends_with("_empty"))
         .map(|(name, arity)| format!("{name}/{arity}"))
@@ -66,15 +67,10 @@ fn builtin_names() -> JqVal {
     names.into_iter().map(JqVal::from).collect()
 }
 
-/// Loads and compiles `filter` with the core definitions, plus jq's standard
-/// library when `full`; every native function is available either way.
+/// Loads and compiles `filter` with jaq's core definitions (less those the block replaces), or
+/// the whole prelude when `full`; every native function is available either way.
 fn compile_filter<'a>(arena: &'a Arena, filter: &'a str, full: bool) -> Result<jaq_core::Filter<Data>, FilterError> {
-    let defs: Vec<load::parse::Def<&str>> = if full {
-        let jaq_defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs());
-        jaq_defs.chain(block_defs()).collect()
-    } else {
-        jaq_core::defs().collect()
-    };
+    let defs = if full { prelude::full() } else { prelude::core() };
     // The default module reader refuses every `import`/`include`, which is what a sandboxed block wants.
     let modules = Loader::new(defs)
         .load(arena, File { code: filter, path: () })

@@ -2,6 +2,7 @@
 
 mod filter;
 mod natives;
+mod prelude;
 mod value;
 #[cfg(test)]
 mod tests;
