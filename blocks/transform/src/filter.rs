@@ -9,7 +9,7 @@ use jaq_json::{Num, Val};
 use sandflow_sdk::Value;
 use serde::Deserialize;
 
-use crate::{natives, prelude};
+use crate::{alternatives, natives, prelude};
 use crate::value::JqVal;
 
 /// Why a filter produced no result.
@@ -103,6 +103,7 @@ pub fn run_filter_each(filter: &str, input: Value, mut emit: impl FnMut(Value)) 
     // library (over a hundred definitions) would be paid on every run. Most
     // filters need only the core: try that first, and the full library only
     // when the filter names something outside it.
+    let filter = &*alternatives::desugar(filter);
     let core_arena = Arena::default();
     let full_arena = Arena::default();
     let compiled = match compile_filter(&core_arena, filter, false) {

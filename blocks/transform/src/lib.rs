@@ -1,5 +1,6 @@
 //! `transform`: runs a jq filter over a JSON value, using the pure-Rust jaq interpreter.
 
+mod alternatives;
 mod filter;
 mod natives;
 mod prelude;

@@ -162,3 +162,24 @@ fn join_csv_tsv_and_friends() {
     assert_eq!(run_filter("trimstr(\"x\")", json!("xax")), Ok(json!("a")));
     assert_eq!(run_filter("abs", json!(-5)), Ok(json!(5)));
 }
+
+// Expected values from jq 1.8 (the PyPI `jq` package 1.13).
+#[test]
+fn destructuring_alternatives_rebind_on_error_in_pattern_or_body() {
+    let body_error = r#"[[3]] | .[] as [$a] ?// [$b] | if $a != null then error("err: \($a)") else {$a,$b} end"#;
+    assert_eq!(run_filter(body_error, json!(null)), Ok(json!({"a": null, "b": 3})));
+    assert_eq!(run_filter("def f: . as [$a] ?// $a | $a; [.[] | f]", json!([[1], 2])), Ok(json!([1, 2])));
+    let in_if = "[.[] | if true then . as [$a] ?// {$b} | [$a, $b] else 0 end]";
+    assert_eq!(run_filter(in_if, json!([[1], {"b": 2}])), Ok(json!([[1, null], [null, 2]])));
+    assert_eq!(run_filter("1, (. as [$a] ?// {$b} | $b, [$a]), 3", json!({"b": 5})), Ok(json!([1, 5, [null], 3])));
+    assert_eq!(runtime(". as [$a] ?// [$b] | $a", json!({})), "Cannot index object with number (0)");
+}
+
+#[test]
+fn block_definitions_replace_jaq_ones_for_their_callers_too() {
+    assert_eq!(run_filter("try limit(-1; 1) catch .", json!(null)), Ok(json!("limit doesn't support negative count")));
+    assert_eq!(run_filter("[limit(0; 1, 2)], [skip(0; 1, 2)]", json!(null)), Ok(json!([[], [1, 2]])));
+    assert_eq!(run_filter("path(limit(1; .a, .b))", json!({})), Ok(json!(["a"])));
+    assert_eq!(run_filter("[nth(5, 7; range(9; 0; -1))]", json!(null)), Ok(json!([4, 2])));
+    assert_eq!(run_filter("with_entries(.value += 1)", json!({"a": 1})), Ok(json!({"a": 2})));
+}

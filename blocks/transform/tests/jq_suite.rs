@@ -26,7 +26,8 @@ enum CaseKind {
     CompileError,
 }
 
-/// Reads the suite in jq's format: program, input, expected outputs up to a blank line; `#` comments between cases.
+/// Reads the suite in jq's format: program, input, expected outputs up to a blank or `#` comment
+/// line; `#` comments between cases.
 fn parse_suite(text: &str) -> Vec<Case> {
     let mut cases = Vec::new();
     let mut lines = text.lines().enumerate().map(|(index, line)| (index + 1, line)).peekable();
@@ -45,7 +46,9 @@ fn parse_suite(text: &str) -> Vec<Case> {
             continue;
         }
         let Some((input, expected)) = block.split_first() else { continue };
-        let expected = expected.iter().map(|line| line.to_string()).collect();
+        // As in jq's harness, a comment line ends the expected outputs.
+        let expected = expected.iter().take_while(|line| !line.trim_start().starts_with('#'));
+        let expected = expected.map(|line| line.to_string()).collect();
         cases.push(Case { line, program: program.to_string(), kind: CaseKind::Outputs { input: input.to_string(), expected } });
     }
     cases
@@ -175,9 +178,10 @@ fn jq_suite_pass_rate() {
 
 #[test]
 fn suite_format_is_read_as_jq_reads_it() {
-    let text = "# comment\n.a\n{\"a\":1}\n1\n\n%%FAIL\n{(0):1}\njq: error\n\n.[]\n[1,2]\n1\n2\n";
+    let text = "# comment\n.a\n{\"a\":1}\n1\n\n%%FAIL\n{(0):1}\njq: error\n\n.[]\n[1,2]\n1\n2\n\nerror\n1\n  # Runtime error\n";
     let cases = parse_suite(text);
-    assert_eq!(cases.len(), 3);
+    assert_eq!(cases.len(), 4);
+    assert!(matches!(&cases[3].kind, CaseKind::Outputs { expected, .. } if expected.is_empty()));
     assert!(matches!(&cases[0].kind, CaseKind::Outputs { input, expected } if input == "{\"a\":1}" && expected == &["1"]));
     assert!(matches!(cases[1].kind, CaseKind::CompileError) && cases[1].program == "{(0):1}");
     assert!(matches!(&cases[2].kind, CaseKind::Outputs { expected, .. } if expected.len() == 2));
