@@ -80,3 +80,12 @@ def @tsv:
       elif type == "boolean" then tojson
       elif . == null then ""
       else error("\(type) (\(tojson)) is not valid in a tsv row") end) | join("\t") end;
+# jq formats a broken-down time as C's timegm normalises it (see the native `mktime`).
+def _format_time($name; $fmt; format):
+  if type != "number" and type != "array" then error("\($name) requires parsed datetime inputs")
+  elif ($fmt | type) != "string" then error("\($name) requires a string format")
+  elif type == "number" then format
+  elif any(.[]; type != "number") then error("\($name) requires parsed datetime inputs")
+  else mktime | gmtime | format end;
+def strftime($fmt): _format_time("strftime/1"; $fmt; _strftime($fmt));
+def strflocaltime($fmt): _format_time("strflocaltime/1"; $fmt; _strflocaltime($fmt));

@@ -40,19 +40,21 @@ fn global_values() -> [JqVal; 2] {
     [JqVal(Val::obj(Default::default())), JqVal(Val::from_iter([]))]
 }
 
+/// jaq natives that the block's definitions of the same name wrap, checking their inputs as jq
+/// does (jq refuses negative counts; its time functions take short or unnormalised times).
+const RENAMED_NATIVES: [(&str, &str); 4] =
+    [("limit", "_limit"), ("skip", "_skip"), ("strftime", "_strftime"), ("strflocaltime", "_strflocaltime")];
+
 /// The native filters: jaq's, less those the block replaces, and the block's own.
 fn native_funs() -> impl Iterator<Item = Fun<Data>> {
     let std_funs = jaq_std::funs().filter(|(name, ..)| !natives::REPLACED.contains(name));
     // A native, not a definition: a literal list of every name nests too deep for jaq's compiler.
     let builtins: Filter<RunPtr<Data>> = ("builtins", v(0), |_| bome(Ok(builtin_names())));
-    // jq refuses negative counts, which jaq's `limit` and `skip` take: the block's definitions of
-    // those check the count and call jaq's natives under these names.
-    let core_funs = jaq_core::funs().map(|(name, args, native)| match name {
-        "limit" => ("_limit", args, native),
-        "skip" => ("_skip", args, native),
-        _ => (name, args, native),
-    });
-    core_funs.chain(std_funs).chain(natives::funs()).chain([run::<Data>(builtins)])
+    let all = jaq_core::funs().chain(std_funs).chain(natives::funs()).chain([run::<Data>(builtins)]);
+    all.map(|(name, args, native)| match RENAMED_NATIVES.iter().find(|(jaq_name, _)| *jaq_name == name) {
+        Some((_, renamed)) => (*renamed, args, native),
+        None => (name, args, native),
+    })
 }
 
 /// jq's `builtins`: every definition and native filter as `name/arity`, without internal ones.
@@ -78,8 +80,11 @@ fn compile_filter<'a>(arena: &'a Arena, filter: &'a str, full: bool) -> Result<j
     // Data imports (`import "x" as $x;`) would leave a global variable unbound at run time, so refuse them here.
     load::import(&modules, |_| Err("data imports are not supported".into()))
         .map_err(|errors| FilterError::Invalid(load_message(filter, errors)))?;
+    // The core definitions lack the block's replacements of natives, so those natives must be missing too.
+    let replaced = if full { Default::default() } else { prelude::block_sigs() };
+    let funs = native_funs().filter(|(name, args, _)| !replaced.contains(&(*name, args.len())));
     Compiler::<_, Data>::default()
-        .with_funs(native_funs())
+        .with_funs(funs)
         .with_global_vars(GLOBAL_VARS)
         .compile(modules)
         .map_err(|errors| FilterError::Invalid(compile_message(filter, errors)))

@@ -10,11 +10,11 @@ use crate::value::{JqVal, describe, fail, num_f64, type_name};
 type Data = data::JustLut<JqVal>;
 
 /// The names of the jaq-std natives that [`funs`] replaces.
-pub const REPLACED: &[&str] = &["utf8bytelength", "implode", "trim", "ltrim", "rtrim", "ltrimstr", "rtrimstr", "env"];
+pub const REPLACED: &[&str] = &["utf8bytelength", "implode", "trim", "ltrim", "rtrim", "ltrimstr", "rtrimstr", "env", "mktime"];
 
 /// The block's native filters.
 pub fn funs() -> impl Iterator<Item = Fun<Data>> {
-    let filters: [Filter<RunPtr<Data>>; 19] = [
+    let filters: [Filter<RunPtr<Data>>; 20] = [
         // jaq defines these as `0/0` and `1/0`, which jq (and so the block) refuses.
         ("nan", v(0), |_| bome(Ok(JqVal::from(f64::NAN)))),
         ("infinite", v(0), |_| bome(Ok(JqVal::from(f64::INFINITY)))),
@@ -34,6 +34,7 @@ pub fn funs() -> impl Iterator<Item = Fun<Data>> {
         ("rtrim", v(0), |cv| bome(trim(&cv.1.0, str::trim_end))),
         ("ltrimstr", v(1), |cv| unary(cv, |x, fix| strip(x, &fix.0, "startswith", |s, fix| s.strip_prefix(fix)))),
         ("rtrimstr", v(1), |cv| unary(cv, |x, fix| strip(x, &fix.0, "endswith", |s, fix| s.strip_suffix(fix)))),
+        ("mktime", v(0), |cv| bome(mktime(&cv.1.0))),
         // The block exposes no process environment: jq's `env` and `$ENV` are empty objects.
         ("env", v(0), |_| bome(Ok(JqVal(Val::obj(Default::default()))))),
     ];
@@ -198,4 +199,40 @@ fn strip(value: JqVal, fix: &Val, test: &str, how: for<'s> fn(&'s str, &'s str) 
         Some(rest) => JqVal::from(rest.to_string()),
         None => value,
     })
+}
+
+/// jq's `mktime`, which is C's `timegm`: missing fields are zero, fractions are truncated and fields
+/// out of range carry over (day 0 is the last day of the month before), where jaq refuses them.
+fn mktime(value: &Val) -> ValR<JqVal> {
+    let Val::Arr(fields) = value else {
+        return fail("mktime requires array inputs");
+    };
+    // A missing field is a zero of C's `struct tm`, whose years count from 1900.
+    let mut tm = [1900, 0, 0, 0, 0, 0];
+    for (field, value) in tm.iter_mut().zip(fields.iter()) {
+        let Val::Num(n) = value else {
+            return fail("mktime requires parsed datetime inputs");
+        };
+        // `as` truncates towards zero, as C's conversion to int does, and saturates.
+        *field = i128::from(num_f64(n) as i64);
+    }
+    if fields.iter().skip(tm.len()).any(|value| !matches!(value, Val::Num(_))) {
+        return fail("mktime requires parsed datetime inputs");
+    }
+    let [year, month, day, hour, minute, second] = tm;
+    let days = days_from_civil(year + month.div_euclid(12), month.rem_euclid(12) + 1, day);
+    let seconds = ((days * 24 + hour) * 60 + minute) * 60 + second;
+    Ok(isize::try_from(seconds).map_or_else(|_| JqVal::from(seconds as f64), JqVal::from))
+}
+
+/// Days from 1970-01-01 to the given proleptic Gregorian date (`month` 1 to 12, any `day`),
+/// counting years from March so that the leap day ends a year.
+fn days_from_civil(year: i128, month: i128, day: i128) -> i128 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }

@@ -12,7 +12,7 @@ use jaq_core::load::parse::{BinaryOp, Def, Pattern, Term};
 use jaq_core::path::Part;
 
 /// A definition's name and arity, which together identify it.
-type Sig = (&'static str, usize);
+pub type Sig = (&'static str, usize);
 
 fn sig(def: &Def) -> Sig {
     (def.name, def.args.len())
@@ -23,6 +23,11 @@ pub fn block_defs() -> Vec<Def> {
     jaq_core::load::parse(include_str!("defs.jq"), |p| p.defs()).unwrap_or_default()
 }
 
+/// The names and arities the block defines, which replace jaq's definitions and natives.
+pub fn block_sigs() -> BTreeSet<Sig> {
+    block_defs().iter().map(sig).collect()
+}
+
 /// jaq's core, standard and JSON definitions, then the block's, each name defined once.
 pub fn full() -> Vec<Def> {
     let jaq_defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs());
@@ -30,10 +35,9 @@ pub fn full() -> Vec<Def> {
 }
 
 /// jaq's core definitions, less those the block replaces and those that call a replaced one:
-/// a filter needing any of them compiles with [`full`].
+/// a filter needing any of them (or a native the block replaces) compiles with [`full`].
 pub fn core() -> Vec<Def> {
-    let replaced: BTreeSet<Sig> = block_defs().iter().map(sig).collect();
-    let mut unavailable = replaced;
+    let mut unavailable = block_sigs();
     let mut kept = Vec::new();
     // jaq's core calls only definitions before the caller, so one pass sees every transitive caller.
     for def in jaq_core::defs() {

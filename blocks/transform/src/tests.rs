@@ -183,3 +183,25 @@ fn block_definitions_replace_jaq_ones_for_their_callers_too() {
     assert_eq!(run_filter("[nth(5, 7; range(9; 0; -1))]", json!(null)), Ok(json!([4, 2])));
     assert_eq!(run_filter("with_entries(.value += 1)", json!({"a": 1})), Ok(json!({"a": 2})));
 }
+
+// Expected values from jq 1.8 (the PyPI `jq` package 1.13).
+#[test]
+fn time_functions_normalise_broken_down_times_as_timegm_does() {
+    let cases = [
+        (json!([]), json!(-2209075200i64)),
+        (json!([2024]), json!(1703980800)),
+        (json!([2024, 8, 21.7, 1.5]), json!(1726880400)),
+        (json!([2024, -1, 1]), json!(1701388800)),
+        (json!([2024, 13, 1]), json!(1738368000)),
+        (json!([2024, 0, 1, -1.5]), json!(1704063600)),
+        (json!([1900, 1, 29]), json!(-2203891200i64)),
+    ];
+    for (input, seconds) in cases {
+        assert_eq!(run_filter("mktime", input.clone()), Ok(seconds), "{input}");
+    }
+    assert_eq!(run_filter(r#"strftime("%F %T %j")"#, json!([2024, 0, 1, -1.5])), Ok(json!("2023-12-31 23:00:00 365")));
+    assert_eq!(runtime("mktime", json!([2024, 1, 2, 3, 4, 5, "x"])), "mktime requires parsed datetime inputs");
+    assert_eq!(runtime("mktime", json!("x")), "mktime requires array inputs");
+    assert_eq!(runtime("strftime(1)", json!("x")), "strftime/1 requires parsed datetime inputs");
+    assert_eq!(runtime("strftime(1)", json!([2024])), "strftime/1 requires a string format");
+}

@@ -118,7 +118,10 @@ fn wrap<T>(result: ValR<T, Val>) -> Result<T> {
     result.map_err(|error| Error::new(JqVal(error.into_val())))
 }
 
-fn lift<'a, I: Iterator<Item = ValX<'a, JqVal>>>(f: impl Fn(JqVal) -> I) -> impl Fn(Val) -> std::iter::Map<I, fn(ValX<'a, JqVal>) -> ValX<'a, Val>> {
+/// The outputs of an update function over `JqVal`, as jaq's own value type.
+type Lifted<'a, I> = std::iter::Map<I, fn(ValX<'a, JqVal>) -> ValX<'a, Val>>;
+
+fn lift<'a, I: Iterator<Item = ValX<'a, JqVal>>>(f: impl Fn(JqVal) -> I) -> impl Fn(Val) -> Lifted<'a, I> {
     move |value| f(JqVal(value)).map(|out| out.map(|v| v.0).map_err(convert_exn))
 }
 
@@ -322,11 +325,13 @@ impl jaq_core::ValT for JqVal {
         }
         let key = integral(&index.0, false);
         let message = index_message(&self.0, &index.0);
-        let valid = match (&self.0, &key) {
-            (Val::Null, _) | (Val::Obj(_), Val::TStr(_)) => true,
-            (Val::Arr(_) | Val::TStr(_) | Val::BStr(_), Val::Obj(_)) | (Val::Arr(_), Val::Num(_) | Val::Arr(_)) => true,
-            _ => false,
-        };
+        let valid = matches!(
+            (&self.0, &key),
+            (Val::Null, _)
+                | (Val::Obj(_), Val::TStr(_))
+                | (Val::Arr(_) | Val::TStr(_) | Val::BStr(_), Val::Obj(_))
+                | (Val::Arr(_), Val::Num(_) | Val::Arr(_))
+        );
         if !valid {
             return fail(message);
         }
