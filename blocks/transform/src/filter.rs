@@ -3,10 +3,14 @@
 use std::fmt;
 
 use jaq_core::load::{self, Arena, File, Loader, lex, parse};
-use jaq_core::{Compiler, Ctx, Vars, compile, data};
+use jaq_core::native::{Filter, Fun, bome, run, v};
+use jaq_core::{Compiler, Ctx, RunPtr, Vars, compile, data};
 use jaq_json::{Num, Val};
 use sandflow_sdk::Value;
 use serde::Deserialize;
+
+use crate::{alternatives, natives, prelude};
+use crate::value::JqVal;
 
 /// Why a filter produced no result.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,14 +31,48 @@ impl fmt::Display for FilterError {
 
 impl std::error::Error for FilterError {}
 
-/// Loads and compiles `filter` with the core definitions, plus jq's standard
-/// library when `full`; every native function is available either way.
-fn compile_filter<'a>(arena: &'a Arena, filter: &'a str, full: bool) -> Result<jaq_core::Filter<data::JustLut<Val>>, FilterError> {
-    let defs: Box<dyn Iterator<Item = _>> = if full {
-        Box::new(jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs()))
-    } else {
-        Box::new(jaq_core::defs())
-    };
+type Data = data::JustLut<JqVal>;
+
+/// The global variables every filter sees, with their values: the block exposes no environment.
+const GLOBAL_VARS: [&str; 2] = ["$ENV", "$__prog_args"];
+
+fn global_values() -> [JqVal; 2] {
+    [JqVal(Val::obj(Default::default())), JqVal(Val::from_iter([]))]
+}
+
+/// jaq natives that the block's definitions of the same name wrap, checking their inputs as jq
+/// does (jq refuses negative counts; its time functions take short or unnormalised times).
+const RENAMED_NATIVES: [(&str, &str); 4] =
+    [("limit", "_limit"), ("skip", "_skip"), ("strftime", "_strftime"), ("strflocaltime", "_strflocaltime")];
+
+/// The native filters: jaq's, less those the block replaces, and the block's own.
+fn native_funs() -> impl Iterator<Item = Fun<Data>> {
+    let std_funs = jaq_std::funs().filter(|(name, ..)| !natives::REPLACED.contains(name));
+    // A native, not a definition: a literal list of every name nests too deep for jaq's compiler.
+    let builtins: Filter<RunPtr<Data>> = ("builtins", v(0), |_| bome(Ok(builtin_names())));
+    let all = jaq_core::funs().chain(std_funs).chain(natives::funs()).chain([run::<Data>(builtins)]);
+    all.map(|(name, args, native)| match RENAMED_NATIVES.iter().find(|(jaq_name, _)| *jaq_name == name) {
+        Some((_, renamed)) => (*renamed, args, native),
+        None => (name, args, native),
+    })
+}
+
+/// jq's `builtins`: every definition and native filter as `name/arity`, without internal ones.
+fn builtin_names() -> JqVal {
+    let mut names: Vec<String> = (prelude::full().into_iter().map(|def| (def.name, def.args.len())))
+        .chain(native_funs().map(|(name, args, _)| (name, args.len())))
+        .filter(|(name, _)| !name.starts_with(['_', '!']) && !name.ends_with("_empty"))
+        .map(|(name, arity)| format!("{name}/{arity}"))
+        .collect();
+    names.sort();
+    names.dedup();
+    names.into_iter().map(JqVal::from).collect()
+}
+
+/// Loads and compiles `filter` with jaq's core definitions (less those the block replaces), or
+/// the whole prelude when `full`; every native function is available either way.
+fn compile_filter<'a>(arena: &'a Arena, filter: &'a str, full: bool) -> Result<jaq_core::Filter<Data>, FilterError> {
+    let defs = if full { prelude::full() } else { prelude::core() };
     // The default module reader refuses every `import`/`include`, which is what a sandboxed block wants.
     let modules = Loader::new(defs)
         .load(arena, File { code: filter, path: () })
@@ -42,20 +80,35 @@ fn compile_filter<'a>(arena: &'a Arena, filter: &'a str, full: bool) -> Result<j
     // Data imports (`import "x" as $x;`) would leave a global variable unbound at run time, so refuse them here.
     load::import(&modules, |_| Err("data imports are not supported".into()))
         .map_err(|errors| FilterError::Invalid(load_message(filter, errors)))?;
-    // `env` would read the component's process environment; blocks get variables only through granted `Context::env`.
-    let funs = jaq_core::funs().chain(jaq_std::funs().filter(|(name, ..)| *name != "env")).chain(jaq_json::funs());
-    Compiler::<_, data::JustLut<Val>>::default()
+    // The core definitions lack the block's replacements of natives, so those natives must be missing too.
+    let replaced = if full { Default::default() } else { prelude::block_sigs() };
+    let funs = native_funs().filter(|(name, args, _)| !replaced.contains(&(*name, args.len())));
+    Compiler::<_, Data>::default()
         .with_funs(funs)
+        .with_global_vars(GLOBAL_VARS)
         .compile(modules)
         .map_err(|errors| FilterError::Invalid(compile_message(filter, errors)))
 }
 
 /// Runs the jq program `filter` on `input`: one output is returned as is, several as an array, none as null.
 pub fn run_filter(filter: &str, input: Value) -> Result<Value, FilterError> {
+    let mut outputs = Vec::new();
+    run_filter_each(filter, input, |output| outputs.push(output))?;
+    Ok(match outputs.len() {
+        0 => Value::Null,
+        1 => outputs.pop().unwrap_or_default(),
+        _ => Value::Array(outputs),
+    })
+}
+
+/// Runs the jq program `filter` on `input`, handing each output to `emit` as it comes;
+/// outputs before an error have been emitted when the error is returned.
+pub fn run_filter_each(filter: &str, input: Value, mut emit: impl FnMut(Value)) -> Result<(), FilterError> {
     // Each run is a fresh sandbox, so parsing and compiling jq's standard
     // library (over a hundred definitions) would be paid on every run. Most
     // filters need only the core: try that first, and the full library only
     // when the filter names something outside it.
+    let filter = &*alternatives::desugar(filter);
     let core_arena = Arena::default();
     let full_arena = Arena::default();
     let compiled = match compile_filter(&core_arena, filter, false) {
@@ -63,15 +116,14 @@ pub fn run_filter(filter: &str, input: Value) -> Result<Value, FilterError> {
         Err(_) => compile_filter(&full_arena, filter, true)?,
     };
 
-    let input = Val::deserialize(input).map_err(|e| FilterError::Runtime(format!("input: {e}")))?;
-    let ctx = Ctx::<data::JustLut<Val>>::new(&compiled.lut, Vars::new([]));
-    let mut outputs = Vec::new();
+    let input = JqVal(Val::deserialize(input).map_err(|e| FilterError::Runtime(format!("input: {e}")))?);
+    let ctx = Ctx::<Data>::new(&compiled.lut, Vars::new(global_values()));
     for output in compiled.id.run((ctx, input)) {
         match output {
-            Ok(value) => outputs.push(to_json(value)?),
+            Ok(value) => emit(to_json(value.0)?),
             // Not `jaq_core::unwrap_valr`: it would exit the whole process on `halt`.
             Err(exn) => match exn.get_err() {
-                Ok(error) => return Err(FilterError::Runtime(error_message(error.into_val()))),
+                Ok(error) => return Err(FilterError::Runtime(error_message(error.into_val().0))),
                 // jq's `halt` ends the program without further outputs; a non-zero code means failure.
                 Err(exn) => match exn.get_halt() {
                     Ok(0) => break,
@@ -81,11 +133,7 @@ pub fn run_filter(filter: &str, input: Value) -> Result<Value, FilterError> {
             },
         }
     }
-    Ok(match outputs.len() {
-        0 => Value::Null,
-        1 => outputs.pop().unwrap_or_default(),
-        _ => Value::Array(outputs),
-    })
+    Ok(())
 }
 
 /// Renders the value of a jq error the way jq does: strings raw, anything else as JSON.

@@ -1,13 +1,17 @@
 //! `transform`: runs a jq filter over a JSON value, using the pure-Rust jaq interpreter.
 
+mod alternatives;
 mod filter;
+mod natives;
+mod prelude;
+mod value;
 #[cfg(test)]
 mod tests;
 
 use sandflow_sdk::{Block, BlockError, Context, Outcome, Value};
 use serde::{Deserialize, Serialize};
 
-pub use filter::{FilterError, run_filter};
+pub use filter::{FilterError, run_filter, run_filter_each};
 
 /// The `transform` block.
 pub struct Transform;
