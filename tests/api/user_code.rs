@@ -112,3 +112,29 @@ fn mustache_text_that_names_no_provided_variable_passes_through_every_language()
     assert_eq!(result["output"]["js"]["result"], "Hi {{name}} and {{ name }}", "{result:#}");
     assert_eq!(result["output"]["jq"]["result"], "{{name}} stays", "{result:#}");
 }
+
+#[test]
+fn references_in_a_jq_filter_are_values_never_source() {
+    let server = shared();
+    let token = server.token("jq-refs");
+    let state = json!({
+        "blocks": {
+            "start": {"type": "start", "name": "Start"},
+            "pick": {"type": "transform", "name": "Pick",
+                     "params": {"filter": "[.[] | select(. > <start.min>)] | {big: ., label: \"over <start.min> for <start.who>\", who: <start.who>}",
+                                "input": "<start.values>"}}
+        },
+        "edges": [{"source": "start", "target": "pick"}]
+    });
+    let mut request = flows::inline("jq-refs", state);
+    // Pasted into the filter as text, `who` would close the string and run `$ENV`.
+    let who = "\") | $ENV | (\"";
+    request["options"] = json!({"input": {"min": 2, "who": who, "values": [1, 2, 3, 4]}});
+    let result = server.execute(&token, &request).expect(200);
+    assert_eq!(result["status"], "completed", "{result:#}");
+    assert_eq!(
+        result["output"]["pick"]["result"],
+        json!({"big": [3, 4], "label": format!("over 2 for {who}"), "who": who}),
+        "{result:#}"
+    );
+}

@@ -33,11 +33,12 @@ impl std::error::Error for FilterError {}
 
 type Data = data::JustLut<JqVal>;
 
-/// The global variables every filter sees, with their values: the block exposes no environment.
-const GLOBAL_VARS: [&str; 2] = ["$ENV", "$__prog_args"];
+/// The global variables every filter sees, with their values: the block exposes no environment,
+/// and `$__refs` holds the values of the workflow references the engine wrote as `$__refs[i]`.
+const GLOBAL_VARS: [&str; 3] = ["$ENV", "$__prog_args", "$__refs"];
 
-fn global_values() -> [JqVal; 2] {
-    [JqVal(Val::obj(Default::default())), JqVal(Val::from_iter([]))]
+fn global_values(references: JqVal) -> [JqVal; 3] {
+    [JqVal(Val::obj(Default::default())), JqVal(Val::from_iter([])), references]
 }
 
 /// jaq natives that the block's definitions of the same name wrap, checking their inputs as jq
@@ -92,8 +93,15 @@ fn compile_filter<'a>(arena: &'a Arena, filter: &'a str, full: bool) -> Result<j
 
 /// Runs the jq program `filter` on `input`: one output is returned as is, several as an array, none as null.
 pub fn run_filter(filter: &str, input: Value) -> Result<Value, FilterError> {
+    run_filter_with(filter, input, Vec::new())
+}
+
+/// [`run_filter`] with `references` bound as the array `$__refs`: the engine writes each workflow
+/// reference in a filter as `$__refs[i]` and sends its value beside it, so data never becomes
+/// jq source.
+pub fn run_filter_with(filter: &str, input: Value, references: Vec<Value>) -> Result<Value, FilterError> {
     let mut outputs = Vec::new();
-    run_filter_each(filter, input, |output| outputs.push(output))?;
+    run_each(filter, input, references, |output| outputs.push(output))?;
     Ok(match outputs.len() {
         0 => Value::Null,
         1 => outputs.pop().unwrap_or_default(),
@@ -103,7 +111,11 @@ pub fn run_filter(filter: &str, input: Value) -> Result<Value, FilterError> {
 
 /// Runs the jq program `filter` on `input`, handing each output to `emit` as it comes;
 /// outputs before an error have been emitted when the error is returned.
-pub fn run_filter_each(filter: &str, input: Value, mut emit: impl FnMut(Value)) -> Result<(), FilterError> {
+pub fn run_filter_each(filter: &str, input: Value, emit: impl FnMut(Value)) -> Result<(), FilterError> {
+    run_each(filter, input, Vec::new(), emit)
+}
+
+fn run_each(filter: &str, input: Value, references: Vec<Value>, mut emit: impl FnMut(Value)) -> Result<(), FilterError> {
     // Each run is a fresh sandbox, so parsing and compiling jq's standard
     // library (over a hundred definitions) would be paid on every run. Most
     // filters need only the core: try that first, and the full library only
@@ -117,7 +129,8 @@ pub fn run_filter_each(filter: &str, input: Value, mut emit: impl FnMut(Value)) 
     };
 
     let input = JqVal(Val::deserialize(input).map_err(|e| FilterError::Runtime(format!("input: {e}")))?);
-    let ctx = Ctx::<Data>::new(&compiled.lut, Vars::new(global_values()));
+    let references = JqVal(Val::deserialize(Value::Array(references)).map_err(|e| FilterError::Runtime(format!("references: {e}")))?);
+    let ctx = Ctx::<Data>::new(&compiled.lut, Vars::new(global_values(references)));
     for output in compiled.id.run((ctx, input)) {
         match output {
             Ok(value) => emit(to_json(value.0)?),

@@ -11,7 +11,7 @@ mod tests;
 use sandflow_sdk::{Block, BlockError, Context, Outcome, Value};
 use serde::{Deserialize, Serialize};
 
-pub use filter::{FilterError, run_filter, run_filter_each};
+pub use filter::{FilterError, run_filter, run_filter_each, run_filter_with};
 
 /// The `transform` block.
 pub struct Transform;
@@ -26,6 +26,10 @@ pub struct Params {
     /// The JSON value the filter runs on; null when absent.
     #[serde(default)]
     pub input: Value,
+    /// The values `$__refs[0]`, `$__refs[1]`, … of `filter` stand for (the engine writes each
+    /// workflow reference in the filter that way), bound as data.
+    #[serde(default)]
+    pub references: Vec<Value>,
 }
 
 /// Output of the `transform` block.
@@ -52,7 +56,7 @@ impl Block for Transform {
     const DESCRIPTION: &'static str = "Runs a jq filter over a JSON input and outputs its result";
 
     fn run(_ctx: &mut Context, params: Params) -> Result<Outcome<Output>, BlockError> {
-        let result = run_filter(&params.filter, params.input)?;
+        let result = run_filter_with(&params.filter, params.input, params.references)?;
         Ok(Outcome::Done(Output { result }))
     }
 }

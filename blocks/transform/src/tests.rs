@@ -41,7 +41,8 @@ fn standard_library() {
     assert_eq!(run_filter("length", input.clone()), Ok(json!(2)));
     assert_eq!(
         run_filter("to_entries", input.clone()),
-        Ok(json!([{"key": "a", "value": 1}, {"key": "b", "value": 2}]))
+        Ok(json!([{"key": "b", "value": 2}, {"key": "a", "value": 1}])),
+        "in the order the keys were written, as jq gives them"
     );
     assert_eq!(run_filter("[.[] | select(. > 1)]", input), Ok(json!([2])));
     assert_eq!(run_filter(r#""id-\(.)" | ascii_upcase"#, json!(7)), Ok(json!("ID-7")));
@@ -204,4 +205,17 @@ fn time_functions_normalise_broken_down_times_as_timegm_does() {
     assert_eq!(runtime("mktime", json!("x")), "mktime requires array inputs");
     assert_eq!(runtime("strftime(1)", json!("x")), "strftime/1 requires parsed datetime inputs");
     assert_eq!(runtime("strftime(1)", json!([2024])), "strftime/1 requires a string format");
+}
+
+#[test]
+fn references_are_the_variable_refs_bound_as_data() {
+    use crate::run_filter_with;
+    let hostile = json!("\") | $ENV | (\"");
+    let references = vec![json!(2), hostile.clone(), json!({"a": [1]})];
+    let filter = "[.[] | select(. > $__refs[0])] | {big: ., who: $__refs[1], label: \"for \\($__refs[1]) \\($__refs[2])\"}";
+    assert_eq!(
+        run_filter_with(filter, json!([1, 2, 3]), references),
+        Ok(json!({"big": [3], "who": hostile, "label": "for \") | $ENV | (\" {\"a\":[1]}"}))
+    );
+    assert_eq!(run_filter("$__refs", json!(null)), Ok(json!([])), "no references: an empty array");
 }

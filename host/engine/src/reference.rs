@@ -10,8 +10,9 @@
 //! - A path that does not exist inside an output (or goes through a scalar)
 //!   resolves to `null`: `null` for a whole-string reference, the text `null`
 //!   when embedded in a longer string (everything but strings embeds as compact JSON).
-//! - Inside code (JavaScript under [`SCRIPT_KEYS`], a `template` block's `template`), a
-//!   reference is rewritten to `__refs[i]` and its value passed beside the code in the
+//! - Inside code (JavaScript under [`SCRIPT_KEYS`], a `template` block's `template`, a
+//!   `transform` block's jq `filter`), a reference is rewritten to `__refs[i]` (`$__refs[i]`
+//!   in jq) and its value passed beside the code in the
 //!   `references` param (see [`embed`]); `{{ENV}}` too. Data never becomes source.
 //! - `{{NAME}}` resolves only where the block's `env` grants NAME; naming a variable the
 //!   execution does not provide, it stays text (Jinja's `{{name}}`, mustache).
@@ -39,6 +40,13 @@ pub const SCRIPT_KEYS: [&str; 3] = ["code", "expression", "whileCondition"];
 
 /// The block type whose top-level `template` param is Jinja source.
 pub const TEMPLATE_BLOCK: &str = "template";
+
+/// The block type whose top-level `filter` param is a jq program.
+pub const JQ_BLOCK: &str = "transform";
+
+/// Top-level params that are code in a language other than JavaScript, by block type: their
+/// references are rewritten for that language, with the values in the block's `references`.
+const CODE_PARAMS: [(&str, &str, Syntax); 2] = [(TEMPLATE_BLOCK, "template", Syntax::Template), (JQ_BLOCK, "filter", Syntax::Jq)];
 
 /// What a loop or a parallel exposes to the blocks inside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -230,23 +238,21 @@ pub fn resolve_params(params: &Value, scope: &dyn ReferenceScope) -> Result<Valu
 
 /// [`resolve_params`] for a block of `block_type`: a [`TEMPLATE_BLOCK`]'s
 /// top-level `template` is Jinja source, whose references become template
-/// variables (`{{ __refs[i] }}`) with the values in its `references` param.
+/// variables (`{{ __refs[i] }}`), and a [`JQ_BLOCK`]'s `filter` is jq, whose
+/// references become `$__refs[i]`; the values go in the `references` param.
 pub fn resolve_block_params(
     block_type: &str,
     params: &Value,
     scope: &dyn ReferenceScope,
 ) -> Result<Value, ReferenceError> {
     let Value::Object(map) = params else { return resolve_under(params, scope) };
-    if block_type != TEMPLATE_BLOCK || !map.get("template").is_some_and(Value::is_string) {
-        return resolve_under(params, scope);
-    }
+    let code = CODE_PARAMS.iter().find(|(ty, key, _)| *ty == block_type && map.get(*key).is_some_and(Value::is_string));
+    let Some(&(_, code_key, syntax)) = code else { return resolve_under(params, scope) };
     let mut references = Vec::new();
     let mut out = serde_json::Map::new();
     for (key, value) in map {
         let resolved = match value {
-            Value::String(text) if key == "template" => {
-                Value::String(embed::rewrite(text, scope, Syntax::Template, &mut references)?)
-            }
+            Value::String(text) if key == code_key => Value::String(embed::rewrite(text, scope, syntax, &mut references)?),
             other => resolve_under(other, scope)?,
         };
         out.insert(key.clone(), resolved);

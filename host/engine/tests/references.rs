@@ -238,6 +238,27 @@ fn references_in_template_text_become_template_variables() {
 }
 
 #[test]
+fn references_in_a_jq_filter_become_jq_variables() {
+    let mut run = Run::new();
+    run.outputs.insert("start".into(), Some(json!({"x": "\") | $ENV | (\"", "n": 3, "o": {"a": 1}})));
+    let params = json!({
+        "filter": "map(select(.v > <start.n>)) | {label: \"n=<start.n> o=<start.o> \\(.[0] + <start.n>)\", x: <start.x>}",
+        "input": "<start.o>",
+    });
+    let resolved = resolve_block_params("transform", &params, &run).unwrap();
+    assert_eq!(
+        resolved["filter"],
+        "map(select(.v > $__refs[0])) | {label: \"n=\\($__refs[1]) o=\\($__refs[2]) \\(.[0] + $__refs[3])\", x: $__refs[4]}",
+        "in code a reference is the variable; inside a string literal, its interpolation"
+    );
+    assert_eq!(resolved["references"], json!([3, 3, {"a": 1}, 3, "\") | $ENV | (\""]));
+    assert_eq!(resolved["input"], json!({"a": 1}), "other params resolve as usual");
+    // Any other block's `filter` param is ordinary text.
+    let other = resolve_block_params("api", &params, &run).unwrap();
+    assert!(other["filter"].as_str().unwrap().starts_with("map(select(.v > 3))"), "{other}");
+}
+
+#[test]
 fn granted_env_in_template_text_is_a_variable_too() {
     let resolved =
         resolve_block_params("template", &json!({"template": "key={{API_KEY}} {{ name }}"}), &Run::new()).unwrap();

@@ -539,9 +539,19 @@ fn engine_config(config: &RuntimeConfig) -> wasmtime::Config {
         .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
         .table_keep_resident(KEEP_RESIDENT_BYTES);
     let mut wasm = compiler_config(config.fuel);
-    wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        // Interpreters in guests (jq over a 10,000-deep value, JavaScript recursing through
+        // `map`) recurse on the wasm stack: 4× wasmtime's 512 KiB default. The host functions keep
+        // 2 MiB of their own; a pooled stack is only touched as deep as a run goes.
+        .max_wasm_stack(MAX_WASM_STACK_BYTES)
+        .async_stack_size(MAX_WASM_STACK_BYTES + HOST_STACK_BYTES);
     wasm
 }
+
+/// Wasm stack a run may use before it ends in [`Trap::StackOverflow`].
+const MAX_WASM_STACK_BYTES: usize = 2 << 20;
+/// Native stack left for host functions below a run's wasm frames.
+const HOST_STACK_BYTES: usize = 2 << 20;
 
 /// Advances the engine's epoch every `tick` until the engine is dropped.
 fn spawn_epoch_ticker(engine: EngineWeak, tick: Duration) {

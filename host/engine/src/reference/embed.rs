@@ -1,5 +1,5 @@
-//! References inside code: JavaScript source and Jinja template text (SPEC 2, "Data never
-//! becomes code").
+//! References inside code: JavaScript source, jq filters and Jinja template text (SPEC 2,
+//! "Data never becomes code").
 //!
 //! A reference in code is never pasted in as source. Each one is rewritten to an element of
 //! the identifier [`REFERENCES_IDENT`] (`<start.name> === 'bob'` becomes `__refs[0] === 'bob'`)
@@ -36,6 +36,10 @@ pub enum Syntax {
     /// (strings raw, everything else compact JSON, as in any other string param), and
     /// `__refs[i]`, the value itself, inside a `{{ … }}`, `{% … %}` or `{# … #}` tag.
     Template,
+    /// A jq filter: `$__refs[i]`, the value itself, in filter code, and `\($__refs[i])` inside a
+    /// string literal, whose interpolation gives the reference's text (strings raw, everything
+    /// else compact JSON) as in any other string param.
+    Jq,
 }
 
 /// Rewrites the references in `text` (a whole script), numbering from 0.
@@ -57,16 +61,19 @@ pub(super) fn rewrite(
     let found: Vec<Found> = find_references(text);
     let mut out = String::with_capacity(text.len());
     let mut tag = TagState::Text;
+    let mut jq = JqState::default();
     let mut copied = 0;
     for hit in &found {
         let before = &text[copied..hit.span.start];
         out.push_str(before);
         tag = tag.after(before);
+        jq.read(before);
         copied = hit.span.end;
         let Some(value) = lookup(&hit.reference, scope)? else {
             let literal = &text[hit.span.clone()];
             out.push_str(literal);
             tag = tag.after(literal);
+            jq.read(literal);
             continue;
         };
         let index = references.len();
@@ -77,6 +84,11 @@ pub(super) fn rewrite(
                     Value::String(s) => Value::String(s),
                     other => Value::String(other.to_string()),
                 });
+            }
+            (Syntax::Jq, _) => {
+                let variable = format!("${REFERENCES_IDENT}[{index}]");
+                out.push_str(&if jq.in_string() { format!("\\({variable})") } else { variable });
+                references.push(value.into_owned());
             }
             _ => {
                 out.push_str(&format!("{REFERENCES_IDENT}[{index}]"));
@@ -126,9 +138,76 @@ impl TagState {
     }
 }
 
+/// Where a jq lexer would be: in filter code or inside a string literal, through any depth of
+/// `\(…)` interpolations (code again, which may hold strings of its own). Comments are not
+/// tracked: a `"` inside a `# comment` is read as a quote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct JqState {
+    /// For each string literal open around this point, how many parentheses are open in the
+    /// interpolation code inside it (the last is the innermost); empty in top-level code.
+    strings: Vec<Option<usize>>,
+    /// The last character read was a backslash inside a string.
+    escaped: bool,
+}
+
+impl JqState {
+    /// Inside a string literal (not inside an interpolation in it).
+    fn in_string(&self) -> bool {
+        matches!(self.strings.last(), Some(None))
+    }
+
+    /// Moves over `text`.
+    fn read(&mut self, text: &str) {
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match self.strings.last_mut() {
+                // In a string: `\(` opens an interpolation, `\x` escapes, `"` closes.
+                Some(None) => {
+                    if self.escaped {
+                        self.escaped = false;
+                        if c == '(' {
+                            *self.strings.last_mut().unwrap() = Some(0);
+                        }
+                    } else if c == '\\' {
+                        self.escaped = true;
+                    } else if c == '"' {
+                        self.strings.pop();
+                    }
+                }
+                // In code (top level or an interpolation): `"` opens a string.
+                depth => match (c, depth) {
+                    ('"', _) => self.strings.push(None),
+                    ('(', Some(Some(open))) => *open += 1,
+                    (')', Some(Some(0))) => *self.strings.last_mut().unwrap() = None,
+                    (')', Some(Some(open))) => *open -= 1,
+                    _ => {}
+                },
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::TagState;
+    use super::{JqState, TagState};
+
+    fn jq_after(text: &str) -> bool {
+        let mut state = JqState::default();
+        state.read(text);
+        state.in_string()
+    }
+
+    #[test]
+    fn jq_state_follows_strings_escapes_and_interpolations() {
+        assert!(!jq_after(".a + "));
+        assert!(jq_after(".a + \"hello "));
+        assert!(!jq_after("\"done\" | "));
+        assert!(jq_after("\"say \\\"hi\\\" "), "an escaped quote does not close the string");
+        assert!(!jq_after("\"x \\(.a + "), "inside an interpolation is code");
+        assert!(!jq_after("\"x \\((.a) + "), "parentheses inside an interpolation are counted");
+        assert!(jq_after("\"x \\(.a) then "), "the interpolation closed, the string goes on");
+        assert!(jq_after("\"x \\(\"in\" + \"y "), "a string inside an interpolation");
+    }
 
     #[test]
     fn tag_state_follows_openers_and_closers() {
