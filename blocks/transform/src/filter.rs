@@ -10,7 +10,7 @@ use sandflow_sdk::Value;
 use serde::Deserialize;
 
 use crate::{alternatives, natives, prelude};
-use crate::value::JqVal;
+use crate::value::{self, JqVal, MAX_COLLECTED_LEN};
 
 /// Why a filter produced no result.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +118,15 @@ pub fn run_filter_each(filter: &str, input: Value, mut emit: impl FnMut(Value)) 
 
     let input = JqVal(Val::deserialize(input).map_err(|e| FilterError::Runtime(format!("input: {e}")))?);
     let ctx = Ctx::<Data>::new(&compiled.lut, Vars::new(global_values()));
+    value::clear_collection_cut();
+    let cut = || {
+        let message = format!("filter built an array longer than the block's limit of {MAX_COLLECTED_LEN} elements");
+        Err(FilterError::Runtime(message))
+    };
     for output in compiled.id.run((ctx, input)) {
+        if value::collection_was_cut() {
+            return cut();
+        }
         match output {
             Ok(value) => emit(to_json(value.0)?),
             // Not `jaq_core::unwrap_valr`: it would exit the whole process on `halt`.
@@ -132,6 +140,9 @@ pub fn run_filter_each(filter: &str, input: Value, mut emit: impl FnMut(Value)) 
                 },
             },
         }
+    }
+    if value::collection_was_cut() {
+        return cut();
     }
     Ok(())
 }

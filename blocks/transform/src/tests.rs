@@ -142,7 +142,10 @@ fn division_by_zero_is_a_catchable_error() {
 
 #[test]
 fn string_repeat_is_bounded() {
-    let message = runtime(". * 1000000000", json!("abc"));
+    // jq's own limit, with jq's message (from jq 1.8).
+    assert_eq!(runtime(". * 1000000000", json!("abc")), "Repeat string result too long");
+    // Under jq's limit, over the block's.
+    let message = runtime(". * 100000000", json!("abc"));
     assert!(message.contains("Repeat string result too long") && message.contains("limit"), "{message}");
     assert_eq!(run_filter("[.[] * \"ab\"]", json!([-1, 0, 1.5, 3])), Ok(json!([null, "", "ab", "ababab"])));
 }
@@ -204,4 +207,15 @@ fn time_functions_normalise_broken_down_times_as_timegm_does() {
     assert_eq!(runtime("mktime", json!("x")), "mktime requires array inputs");
     assert_eq!(runtime("strftime(1)", json!("x")), "strftime/1 requires parsed datetime inputs");
     assert_eq!(runtime("strftime(1)", json!([2024])), "strftime/1 requires a string format");
+}
+
+#[test]
+fn huge_arrays_fail_with_the_limit_named() {
+    // The cut array's later outputs are wrong, and `try` cannot hide the cut.
+    for filter in ["[range(1e9)] | length", "try [limit(1e9; repeat(1))] catch 0"] {
+        let message = runtime(filter, json!(null));
+        assert!(message.contains("array longer than the block's limit of 1048576 elements"), "{filter}: {message}");
+    }
+    assert_eq!(run_filter("[range(1048576)] | length", json!(null)), Ok(json!(1048576)));
+    assert_eq!(run_filter("[limit(3; repeat(1))]", json!(null)), Ok(json!([1, 1, 1])));
 }

@@ -5,6 +5,7 @@
 //! type, so this newtype over `jaq_json::Val` takes them over and hands the rest to jaq.
 
 use core::fmt;
+use std::cell::Cell;
 use std::ops::{Add, Div, Mul, Neg, Rem, Sub};
 
 use jaq_core::path::Opt;
@@ -13,6 +14,9 @@ use jaq_json::{Num, Val};
 
 /// The longest string or array an operation may build, so no input can exhaust the guest's memory.
 pub const MAX_COLLECTION_LEN: usize = 16 << 20;
+/// The most values `[f]` may collect: about 16 MiB of jaq values, where a guest's memory limit
+/// would otherwise end the run with a trap rather than an error naming the limit.
+pub const MAX_COLLECTED_LEN: usize = 1 << 20;
 /// jq's own ceiling on array indices that an assignment may pad up to.
 const MAX_ARRAY_INDEX: usize = 536_870_912;
 
@@ -191,9 +195,34 @@ impl From<val::Range<JqVal>> for JqVal {
     }
 }
 
+std::thread_local! {
+    /// Whether an array was cut at [`MAX_COLLECTED_LEN`] since the run began.
+    static COLLECTION_CUT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Forgets earlier cuts: a run calls this before it starts.
+pub fn clear_collection_cut() {
+    COLLECTION_CUT.set(false);
+}
+
+/// Whether an array was cut since [`clear_collection_cut`]: the run must then fail, as its values are wrong.
+pub fn collection_was_cut() -> bool {
+    COLLECTION_CUT.get()
+}
+
+// jaq collects `[f]` through here, which cannot fail, so an array that would pass the limit is
+// cut short and flagged; the run reports the cut instead of any later output.
 impl FromIterator<JqVal> for JqVal {
     fn from_iter<T: IntoIterator<Item = JqVal>>(iter: T) -> Self {
-        Self(iter.into_iter().map(|v| v.0).collect())
+        let mut items = Vec::new();
+        for item in iter {
+            if items.len() == MAX_COLLECTED_LEN {
+                COLLECTION_CUT.set(true);
+                break;
+            }
+            items.push(item.0);
+        }
+        Self(Val::Arr(items.into()))
     }
 }
 
@@ -237,6 +266,10 @@ impl Mul for JqVal {
         }
         let times = times.floor();
         let len = string_len(&text).unwrap_or(0);
+        // jq refuses results of `INT_MAX` bytes and more with its own words; the block refuses sooner.
+        if len as f64 * times >= f64::from(i32::MAX) {
+            return fail("Repeat string result too long");
+        }
         if len as f64 * times > MAX_COLLECTION_LEN as f64 {
             return too_long("Repeat string");
         }
