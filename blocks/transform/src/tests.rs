@@ -219,3 +219,12 @@ fn huge_arrays_fail_with_the_limit_named() {
     assert_eq!(run_filter("[range(1048576)] | length", json!(null)), Ok(json!(1048576)));
     assert_eq!(run_filter("[limit(3; repeat(1))]", json!(null)), Ok(json!([1, 1, 1])));
 }
+
+// Expected values from jq 1.8 (the PyPI `jq` package 1.13).
+#[test]
+fn fractional_and_nan_bounds_as_jq_reads_them() {
+    let slices = "[.[nan:2], .[1:nan], .[nan:nan], .[nan], .[1.5:3.5], (.[1.1] = 9), .[-1.5:], .[:-1.5]]";
+    let expected = json!([[0, 1], [1, 2, 3, 4], [0, 1, 2, 3, 4], null, [1, 2, 3], [0, 9, 2, 3, 4], [3, 4], [0, 1, 2, 3]]);
+    assert_eq!(run_filter(slices, json!([0, 1, 2, 3, 4])), Ok(expected));
+    assert_eq!(run_filter(".[1.5:3.5]", json!("abcdef")), Ok(json!("bcd")));
+}

@@ -88,9 +88,11 @@ fn too_long<T>(what: &str) -> Result<T> {
 }
 
 /// jq reads a fractional index or slice bound as an integer: indices and starts round down, ends up.
+/// Decimal literals (`1.5` in the filter) count as fractions too; NaN counts as 0.
 fn integral(value: &Val, round_up: bool) -> Val {
     match value {
-        Val::Num(Num::Float(f)) if f.fract() != 0.0 || f.is_nan() => {
+        Val::Num(n @ (Num::Float(_) | Num::Dec(_))) => {
+            let f = num_f64(n);
             let f = if f.is_nan() { 0.0 } else if round_up { f.ceil() } else { f.floor() };
             if f.abs() < isize::MAX as f64 { Val::from(f as isize) } else { Val::from(f) }
         }
@@ -98,8 +100,14 @@ fn integral(value: &Val, round_up: bool) -> Val {
     }
 }
 
+fn is_nan(value: &Val) -> bool {
+    matches!(value, Val::Num(n) if num_f64(n).is_nan())
+}
+
+/// A slice's bounds as jq reads them: a NaN end reaches the end.
 fn integral_range(range: val::Range<&JqVal>) -> val::Range<Val> {
-    range.start.map(|start| integral(&start.0, false))..range.end.map(|end| integral(&end.0, true))
+    let end = range.end.filter(|end| !is_nan(&end.0));
+    range.start.map(|start| integral(&start.0, false))..end.map(|end| integral(&end.0, true))
 }
 
 /// Moves an exception between the wrapped and the plain value type: errors keep their value, halts their code.
@@ -353,7 +361,7 @@ impl jaq_core::ValT for JqVal {
             let (start, end) = (bound("start"), bound("end"));
             return self.range(start.as_ref()..end.as_ref());
         }
-        if matches!(&index.0, Val::Num(Num::Float(f)) if f.is_nan()) && matches!(self.0, Val::Arr(_)) {
+        if is_nan(&index.0) && matches!(self.0, Val::Arr(_)) {
             return Ok(JqVal(Val::Null));
         }
         let key = integral(&index.0, false);
