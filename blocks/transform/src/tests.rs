@@ -228,3 +228,12 @@ fn fractional_and_nan_bounds_as_jq_reads_them() {
     assert_eq!(run_filter(slices, json!([0, 1, 2, 3, 4])), Ok(expected));
     assert_eq!(run_filter(".[1.5:3.5]", json!("abcdef")), Ok(json!("bcd")));
 }
+
+// Expected values from jq 1.8 (the PyPI `jq` package 1.13).
+#[test]
+fn deletions_address_the_original_arrays() {
+    let filter = "[del(.[0:2], .[-1]), del(.[3], .[0:2]), del(.[-10]), del(.[1.5])]";
+    assert_eq!(run_filter(filter, json!([1, 2, 3, 4])), Ok(json!([[3], [3], [1, 2, 3, 4], [1, 3, 4]])));
+    assert_eq!(run_filter("del(.a[-1], .b)", json!({"a": [1, 2], "b": 3, "c": 4})), Ok(json!({"a": [1], "c": 4})));
+    assert_eq!(run_filter("[nan % 0, 1 % nan] | map(isnan)", json!(null)), Ok(json!([true, true])));
+}

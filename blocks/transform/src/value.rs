@@ -307,7 +307,11 @@ impl Rem for JqVal {
         let (Some(l), Some(r)) = (number(&self.0), number(&rhs.0)) else {
             return fail(format!("{} cannot be divided", describe_both()));
         };
-        // jq takes the remainder of the operands truncated to integers (saturating, NaN as 0).
+        // jq 1.8: NaN on either side gives NaN, before the divisor is checked.
+        if l.is_nan() || r.is_nan() {
+            return Ok(JqVal::from(f64::NAN));
+        }
+        // jq takes the remainder of the operands truncated to integers (saturating).
         let (l, r) = (l as i64, r as i64);
         if r == 0 {
             return fail(format!("{} cannot be divided (remainder) because the divisor is zero", describe_both()));
