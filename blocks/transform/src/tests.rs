@@ -237,3 +237,25 @@ fn deletions_address_the_original_arrays() {
     assert_eq!(run_filter("del(.a[-1], .b)", json!({"a": [1, 2], "b": 3, "c": 4})), Ok(json!({"a": [1], "c": 4})));
     assert_eq!(run_filter("[nan % 0, 1 % nan] | map(isnan)", json!(null)), Ok(json!([true, true])));
 }
+
+/// Values 10,000 levels deep need more stack than a test thread has, natively.
+fn on_deep_stack<T: Send>(run: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| std::thread::Builder::new().stack_size(256 << 20).spawn_scoped(scope, run).unwrap().join().unwrap())
+}
+
+// Expected values from jq 1.8 (the PyPI `jq` package 1.13).
+#[test]
+fn deep_values_print_parse_and_merge_within_jq_depth_limits() {
+    on_deep_stack(|| {
+        let arrays = "reduce range(10001) as $_ ([];[.]) | tojson | .[9995:10030]";
+        assert_eq!(run_filter(arrays, json!(null)), Ok(json!("[[[[[[<skipped: too deep>]]]]]]]]]]")));
+        let objects = "reduce range(10001) as $_ ({};{a:.}) | tojson | (length, .[49990:50040])";
+        assert_eq!(run_filter(objects, json!(null)), Ok(json!([60025, "{\"a\":{\"a\":{\"a\":<skipped: too deep>}}}}}}}}}}}}}}}}"])));
+        let shallower = "reduce range(10000) as $_ ({};{a:.}) | tojson | length";
+        assert_eq!(run_filter(shallower, json!(null)), Ok(json!(60002)));
+        let parse = "reduce range(10000) as $_ ([];[.]) | tojson | try fromjson catch startswith(\"Exceeds depth limit for parsing\")";
+        assert_eq!(run_filter(parse, json!(null)), Ok(json!(true)));
+        let merge = "try (reduce range(10001) as $_ ({}; {a: .}) as $x | $x * $x) catch .";
+        assert_eq!(run_filter(merge, json!(null)), Ok(json!("Object merge too deep")));
+    });
+}

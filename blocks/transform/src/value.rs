@@ -264,6 +264,9 @@ impl Mul for JqVal {
                 (text.clone(), num_f64(n))
             }
             _ => {
+                if merge_depth(&self.0, &rhs.0, MAX_MERGE_DEPTH + 1) > MAX_MERGE_DEPTH {
+                    return fail("Object merge too deep");
+                }
                 let message = format!("{} and {} cannot be multiplied", describe(&self.0), describe(&rhs.0));
                 return reword(self.0 * rhs.0, || message).map(JqVal);
             }
@@ -286,6 +289,34 @@ impl Mul for JqVal {
         }
         wrap(text * Val::from(times as isize)).map(JqVal)
     }
+}
+
+/// The deepest nesting of objects that jq merges recursively (jq 1.8 refuses deeper ones).
+const MAX_MERGE_DEPTH: usize = 10_001;
+
+/// How many levels of objects a recursive merge of `l` and `r` descends, counted up to `limit`.
+fn merge_depth(l: &Val, r: &Val, limit: usize) -> usize {
+    let (Val::Obj(l), Val::Obj(r)) = (l, r) else {
+        return 0;
+    };
+    if limit == 0 {
+        return 0;
+    }
+    let deepest = r.iter().filter_map(|(key, r)| l.get(key).map(|l| merge_depth(l, r, limit - 1))).max();
+    1 + deepest.unwrap_or(0)
+}
+
+/// How many levels of arrays and objects `value` nests, counted up to `limit`.
+pub fn depth(value: &Val, limit: usize) -> usize {
+    let children: Box<dyn Iterator<Item = &Val>> = match value {
+        Val::Arr(items) => Box::new(items.iter()),
+        Val::Obj(entries) => Box::new(entries.values()),
+        _ => return 0,
+    };
+    if limit == 0 {
+        return 0;
+    }
+    1 + children.map(|child| depth(child, limit - 1)).max().unwrap_or(0)
 }
 
 impl Div for JqVal {
