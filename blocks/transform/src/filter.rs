@@ -69,8 +69,8 @@ fn builtin_names() -> JqVal {
     names.into_iter().map(JqVal::from).collect()
 }
 
-/// Loads and compiles `filter` with jaq's core definitions (less those the block replaces), or
-/// the whole prelude when `full`; every native function is available either way.
+/// Loads and compiles `filter` with jaq's core definitions and natives (less those the block
+/// replaces), or with the whole prelude and every native when `full`.
 fn compile_filter<'a>(arena: &'a Arena, filter: &'a str, full: bool) -> Result<jaq_core::Filter<Data>, FilterError> {
     let defs = if full { prelude::full() } else { prelude::core() };
     // The default module reader refuses every `import`/`include`, which is what a sandboxed block wants.
