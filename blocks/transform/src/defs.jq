@@ -46,10 +46,27 @@ def _delpath($path):
   elif ($path | length) == 1 then del_key($path[0])
   elif .[$path[0]] == null then .
   else .[$path[0]] |= _delpath($path[1:]) end;
+# jq deletes all the paths at once, as indices of the original arrays: a negative index counts
+# from the end, a slice stands for each index it covers, and a NaN index is nothing.
+def _slice_bound($n): if . < 0 then ([. + $n, 0] | max) else ([., $n] | min) end;
+def _deletion_paths($path):
+  if $path == [] then [$path] else
+  $path[-1] as $last | $path[:-1] as $parent
+  | (getpath($parent) | if type == "array" then length else null end) as $n
+  | if $n == null then [$path]
+    elif ($last | type) == "number" then
+      if $last | isnan then []
+      elif $last < 0 and $last + $n >= 0 then [$parent + [$last + $n | floor]]
+      else [$parent + [$last | floor]] end
+    elif ($last | type) == "object" then
+      ($last.start // 0 | if isnan then 0 else floor end | _slice_bound($n)) as $from
+      | ($last.end // $n | if isnan then $n else ceil end | _slice_bound($n)) as $to
+      | [range($from; $to) | $parent + [.]]
+    else [$path] end end;
 def delpaths($paths):
   if ($paths | type) != "array" then error("Paths must be specified as an array")
   elif any($paths[]; length > 10000) then error("Path too deep")
-  else reduce ($paths | unique | reverse[]) as $path (.; _delpath($path)) end;
+  else reduce ([$paths[] as $path | _deletion_paths($path)[]] | unique | reverse[]) as $path (.; _delpath($path)) end;
 def del(f): delpaths([path(f)]);
 def pick(f): . as $top | reduce path(f) as $path (null; setpath($path; $top | getpath($path)));
 def to_entries: [keys_unsorted[] as $k | {key: $k, value: .[$k]}];

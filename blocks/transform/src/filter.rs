@@ -10,7 +10,7 @@ use sandflow_sdk::Value;
 use serde::Deserialize;
 
 use crate::{alternatives, natives, prelude};
-use crate::value::JqVal;
+use crate::value::{self, JqVal, MAX_COLLECTED_LEN};
 
 /// Why a filter produced no result.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,8 +70,8 @@ fn builtin_names() -> JqVal {
     names.into_iter().map(JqVal::from).collect()
 }
 
-/// Loads and compiles `filter` with jaq's core definitions (less those the block replaces), or
-/// the whole prelude when `full`; every native function is available either way.
+/// Loads and compiles `filter` with jaq's core definitions and natives (less those the block
+/// replaces), or with the whole prelude and every native when `full`.
 fn compile_filter<'a>(arena: &'a Arena, filter: &'a str, full: bool) -> Result<jaq_core::Filter<Data>, FilterError> {
     let defs = if full { prelude::full() } else { prelude::core() };
     // The default module reader refuses every `import`/`include`, which is what a sandboxed block wants.
@@ -131,7 +131,15 @@ fn run_each(filter: &str, input: Value, references: Vec<Value>, mut emit: impl F
     let input = JqVal(Val::deserialize(input).map_err(|e| FilterError::Runtime(format!("input: {e}")))?);
     let references = JqVal(Val::deserialize(Value::Array(references)).map_err(|e| FilterError::Runtime(format!("references: {e}")))?);
     let ctx = Ctx::<Data>::new(&compiled.lut, Vars::new(global_values(references)));
+    value::clear_collection_cut();
+    let cut = || {
+        let message = format!("filter built an array longer than the block's limit of {MAX_COLLECTED_LEN} elements");
+        Err(FilterError::Runtime(message))
+    };
     for output in compiled.id.run((ctx, input)) {
+        if value::collection_was_cut() {
+            return cut();
+        }
         match output {
             Ok(value) => emit(to_json(value.0)?),
             // Not `jaq_core::unwrap_valr`: it would exit the whole process on `halt`.
@@ -145,6 +153,9 @@ fn run_each(filter: &str, input: Value, references: Vec<Value>, mut emit: impl F
                 },
             },
         }
+    }
+    if value::collection_was_cut() {
+        return cut();
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use jaq_core::native::{Filter, Fun, bome, run, unary, v};
 use jaq_core::{RunPtr, ValR, data};
 use jaq_json::{Num, Val};
 
-use crate::value::{JqVal, describe, fail, num_f64, type_name};
+use crate::value::{JqVal, depth, describe, fail, num_f64, type_name};
 
 type Data = data::JustLut<JqVal>;
 
@@ -25,7 +25,7 @@ pub fn funs() -> impl Iterator<Item = Fun<Data>> {
         ("indices", v(1), |cv| unary(cv, |x, y| indices(&x.0, &y.0))),
         ("_strindices", v(1), |cv| unary(cv, |x, y| indices(&x.0, &y.0))),
         ("bsearch", v(1), |cv| unary(cv, |x, y| bsearch(&x.0, y))),
-        ("tojson", v(0), |cv| bome(Ok(JqVal::from(cv.1.0.to_string())))),
+        ("tojson", v(0), |cv| bome(Ok(JqVal::from(to_json_text(&cv.1.0))))),
         ("fromjson", v(0), |cv| bome(from_json(&cv.1.0))),
         ("tonumber", v(0), |cv| bome(to_number(cv.1))),
         ("implode", v(0), |cv| bome(implode(&cv.1.0))),
@@ -148,13 +148,65 @@ fn bsearch(array: &Val, target: JqVal) -> ValR<JqVal> {
     }))
 }
 
+/// jq prints arrays and objects nested up to this many levels below the top; deeper ones it skips.
+const MAX_PRINT_DEPTH: usize = 10_000;
+/// jq parses arrays and objects nested at most this deep.
+const MAX_PARSING_DEPTH: usize = 10_000;
+
+fn to_json_text(value: &Val) -> String {
+    if depth(value, MAX_PRINT_DEPTH + 2) <= MAX_PRINT_DEPTH + 1 {
+        return value.to_string();
+    }
+    let mut out = String::new();
+    write_json_skipping_deep(value, 0, &mut out);
+    out
+}
+
+/// Writes `value` as jq's `tojson` does when it nests too deep: what lies past the print depth
+/// becomes `<skipped: too deep>`.
+fn write_json_skipping_deep(value: &Val, level: usize, out: &mut String) {
+    let is_container = matches!(value, Val::Arr(_) | Val::Obj(_));
+    if is_container && level > MAX_PRINT_DEPTH {
+        out.push_str("<skipped: too deep>");
+        return;
+    }
+    match value {
+        Val::Arr(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                write_json_skipping_deep(item, level + 1, out);
+            }
+            out.push(']');
+        }
+        Val::Obj(entries) => {
+            out.push('{');
+            for (index, (key, item)) in entries.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                out.push_str(&key.to_string());
+                out.push(':');
+                write_json_skipping_deep(item, level + 1, out);
+            }
+            out.push('}');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
 fn from_json(value: &Val) -> ValR<JqVal> {
     let Val::TStr(s) = value else {
         return fail(format!("{} cannot be parsed as JSON", describe(value)));
     };
-    jaq_json::read::parse_single(s)
-        .map(JqVal)
-        .or_else(|e| fail(format!("{e} (while parsing '{}')", String::from_utf8_lossy(s))))
+    let while_parsing = || format!("(while parsing '{}')", String::from_utf8_lossy(s));
+    let parsed = jaq_json::read::parse_single(s).or_else(|e| fail(format!("{e} {}", while_parsing())))?;
+    if depth(&parsed, MAX_PARSING_DEPTH + 1) > MAX_PARSING_DEPTH {
+        return fail(format!("Exceeds depth limit for parsing {}", while_parsing()));
+    }
+    Ok(JqVal(parsed))
 }
 
 fn to_number(value: JqVal) -> ValR<JqVal> {

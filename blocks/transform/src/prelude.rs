@@ -11,6 +11,8 @@ use jaq_core::load::lex::StrPart;
 use jaq_core::load::parse::{BinaryOp, Def, Pattern, Term};
 use jaq_core::path::Part;
 
+use crate::natives;
+
 /// A definition's name and arity, which together identify it.
 pub type Sig = (&'static str, usize);
 
@@ -28,10 +30,12 @@ pub fn block_sigs() -> BTreeSet<Sig> {
     block_defs().iter().map(sig).collect()
 }
 
-/// jaq's core, standard and JSON definitions, then the block's, each name defined once.
+/// jaq's core, standard and JSON definitions, then the block's, each name defined once; jaq's
+/// definitions of the block's natives are left out, as a definition would shadow the native.
 pub fn full() -> Vec<Def> {
+    let natives: BTreeSet<Sig> = natives::funs().map(|(name, args, _)| (name, args.len())).collect();
     let jaq_defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs());
-    merge(jaq_defs.collect(), block_defs())
+    merge(jaq_defs.filter(|def| !natives.contains(&sig(def))).collect(), block_defs())
 }
 
 /// jaq's core definitions, less those the block replaces and those that call a replaced one:

@@ -143,7 +143,10 @@ fn division_by_zero_is_a_catchable_error() {
 
 #[test]
 fn string_repeat_is_bounded() {
-    let message = runtime(". * 1000000000", json!("abc"));
+    // jq's own limit, with jq's message (from jq 1.8).
+    assert_eq!(runtime(". * 1000000000", json!("abc")), "Repeat string result too long");
+    // Under jq's limit, over the block's.
+    let message = runtime(". * 100000000", json!("abc"));
     assert!(message.contains("Repeat string result too long") && message.contains("limit"), "{message}");
     assert_eq!(run_filter("[.[] * \"ab\"]", json!([-1, 0, 1.5, 3])), Ok(json!([null, "", "ab", "ababab"])));
 }
@@ -218,4 +221,55 @@ fn references_are_the_variable_refs_bound_as_data() {
         Ok(json!({"big": [3], "who": hostile, "label": "for \") | $ENV | (\" {\"a\":[1]}"}))
     );
     assert_eq!(run_filter("$__refs", json!(null)), Ok(json!([])), "no references: an empty array");
+}
+
+#[test]
+fn huge_arrays_fail_with_the_limit_named() {
+    // The cut array's later outputs are wrong, and `try` cannot hide the cut.
+    for filter in ["[range(1e9)] | length", "try [limit(1e9; repeat(1))] catch 0"] {
+        let message = runtime(filter, json!(null));
+        assert!(message.contains("array longer than the block's limit of 1048576 elements"), "{filter}: {message}");
+    }
+    assert_eq!(run_filter("[range(1048576)] | length", json!(null)), Ok(json!(1048576)));
+    assert_eq!(run_filter("[limit(3; repeat(1))]", json!(null)), Ok(json!([1, 1, 1])));
+}
+
+// Expected values from jq 1.8 (the PyPI `jq` package 1.13).
+#[test]
+fn fractional_and_nan_bounds_as_jq_reads_them() {
+    let slices = "[.[nan:2], .[1:nan], .[nan:nan], .[nan], .[1.5:3.5], (.[1.1] = 9), .[-1.5:], .[:-1.5]]";
+    let expected = json!([[0, 1], [1, 2, 3, 4], [0, 1, 2, 3, 4], null, [1, 2, 3], [0, 9, 2, 3, 4], [3, 4], [0, 1, 2, 3]]);
+    assert_eq!(run_filter(slices, json!([0, 1, 2, 3, 4])), Ok(expected));
+    assert_eq!(run_filter(".[1.5:3.5]", json!("abcdef")), Ok(json!("bcd")));
+}
+
+// Expected values from jq 1.8 (the PyPI `jq` package 1.13).
+#[test]
+fn deletions_address_the_original_arrays() {
+    let filter = "[del(.[0:2], .[-1]), del(.[3], .[0:2]), del(.[-10]), del(.[1.5])]";
+    assert_eq!(run_filter(filter, json!([1, 2, 3, 4])), Ok(json!([[3], [3], [1, 2, 3, 4], [1, 3, 4]])));
+    assert_eq!(run_filter("del(.a[-1], .b)", json!({"a": [1, 2], "b": 3, "c": 4})), Ok(json!({"a": [1], "c": 4})));
+    assert_eq!(run_filter("[nan % 0, 1 % nan] | map(isnan)", json!(null)), Ok(json!([true, true])));
+}
+
+/// Values 10,000 levels deep need more stack than a test thread has, natively.
+fn on_deep_stack<T: Send>(run: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| std::thread::Builder::new().stack_size(256 << 20).spawn_scoped(scope, run).unwrap().join().unwrap())
+}
+
+// Expected values from jq 1.8 (the PyPI `jq` package 1.13).
+#[test]
+fn deep_values_print_parse_and_merge_within_jq_depth_limits() {
+    on_deep_stack(|| {
+        let arrays = "reduce range(10001) as $_ ([];[.]) | tojson | .[9995:10030]";
+        assert_eq!(run_filter(arrays, json!(null)), Ok(json!("[[[[[[<skipped: too deep>]]]]]]]]]]")));
+        let objects = "reduce range(10001) as $_ ({};{a:.}) | tojson | (length, .[49990:50040])";
+        assert_eq!(run_filter(objects, json!(null)), Ok(json!([60025, "{\"a\":{\"a\":{\"a\":<skipped: too deep>}}}}}}}}}}}}}}}}"])));
+        let shallower = "reduce range(10000) as $_ ({};{a:.}) | tojson | length";
+        assert_eq!(run_filter(shallower, json!(null)), Ok(json!(60002)));
+        let parse = "reduce range(10000) as $_ ([];[.]) | tojson | try fromjson catch startswith(\"Exceeds depth limit for parsing\")";
+        assert_eq!(run_filter(parse, json!(null)), Ok(json!(true)));
+        let merge = "try (reduce range(10001) as $_ ({}; {a: .}) as $x | $x * $x) catch .";
+        assert_eq!(run_filter(merge, json!(null)), Ok(json!("Object merge too deep")));
+    });
 }

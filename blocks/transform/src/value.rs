@@ -5,6 +5,7 @@
 //! type, so this newtype over `jaq_json::Val` takes them over and hands the rest to jaq.
 
 use core::fmt;
+use std::cell::Cell;
 use std::ops::{Add, Div, Mul, Neg, Rem, Sub};
 
 use jaq_core::path::Opt;
@@ -13,6 +14,9 @@ use jaq_json::{Num, Val};
 
 /// The longest string or array an operation may build, so no input can exhaust the guest's memory.
 pub const MAX_COLLECTION_LEN: usize = 16 << 20;
+/// The most values `[f]` may collect: about 16 MiB of jaq values, where a guest's memory limit
+/// would otherwise end the run with a trap rather than an error naming the limit.
+pub const MAX_COLLECTED_LEN: usize = 1 << 20;
 /// jq's own ceiling on array indices that an assignment may pad up to.
 const MAX_ARRAY_INDEX: usize = 536_870_912;
 
@@ -84,9 +88,11 @@ fn too_long<T>(what: &str) -> Result<T> {
 }
 
 /// jq reads a fractional index or slice bound as an integer: indices and starts round down, ends up.
+/// Decimal literals (`1.5` in the filter) count as fractions too; NaN counts as 0.
 fn integral(value: &Val, round_up: bool) -> Val {
     match value {
-        Val::Num(Num::Float(f)) if f.fract() != 0.0 || f.is_nan() => {
+        Val::Num(n @ (Num::Float(_) | Num::Dec(_))) => {
+            let f = num_f64(n);
             let f = if f.is_nan() { 0.0 } else if round_up { f.ceil() } else { f.floor() };
             if f.abs() < isize::MAX as f64 { Val::from(f as isize) } else { Val::from(f) }
         }
@@ -94,8 +100,14 @@ fn integral(value: &Val, round_up: bool) -> Val {
     }
 }
 
+fn is_nan(value: &Val) -> bool {
+    matches!(value, Val::Num(n) if num_f64(n).is_nan())
+}
+
+/// A slice's bounds as jq reads them: a NaN end reaches the end.
 fn integral_range(range: val::Range<&JqVal>) -> val::Range<Val> {
-    range.start.map(|start| integral(&start.0, false))..range.end.map(|end| integral(&end.0, true))
+    let end = range.end.filter(|end| !is_nan(&end.0));
+    range.start.map(|start| integral(&start.0, false))..end.map(|end| integral(&end.0, true))
 }
 
 /// Moves an exception between the wrapped and the plain value type: errors keep their value, halts their code.
@@ -191,9 +203,34 @@ impl From<val::Range<JqVal>> for JqVal {
     }
 }
 
+std::thread_local! {
+    /// Whether an array was cut at [`MAX_COLLECTED_LEN`] since the run began.
+    static COLLECTION_CUT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Forgets earlier cuts: a run calls this before it starts.
+pub fn clear_collection_cut() {
+    COLLECTION_CUT.set(false);
+}
+
+/// Whether an array was cut since [`clear_collection_cut`]: the run must then fail, as its values are wrong.
+pub fn collection_was_cut() -> bool {
+    COLLECTION_CUT.get()
+}
+
+// jaq collects `[f]` through here, which cannot fail, so an array that would pass the limit is
+// cut short and flagged; the run reports the cut instead of any later output.
 impl FromIterator<JqVal> for JqVal {
     fn from_iter<T: IntoIterator<Item = JqVal>>(iter: T) -> Self {
-        Self(iter.into_iter().map(|v| v.0).collect())
+        let mut items = Vec::new();
+        for item in iter {
+            if items.len() == MAX_COLLECTED_LEN {
+                COLLECTION_CUT.set(true);
+                break;
+            }
+            items.push(item.0);
+        }
+        Self(Val::Arr(items.into()))
     }
 }
 
@@ -227,6 +264,9 @@ impl Mul for JqVal {
                 (text.clone(), num_f64(n))
             }
             _ => {
+                if merge_depth(&self.0, &rhs.0, MAX_MERGE_DEPTH + 1) > MAX_MERGE_DEPTH {
+                    return fail("Object merge too deep");
+                }
                 let message = format!("{} and {} cannot be multiplied", describe(&self.0), describe(&rhs.0));
                 return reword(self.0 * rhs.0, || message).map(JqVal);
             }
@@ -237,6 +277,10 @@ impl Mul for JqVal {
         }
         let times = times.floor();
         let len = string_len(&text).unwrap_or(0);
+        // jq refuses results of `INT_MAX` bytes and more with its own words; the block refuses sooner.
+        if len as f64 * times >= f64::from(i32::MAX) {
+            return fail("Repeat string result too long");
+        }
         if len as f64 * times > MAX_COLLECTION_LEN as f64 {
             return too_long("Repeat string");
         }
@@ -245,6 +289,34 @@ impl Mul for JqVal {
         }
         wrap(text * Val::from(times as isize)).map(JqVal)
     }
+}
+
+/// The deepest nesting of objects that jq merges recursively (jq 1.8 refuses deeper ones).
+const MAX_MERGE_DEPTH: usize = 10_001;
+
+/// How many levels of objects a recursive merge of `l` and `r` descends, counted up to `limit`.
+fn merge_depth(l: &Val, r: &Val, limit: usize) -> usize {
+    let (Val::Obj(l), Val::Obj(r)) = (l, r) else {
+        return 0;
+    };
+    if limit == 0 {
+        return 0;
+    }
+    let deepest = r.iter().filter_map(|(key, r)| l.get(key).map(|l| merge_depth(l, r, limit - 1))).max();
+    1 + deepest.unwrap_or(0)
+}
+
+/// How many levels of arrays and objects `value` nests, counted up to `limit`.
+pub fn depth(value: &Val, limit: usize) -> usize {
+    let children: Box<dyn Iterator<Item = &Val>> = match value {
+        Val::Arr(items) => Box::new(items.iter()),
+        Val::Obj(entries) => Box::new(entries.values()),
+        _ => return 0,
+    };
+    if limit == 0 {
+        return 0;
+    }
+    1 + children.map(|child| depth(child, limit - 1)).max().unwrap_or(0)
 }
 
 impl Div for JqVal {
@@ -266,7 +338,11 @@ impl Rem for JqVal {
         let (Some(l), Some(r)) = (number(&self.0), number(&rhs.0)) else {
             return fail(format!("{} cannot be divided", describe_both()));
         };
-        // jq takes the remainder of the operands truncated to integers (saturating, NaN as 0).
+        // jq 1.8: NaN on either side gives NaN, before the divisor is checked.
+        if l.is_nan() || r.is_nan() {
+            return Ok(JqVal::from(f64::NAN));
+        }
+        // jq takes the remainder of the operands truncated to integers (saturating).
         let (l, r) = (l as i64, r as i64);
         if r == 0 {
             return fail(format!("{} cannot be divided (remainder) because the divisor is zero", describe_both()));
@@ -320,7 +396,7 @@ impl jaq_core::ValT for JqVal {
             let (start, end) = (bound("start"), bound("end"));
             return self.range(start.as_ref()..end.as_ref());
         }
-        if matches!(&index.0, Val::Num(Num::Float(f)) if f.is_nan()) && matches!(self.0, Val::Arr(_)) {
+        if is_nan(&index.0) && matches!(self.0, Val::Arr(_)) {
             return Ok(JqVal(Val::Null));
         }
         let key = integral(&index.0, false);
