@@ -75,7 +75,7 @@ async fn transform_rejects_a_filter_that_does_not_parse() {
 async fn transform_reports_jq_runtime_errors_as_failures() {
     let runtime = runtime_with(|_| {});
     let run = run_block(&runtime, "transform", json!({"filter": ".a", "input": 3}), None).await;
-    assert!(matches!(&run.outcome, Err(BlockRunError::Failed(m)) if m.contains("cannot index")), "{:?}", run.outcome);
+    assert!(matches!(&run.outcome, Err(BlockRunError::Failed(m)) if m.contains("Cannot index number")), "jq's message: {:?}", run.outcome);
 }
 
 #[tokio::test]

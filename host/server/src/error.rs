@@ -18,7 +18,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: Cow<'static, str>,
     pub message: String,
-    pub details: Option<Value>,
+    /// Boxed: a `Value` (an ordered map) would make every `Result<_, ApiError>` large.
+    pub details: Option<Box<Value>>,
 }
 
 impl ApiError {
@@ -42,7 +43,7 @@ impl ApiError {
             status,
             code: Cow::Owned(value.get("code")?.as_str()?.to_string()),
             message: value.get("error")?.as_str()?.to_string(),
-            details: value.get("details").filter(|d| !d.is_null()).cloned(),
+            details: value.get("details").filter(|d| !d.is_null()).cloned().map(Box::new),
         })
     }
 
@@ -94,7 +95,7 @@ impl ApiError {
             })
             .collect();
         Self {
-            details: Some(Value::Array(details)),
+            details: Some(Box::new(Value::Array(details))),
             ..Self::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_workflow",
@@ -108,7 +109,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = json!({"success": false, "error": self.message, "code": self.code});
         if let Some(details) = self.details {
-            body["details"] = details;
+            body["details"] = *details;
         }
         (self.status, Json(body)).into_response()
     }
@@ -139,7 +140,7 @@ impl From<ExecuteError> for ApiError {
             ExecuteError::UnknownPausePoint(_) => Self::new(StatusCode::NOT_FOUND, "not_found", error.to_string()),
             ExecuteError::AlreadyResumed(_) => Self::conflict("already_resumed", error.to_string()),
             ExecuteError::ResumeInputInvalid { problems, .. } => Self {
-                details: Some(json!(problems.iter().map(|p| json!({"message": p})).collect::<Vec<_>>())),
+                details: Some(Box::new(json!(problems.iter().map(|p| json!({"message": p})).collect::<Vec<_>>()))),
                 ..Self::new(StatusCode::BAD_REQUEST, "invalid_resume_input", error.to_string())
             },
             ExecuteError::RunFrom(_) => Self::bad_request(error.to_string()),

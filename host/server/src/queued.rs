@@ -170,7 +170,7 @@ async fn answer_when_done(
     let timeout = app.limits.request_timeout;
     match jobs.wait(job, timeout).await? {
         None => Err(ApiError {
-            details: Some(json!({"executionId": execution_id})),
+            details: Some(Box::new(json!({"executionId": execution_id}))),
             ..ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 "still_running",

@@ -158,8 +158,7 @@ impl JqState {
 
     /// Moves over `text`.
     fn read(&mut self, text: &str) {
-        let mut chars = text.chars().peekable();
-        while let Some(c) = chars.next() {
+        for c in text.chars() {
             match self.strings.last_mut() {
                 // In a string: `\(` opens an interpolation, `\x` escapes, `"` closes.
                 Some(None) => {
