@@ -183,7 +183,8 @@ async fn runaway_code_still_ends_in_a_typed_error() {
         "{:?}",
         run.outcome
     );
-    assert!(started.elapsed() < limits.timeout + Duration::from_secs(5), "ended only after {:?}", started.elapsed());
+    // The deadline ends it (or fuel first); the slack is for a loaded machine, not a figure.
+    assert!(started.elapsed() < limits.timeout + Duration::from_secs(15), "ended only after {:?}", started.elapsed());
 
     // A 1 GiB typed array: one allocation, past the run's memory limit.
     let run = run_block_with(&runtime, "function", request("const a = new Float64Array(1 << 27); return a.length;")).await;
