@@ -96,8 +96,8 @@ impl Engine {
         self.event_loop.run(context, host, settled).map_err(|e| located(message(e, context)))?;
         match promise.state() {
             PromiseState::Fulfilled(value) => {
-                let json = stringified(&value, context).map_err(|e| located(message(e, context)))?;
-                Ok(json.map_or(Value::Null, integral_numbers))
+                // JSON.stringify already writes integral doubles as integers.
+                Ok(stringified(&value, context).map_err(|e| located(message(e, context)))?.unwrap_or(Value::Null))
             }
             PromiseState::Rejected(reason) => Err(located(message(JsError::from_opaque(reason), context))),
             PromiseState::Pending => Err("the function never settled: it awaits something that cannot happen".into()),

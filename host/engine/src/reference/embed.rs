@@ -60,32 +60,29 @@ pub(super) fn rewrite(
 ) -> Result<String, ReferenceError> {
     let found: Vec<Found> = find_references(text);
     let mut out = String::with_capacity(text.len());
-    let mut tag = TagState::Text;
-    let mut jq = JqState::default();
+    let mut lexer = Lexer::new(syntax);
     let mut copied = 0;
     for hit in &found {
         let before = &text[copied..hit.span.start];
         out.push_str(before);
-        tag = tag.after(before);
-        jq.read(before);
+        lexer.read(before);
         copied = hit.span.end;
         let Some(value) = lookup(&hit.reference, scope)? else {
             let literal = &text[hit.span.clone()];
             out.push_str(literal);
-            tag = tag.after(literal);
-            jq.read(literal);
+            lexer.read(literal);
             continue;
         };
         let index = references.len();
-        match (syntax, tag) {
-            (Syntax::Template, TagState::Text) => {
+        match &lexer {
+            Lexer::Template(TagState::Text) => {
                 out.push_str(&format!("{{{{ {REFERENCES_IDENT}[{index}] }}}}"));
                 references.push(match value.into_owned() {
                     Value::String(s) => Value::String(s),
                     other => Value::String(other.to_string()),
                 });
             }
-            (Syntax::Jq, _) => {
+            Lexer::Jq(jq) => {
                 let variable = format!("${REFERENCES_IDENT}[{index}]");
                 out.push_str(&if jq.in_string() { format!("\\({variable})") } else { variable });
                 references.push(value.into_owned());
@@ -98,6 +95,33 @@ pub(super) fn rewrite(
     }
     out.push_str(&text[copied..]);
     Ok(out)
+}
+
+/// As much of a lexer of the code's language as decides how a reference is written there.
+enum Lexer {
+    /// A reference is `__refs[i]` anywhere in JavaScript.
+    JavaScript,
+    Template(TagState),
+    Jq(JqState),
+}
+
+impl Lexer {
+    fn new(syntax: Syntax) -> Self {
+        match syntax {
+            Syntax::JavaScript => Self::JavaScript,
+            Syntax::Template => Self::Template(TagState::Text),
+            Syntax::Jq => Self::Jq(JqState::default()),
+        }
+    }
+
+    /// Moves over `text`.
+    fn read(&mut self, text: &str) {
+        match self {
+            Self::JavaScript => {}
+            Self::Template(tag) => *tag = tag.after(text),
+            Self::Jq(jq) => jq.read(text),
+        }
+    }
 }
 
 /// Where a Jinja lexer would be: in template text, or inside a tag until its closer.
