@@ -103,12 +103,9 @@ fn a_resume_cut_off_by_a_sigkill_continues_after_restart_with_its_input() {
         let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
         client.post(url).bearer_auth(caller_token).json(&body).send().map(|r| r.status().as_u16())
     });
-    // The approval ran with its input and `call` is in flight: crash now. Checkpoints are
-    // written behind the engine (it does not wait for the store), so give the approval's
-    // checkpoint a moment to commit; without it the crash may reopen the approval, which
-    // is also correct (the lost resume can be retried) but not what this test is about.
+    // The approval ran with its input and `call` is in flight: crash now. `call` starts only
+    // once the approval's checkpoint is committed, so the approval must not open again.
     hits.wait_for_hit("call", &server);
-    std::thread::sleep(Duration::from_millis(500));
     server.kill();
     assert!(caller.join().expect("caller").is_err(), "the resume request cannot have finished");
 

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Semaphore;
@@ -122,6 +123,15 @@ pub enum ExecutionEvent {
 /// Receives [`ExecutionEvent`]s as they happen.
 pub trait ExecutionObserver: Send + Sync {
     fn event(&self, event: ExecutionEvent);
+
+    /// Completes once every event reported so far is durable. The engine
+    /// awaits it after each finished block and before anything that follows
+    /// the block runs, so that with an observer that stores checkpoints a
+    /// block counts as finished only once its checkpoint is committed: crash
+    /// recovery never runs a block again whose successors had started.
+    fn flushed(&self) -> BoxFuture<'static, ()> {
+        Box::pin(std::future::ready(()))
+    }
 }
 
 /// Why an execution could not start.

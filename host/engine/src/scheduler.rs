@@ -699,6 +699,12 @@ impl<R: BlockRunner> ExecutionContext<R> {
         };
         if let Some(observer) = &self.request.observer {
             observer.event(ExecutionEvent::BlockFinished(Box::new(checkpoint.clone())));
+            // A stopped execution schedules nothing after this block, so
+            // it need not wait for the commit.
+            tokio::select! {
+                () = observer.flushed() => {}
+                () = self.stop_runs.cancelled() => {}
+            }
         }
         if over_budget && let CheckpointOutcome::Failed { message } = &checkpoint.outcome {
             self.fail(format!("{name}: {message}"));

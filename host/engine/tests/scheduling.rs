@@ -713,3 +713,46 @@ async fn a_response_inside_a_loop_ends_the_whole_execution() {
     assert_eq!(runner.runs_of("each"), 1, "the first iteration's response ends the loop");
     assert_eq!(runner.runs_of("after"), 0);
 }
+
+/// Records events, and commits each flush only after yielding to the
+/// scheduler a few times, as a store's write would.
+#[derive(Default)]
+struct SlowCommits(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl sandflow_engine::ExecutionObserver for SlowCommits {
+    fn event(&self, event: sandflow_engine::ExecutionEvent) {
+        let line = match event {
+            sandflow_engine::ExecutionEvent::BlockStarted { context_id, .. } => format!("started {context_id}"),
+            sandflow_engine::ExecutionEvent::BlockFinished(checkpoint) => format!("finished {}", checkpoint.context_id),
+        };
+        self.0.lock().unwrap().push(line);
+    }
+
+    fn flushed(&self) -> futures::future::BoxFuture<'static, ()> {
+        let log = self.0.clone();
+        Box::pin(async move {
+            for _ in 0..5 {
+                tokio::task::yield_now().await;
+            }
+            let mut log = log.lock().unwrap();
+            let last = log.iter().rev().find_map(|line| line.strip_prefix("finished ")).unwrap_or("-").to_string();
+            log.push(format!("committed {last}"));
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_block_starts_only_after_the_checkpoint_of_the_block_before_it_is_committed() {
+    let (engine, _runner) = engine();
+    let observer = Arc::new(SlowCommits::default());
+    let mut chained = request(workflow(chain(&["a", "b"])));
+    chained.observer = Some(observer.clone());
+    let result = run(&engine, chained).await;
+    assert_eq!(result.status, ExecutionStatus::Completed, "{:?}", result.error);
+    let log = observer.0.lock().unwrap().clone();
+    let expected: Vec<String> = ["start", "a", "b"]
+        .iter()
+        .flat_map(|id| [format!("started {id}"), format!("finished {id}"), format!("committed {id}")])
+        .collect();
+    assert_eq!(log, expected);
+}

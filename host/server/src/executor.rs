@@ -1,5 +1,6 @@
 //! Runs executions for the API: one engine run at a time per execution,
-//! every finished block checkpointed in the store as it finishes, the result
+//! every finished block checkpointed in the store before anything after it
+//! starts, the result
 //! and pause points stored at the end, progress broadcast for SSE. Also what
 //! happens without a request: crash recovery at start-up and timed resumes.
 
@@ -13,11 +14,12 @@ use sandflow_engine::{
     ExecutionResult, ExecutionStatus, PauseKind, ResumeRequest, ResumeStatus, RunFrom, WorkflowSource, WorkflowState,
 };
 use sandflow_store::{ClaimResult, ExecutionStatus as StoredStatus, PausePointRow, Store};
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use tokio::sync::{OwnedMutexGuard, broadcast, mpsc};
+use tokio::sync::{OwnedMutexGuard, broadcast, mpsc, oneshot};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Tenant};
@@ -125,12 +127,30 @@ impl Executions {
     }
 }
 
-/// Sends engine events to the checkpoint writer without blocking the engine.
-struct ChannelObserver(mpsc::UnboundedSender<ExecutionEvent>);
+/// What the engine tells an execution's checkpoint writer, in order.
+enum ToWriter {
+    Event(ExecutionEvent),
+    /// Answered once everything sent before it is written.
+    Flush(oneshot::Sender<()>),
+}
+
+/// Sends engine events to the checkpoint writer; the engine waits for a
+/// flush after each finished block, so what follows a block starts only
+/// once the block's checkpoint is in the store.
+struct ChannelObserver(mpsc::UnboundedSender<ToWriter>);
 
 impl ExecutionObserver for ChannelObserver {
     fn event(&self, event: ExecutionEvent) {
-        let _ = self.0.send(event);
+        let _ = self.0.send(ToWriter::Event(event));
+    }
+
+    fn flushed(&self) -> BoxFuture<'static, ()> {
+        let (done, written) = oneshot::channel();
+        let _ = self.0.send(ToWriter::Flush(done));
+        // A writer that is gone answers nothing: the wait ends all the same.
+        Box::pin(async move {
+            let _ = written.await;
+        })
     }
 }
 
@@ -212,7 +232,7 @@ pub async fn run_pass(
     let sender = live.events.clone();
     let slot = PassSlot::take(app, tenant, execution_id);
 
-    let (events, mut received) = mpsc::unbounded_channel::<ExecutionEvent>();
+    let (events, mut received) = mpsc::unbounded_channel::<ToWriter>();
     let writer = {
         let store = store.clone();
         let tenant = tenant.clone();
@@ -220,7 +240,14 @@ pub async fn run_pass(
         let metrics = app.metrics.clone();
         let (sealer, secret) = (app.sealer.clone(), !request.env.is_empty());
         tokio::spawn(async move {
-            while let Some(event) = received.recv().await {
+            while let Some(message) = received.recv().await {
+                let event = match message {
+                    ToWriter::Event(event) => event,
+                    ToWriter::Flush(done) => {
+                        let _ = done.send(());
+                        continue;
+                    }
+                };
                 match event {
                     ExecutionEvent::BlockStarted { context_id, block_id, block_name, block_type } => {
                         let data = json!({"contextId": context_id, "blockId": block_id,
