@@ -53,15 +53,13 @@ fn a_tenant_that_fills_its_shares_leaves_room_for_another() {
     ));
     let (a, b) = (server.token("share-a"), server.token("share-b"));
     // Tenant a: three executions of two 4 s waits each, six runs for four slots.
-    let hogs: Vec<_> =
-        (0..3).map(|i| execute_on_thread(&server, &a, &format!("hog-{i}"), two_waits(4_000))).collect();
+    let hogs: Vec<_> = (0..3).map(|i| execute_on_thread(&server, &a, &format!("hog-{i}"), two_waits(4_000))).collect();
     for i in 0..3 {
         wait_until_running(&server, &a, &format!("hog-{i}"));
     }
     // Its fourth execution is over its share: 429, naming the tenant's limit.
-    let refused = server
-        .execute(&a, &json!({"workflowId": "hog-3", "workflow": two_waits(10)}))
-        .expect_error(429, "overloaded");
+    let refused =
+        server.execute(&a, &json!({"workflowId": "hog-3", "workflow": two_waits(10)})).expect_error(429, "overloaded");
     let message = refused["error"].as_str().unwrap();
     assert!(message.contains("share-a") && message.contains('3'), "{message}");
     // Tenant b still gets executions and run slots while all of a's run.

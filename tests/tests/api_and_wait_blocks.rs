@@ -18,36 +18,40 @@ use serde_json::{Value, json};
 
 /// Starts a local HTTP server on a free port; it lives as long as the test's runtime.
 async fn serve() -> SocketAddr {
-    let app = Router::new()
-        .route("/json", get(|| async { axum::Json(json!({"hello": "world", "n": 3})) }))
-        .route(
-            "/echo",
-            any(|method: Method, headers: HeaderMap, body: Bytes| async move {
-                let headers: serde_json::Map<String, Value> = headers
-                    .iter()
-                    .map(|(n, v)| (n.to_string(), json!(v.to_str().unwrap_or_default())))
-                    .collect();
-                axum::Json(json!({
-                    "method": method.as_str(),
-                    "headers": headers,
-                    "body": String::from_utf8_lossy(&body),
-                }))
-            }),
-        )
-        .route("/status/{code}", get(|Path(code): Path<u16>| async move { (StatusCode::from_u16(code).unwrap(), "nope") }))
-        .route("/text", get(|| async { ([(header::CONTENT_TYPE, "text/plain")], "plain words") }))
-        .route("/big", get(|| async { "x".repeat(2 << 20) }))
-        .route(
-            "/slow",
-            get(|| async {
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                "late"
-            }),
-        )
-        .route(
-            "/redirect/{target}",
-            get(|Path(target): Path<String>| async move { Redirect::temporary(&target.replace('~', "/")).into_response() }),
-        );
+    let app =
+        Router::new()
+            .route("/json", get(|| async { axum::Json(json!({"hello": "world", "n": 3})) }))
+            .route(
+                "/echo",
+                any(|method: Method, headers: HeaderMap, body: Bytes| async move {
+                    let headers: serde_json::Map<String, Value> =
+                        headers.iter().map(|(n, v)| (n.to_string(), json!(v.to_str().unwrap_or_default()))).collect();
+                    axum::Json(json!({
+                        "method": method.as_str(),
+                        "headers": headers,
+                        "body": String::from_utf8_lossy(&body),
+                    }))
+                }),
+            )
+            .route(
+                "/status/{code}",
+                get(|Path(code): Path<u16>| async move { (StatusCode::from_u16(code).unwrap(), "nope") }),
+            )
+            .route("/text", get(|| async { ([(header::CONTENT_TYPE, "text/plain")], "plain words") }))
+            .route("/big", get(|| async { "x".repeat(2 << 20) }))
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .route(
+                "/redirect/{target}",
+                get(|Path(target): Path<String>| async move {
+                    Redirect::temporary(&target.replace('~', "/")).into_response()
+                }),
+            );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -200,7 +204,11 @@ async fn a_wait_beyond_the_threshold_becomes_a_timed_pause_and_resumes() {
     let run = run_block(&runtime, "wait", json!({"durationMs": 60_000})).await;
     assert_eq!(
         run.outcome,
-        Ok(BlockOutcome::Pause { response: json!({"durationMs": 60_000}), resume_after_ms: Some(60_000), input_schema: None })
+        Ok(BlockOutcome::Pause {
+            response: json!({"durationMs": 60_000}),
+            resume_after_ms: Some(60_000),
+            input_schema: None
+        })
     );
     let block = runtime.load(standard_block("wait").unwrap().component).await.unwrap();
     let mut request = RunRequest { params: json!({"durationMs": 60_000}), ..Default::default() };
@@ -217,7 +225,8 @@ async fn a_waiting_block_stops_at_once_when_cancelled() {
     let runtime = runtime_with(|_| {});
     let block = runtime.load(standard_block("wait").unwrap().component).await.unwrap();
     let cancel = CancelFlag::default();
-    let request = RunRequest { params: json!({"durationMs": 4_000}), cancel: Some(cancel.clone()), ..Default::default() };
+    let request =
+        RunRequest { params: json!({"durationMs": 4_000}), cancel: Some(cancel.clone()), ..Default::default() };
     let run = tokio::spawn(async move { runtime.run(&block, request).await });
     tokio::time::sleep(Duration::from_millis(100)).await;
     cancel.cancel();

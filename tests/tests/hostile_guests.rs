@@ -361,7 +361,10 @@ async fn outcomes_and_block_errors_are_typed() {
     let runtime = runtime_with(|_| {});
     let hostile = runtime.load(guests::HOSTILE).await.unwrap();
     let run = run_ok(&runtime, &hostile, json!({"attack": "pause", "response": {"ask": "approve?"}})).await;
-    assert_eq!(run.outcome, Ok(BlockOutcome::Pause { response: json!({"ask": "approve?"}), resume_after_ms: None, input_schema: None }));
+    assert_eq!(
+        run.outcome,
+        Ok(BlockOutcome::Pause { response: json!({"ask": "approve?"}), resume_after_ms: None, input_schema: None })
+    );
     let run = run_ok(&runtime, &hostile, json!({"attack": "route", "route": "left"})).await;
     assert_eq!(run.outcome, Ok(BlockOutcome::Route { route: "left".into(), output: json!({"routed": true}) }));
     let run = runtime

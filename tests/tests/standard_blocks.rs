@@ -75,7 +75,11 @@ async fn transform_rejects_a_filter_that_does_not_parse() {
 async fn transform_reports_jq_runtime_errors_as_failures() {
     let runtime = runtime_with(|_| {});
     let run = run_block(&runtime, "transform", json!({"filter": ".a", "input": 3}), None).await;
-    assert!(matches!(&run.outcome, Err(BlockRunError::Failed(m)) if m.contains("Cannot index number")), "jq's message: {:?}", run.outcome);
+    assert!(
+        matches!(&run.outcome, Err(BlockRunError::Failed(m)) if m.contains("Cannot index number")),
+        "jq's message: {:?}",
+        run.outcome
+    );
 }
 
 #[tokio::test]
@@ -94,7 +98,11 @@ async fn human_in_the_loop_pauses_then_outputs_the_resume_input_with_submitted_a
     let first = runtime.run(&block, RunRequest { params: params.clone(), ..Default::default() }).await;
     assert_eq!(
         first.outcome,
-        Ok(BlockOutcome::Pause { response: json!({"question": "ship it?"}), resume_after_ms: None, input_schema: None })
+        Ok(BlockOutcome::Pause {
+            response: json!({"question": "ship it?"}),
+            resume_after_ms: None,
+            input_schema: None
+        })
     );
     let mut request = RunRequest { params, ..Default::default() };
     request.info.resume_input = Some(json!({"approved": true}));

@@ -2,7 +2,6 @@
 //! that runs workflows.
 
 use sandflow_engine::{EngineSettings, ExecutionBudgets, MAX_JSON_DEPTH};
-use sandflow_server::ServerLimits;
 
 /// What one execution may produce in all; defaults in `ExecutionBudgets`.
 #[derive(clap::Args)]
@@ -24,7 +23,7 @@ pub struct BudgetArgs {
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_JSON_DEPTH as u64))]
     max_json_depth: usize,
     /// Largest stored result of one execution, in bytes.
-    #[arg(long, global = true, default_value_t = ServerLimits::default().max_stored_result_bytes)]
+    #[arg(long, global = true, default_value_t = crate::config::Settings::default().server.max_stored_result_bytes)]
     max_stored_result_bytes: usize,
 }
 
@@ -39,10 +38,5 @@ impl BudgetArgs {
             max_json_depth: self.max_json_depth,
         };
         EngineSettings { budgets, ..EngineSettings::default() }
-    }
-
-    /// The server limits with these budgets.
-    pub fn server_limits(&self) -> ServerLimits {
-        ServerLimits { max_stored_result_bytes: self.max_stored_result_bytes, ..ServerLimits::default() }
     }
 }

@@ -2,6 +2,7 @@
 
 mod admission_args;
 mod budget_args;
+mod config;
 mod run_command;
 
 use std::path::{Path, PathBuf};
@@ -9,11 +10,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use sandflow_runtime::{AllowEntry, HttpPolicy, LoadError, Runtime, RuntimeConfig};
 use sandflow_server::auth::{Scope, SigningSecret, issue_token, parse_ttl};
 use sandflow_server::{ServerConfig, ServerLimits, TokenKeys, WorkerConfig};
 use sandflow_stdblocks::STANDARD_BLOCKS;
+
+use crate::config::Settings;
 
 /// Largest component file `blocks inspect` reads.
 const MAX_COMPONENT_BYTES: u64 = 64 << 20;
@@ -21,6 +24,11 @@ const MAX_COMPONENT_BYTES: u64 = 64 << 20;
 #[derive(Parser)]
 #[command(name = "sandflow", version, about = "Workflows of untrusted WebAssembly blocks")]
 struct Cli {
+    /// Read settings from this TOML file (sections server, worker, auth,
+    /// engine, runtime, http; default: $SANDFLOW_CONFIG). The environment
+    /// (SANDFLOW_SECTION__KEY) overrides it, flags override both.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Where compiled components are cached (default: ~/.cache/sandflow/components).
     #[arg(long, global = true)]
     cache_dir: Option<PathBuf>,
@@ -38,9 +46,9 @@ struct Cli {
 enum Command {
     /// Start the HTTP API server (SQLite store under --data-dir, or PostgreSQL).
     Serve {
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        #[arg(long, default_value_t = Settings::default().server.addr)]
         addr: String,
-        #[arg(long, default_value = "./sandflow-data")]
+        #[arg(long, default_value_os_t = Settings::default().server.data_dir)]
         data_dir: PathBuf,
         /// Keep the state in PostgreSQL (postgres://...) and run executions on
         /// `sandflow worker` processes sharing it (distributed mode).
@@ -48,7 +56,7 @@ enum Command {
         database_url: Option<String>,
         /// Distributed mode: how long execute and resume wait for a worker
         /// before answering 504 `still_running` (3600s, 30m, 1h).
-        #[arg(long, default_value = "330s")]
+        #[arg(long, default_value_t = Settings::default().server.request_timeout)]
         request_timeout: String,
         /// Also accept RS256 tokens signed by this PEM public key's private key.
         #[arg(long, value_name = "PEM_FILE")]
@@ -79,28 +87,29 @@ enum Command {
     },
     /// Run executions from the PostgreSQL work queue (distributed mode).
     Worker {
-        /// The database the servers use (postgres://...).
+        /// The database the servers use (postgres://...); required here or
+        /// as `server.database_url` in the configuration.
         #[arg(long)]
-        database_url: String,
+        database_url: Option<String>,
         /// Names this worker in the queue; default `worker-<pid>`.
         #[arg(long)]
         worker_id: Option<String>,
         /// Jobs run at once.
-        #[arg(long, default_value_t = 16)]
+        #[arg(long, default_value_t = Settings::default().worker.concurrency)]
         concurrency: usize,
         /// How long a job stays claimed without a heartbeat before another
         /// worker takes it over (10s, 1m).
-        #[arg(long, default_value = "30s")]
+        #[arg(long, default_value_t = Settings::default().worker.lease)]
         lease: String,
         /// Times an execution is taken over after its worker stopped before
         /// it is given up and failed.
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = Settings::default().worker.max_restarts)]
         max_restarts: u32,
         /// Serve Prometheus `/metrics` (and `/healthz`) on this HOST:PORT.
         #[arg(long)]
         metrics_addr: Option<String>,
         /// Where compiled components are cached, unless --cache-dir says.
-        #[arg(long, default_value = "./sandflow-data")]
+        #[arg(long, default_value_os_t = Settings::default().server.data_dir)]
         data_dir: PathBuf,
         #[command(flatten)]
         admission: admission_args::AdmissionArgs,
@@ -162,6 +171,9 @@ enum Command {
         #[arg(long, requires = "resume")]
         resume_input: Option<String>,
     },
+    /// Print the effective configuration of `serve` and `worker` as TOML:
+    /// defaults, --config file, environment and the global flags given.
+    Config,
     /// The block catalogue.
     Blocks {
         #[command(subcommand)]
@@ -182,14 +194,15 @@ enum BlocksCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     // Before any thread exists: the child caps its own address space.
     if let Command::CompileComponent { fuel, memory_bytes } = cli.command {
         let code = sandflow_runtime::compile_child_main(sandflow_runtime::ChildSettings { fuel, memory_bytes });
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     let executor = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    match executor.block_on(dispatch(cli)) {
+    match executor.block_on(dispatch(cli, &matches)) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
@@ -198,91 +211,93 @@ fn main() -> ExitCode {
     }
 }
 
-async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+async fn dispatch(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
+    let subcommand = matches.subcommand().map(|(_, sub)| sub);
+    let settings =
+        || Settings::load(cli.config.clone(), &[Some(matches), subcommand].into_iter().flatten().collect::<Vec<_>>());
     match cli.command {
-        Command::Serve {
-            addr,
-            data_dir,
-            database_url,
-            jwt_rs256_public_key,
-            jwt_eddsa_public_key,
-            jwt_issuer,
-            jwt_audience,
-            request_timeout,
-            admission,
-            sealing_key_file,
-            metrics_addr,
-            public_metrics,
-        } => {
-            let read = |path: Option<PathBuf>| -> anyhow::Result<Option<Vec<u8>>> {
-                path.map(|p| std::fs::read(&p).with_context(|| format!("reading {}", p.display()))).transpose()
+        Command::Serve { .. } => {
+            let settings = settings()?;
+            let (server, auth) = (&settings.server, &settings.auth);
+            let read = |path: &Option<PathBuf>| -> anyhow::Result<Option<Vec<u8>>> {
+                path.as_ref().map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display()))).transpose()
             };
             let token_keys = TokenKeys {
-                rs256_public_key_pem: read(jwt_rs256_public_key)?,
-                eddsa_public_key_pem: read(jwt_eddsa_public_key)?,
-                issuer: jwt_issuer,
-                audience: jwt_audience,
+                rs256_public_key_pem: read(&auth.jwt_rs256_public_key)?,
+                eddsa_public_key_pem: read(&auth.jwt_eddsa_public_key)?,
+                issuer: auth.jwt_issuer.clone(),
+                audience: auth.jwt_audience.clone(),
             };
-            let cache_dir = cli.cache_dir.unwrap_or_else(|| data_dir.join("component-cache"));
-            let mut runtime = runtime_config(Some(cache_dir), &cli.allow_http)?;
+            let cache_dir =
+                settings.runtime.cache_dir.clone().unwrap_or_else(|| server.data_dir.join("component-cache"));
+            let mut runtime = runtime_config(Some(cache_dir), &settings.http.allow)?;
             let mut limits = ServerLimits {
-                request_timeout: parse_ttl(&request_timeout).map_err(|e| anyhow::anyhow!("--request-timeout: {e}"))?,
-                ..cli.budgets.server_limits()
+                request_timeout: parse_ttl(&server.request_timeout)
+                    .map_err(|e| anyhow::anyhow!("--request-timeout: {e}"))?,
+                max_stored_result_bytes: server.max_stored_result_bytes,
+                ..ServerLimits::default()
             };
-            admission.apply(&mut runtime, &mut limits)?;
+            admission_args::AdmissionArgs::apply(&settings, &mut runtime, &mut limits)?;
+            let addr = &server.addr;
             let config = ServerConfig {
                 addr: addr.parse().with_context(|| format!("--addr {addr}: expected HOST:PORT"))?,
-                data_dir,
-                database_url,
+                data_dir: server.data_dir.clone(),
+                database_url: server.database_url.clone(),
                 runtime,
-                engine: cli.budgets.engine_settings(),
+                engine: settings.engine_settings()?,
                 limits,
                 token_keys,
-                sealing_key_file: sealing_key_file.or_else(sealing_key_from_env),
+                sealing_key_file: server.sealing_key_file.clone().or_else(sealing_key_from_env),
             };
-            let options = sandflow_server::ServeOptions { public_metrics };
-            serve(config, options, metrics_addr).await
+            let options = sandflow_server::ServeOptions { public_metrics: server.public_metrics };
+            serve(config, options, server.metrics_addr.clone()).await
         }
-        Command::Worker {
-            database_url,
-            worker_id,
-            concurrency,
-            lease,
-            max_restarts,
-            metrics_addr,
-            data_dir,
-            admission,
-            sealing_key_file,
-        } => {
-            let lease = parse_ttl(&lease).map_err(|e| anyhow::anyhow!("--lease: {e}"))?;
+        Command::Worker { .. } => {
+            let settings = settings()?;
+            let (server, worker) = (&settings.server, &settings.worker);
+            let database_url = server
+                .database_url
+                .clone()
+                .context("a worker needs --database-url (or server.database_url in the configuration)")?;
+            let lease = parse_ttl(&worker.lease).map_err(|e| anyhow::anyhow!("--lease: {e}"))?;
             anyhow::ensure!(lease >= Duration::from_secs(1), "--lease must be at least 1s");
+            let concurrency = worker.concurrency;
             anyhow::ensure!((1..=1024).contains(&concurrency), "--concurrency must be between 1 and 1024");
-            let cache_dir = cli.cache_dir.unwrap_or_else(|| data_dir.join("component-cache"));
-            let mut runtime = runtime_config(Some(cache_dir), &cli.allow_http)?;
-            let mut limits = ServerLimits { max_restarts, ..cli.budgets.server_limits() };
-            admission.apply(&mut runtime, &mut limits)?;
+            let cache_dir =
+                settings.runtime.cache_dir.clone().unwrap_or_else(|| server.data_dir.join("component-cache"));
+            let mut runtime = runtime_config(Some(cache_dir), &settings.http.allow)?;
+            let mut limits = ServerLimits {
+                max_restarts: worker.max_restarts,
+                max_stored_result_bytes: server.max_stored_result_bytes,
+                ..ServerLimits::default()
+            };
+            admission_args::AdmissionArgs::apply(&settings, &mut runtime, &mut limits)?;
             let config = ServerConfig {
                 addr: ([127, 0, 0, 1], 0).into(),
-                data_dir,
+                data_dir: server.data_dir.clone(),
                 database_url: Some(database_url),
                 runtime,
-                engine: cli.budgets.engine_settings(),
+                engine: settings.engine_settings()?,
                 limits,
                 token_keys: TokenKeys::default(),
-                sealing_key_file: sealing_key_file.or_else(sealing_key_from_env),
+                sealing_key_file: server.sealing_key_file.clone().or_else(sealing_key_from_env),
             };
             let app = sandflow_server::prepare_worker(&config).await?;
-            if let Some(addr) = metrics_addr {
-                spawn_metrics(app.clone(), &addr).await?;
+            if let Some(addr) = &server.metrics_addr {
+                spawn_metrics(app.clone(), addr).await?;
             }
             let worker = WorkerConfig {
-                id: worker_id.unwrap_or_else(|| WorkerConfig::default().id),
+                id: worker.id.clone().unwrap_or_else(|| WorkerConfig::default().id),
                 concurrency,
                 lease,
                 ..WorkerConfig::default()
             };
             eprintln!("sandflow: worker {} ready ({} at once, lease {}s)", worker.id, concurrency, lease.as_secs());
             sandflow_server::run_worker(app, worker, termination()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config => {
+            print!("{}", settings()?.to_toml()?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Token { data_dir, tenant, scope, ttl, subject, issuer, audience } => {

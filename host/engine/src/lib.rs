@@ -13,11 +13,11 @@ mod scheduler;
 pub mod subworkflow;
 pub mod validate;
 
+pub use budget::{ExecutionBudgets, MAX_JSON_DEPTH};
 pub use execution::{
     Checkpoint, CheckpointOutcome, Engine, EngineSettings, ExecuteError, ExecutionEvent, ExecutionObserver,
     ExecutionRequest, ResumeRequest, RunFrom, check_resume_input, check_run_from,
 };
-pub use budget::{ExecutionBudgets, MAX_JSON_DEPTH};
 pub use graph::Problem;
 pub use model::WorkflowState;
 pub use result::{ExecutionResult, ExecutionStatus, PauseKind, PausePoint, ResumeStatus};

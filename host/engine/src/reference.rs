@@ -46,7 +46,8 @@ pub const JQ_BLOCK: &str = "transform";
 
 /// Top-level params that are code in a language other than JavaScript, by block type: their
 /// references are rewritten for that language, with the values in the block's `references`.
-const CODE_PARAMS: [(&str, &str, Syntax); 2] = [(TEMPLATE_BLOCK, "template", Syntax::Template), (JQ_BLOCK, "filter", Syntax::Jq)];
+const CODE_PARAMS: [(&str, &str, Syntax); 2] =
+    [(TEMPLATE_BLOCK, "template", Syntax::Template), (JQ_BLOCK, "filter", Syntax::Jq)];
 
 /// What a loop or a parallel exposes to the blocks inside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -252,7 +253,9 @@ pub fn resolve_block_params(
     let mut out = serde_json::Map::new();
     for (key, value) in map {
         let resolved = match value {
-            Value::String(text) if key == code_key => Value::String(embed::rewrite(text, scope, syntax, &mut references)?),
+            Value::String(text) if key == code_key => {
+                Value::String(embed::rewrite(text, scope, syntax, &mut references)?)
+            }
             other => resolve_under(other, scope)?,
         };
         out.insert(key.clone(), resolved);

@@ -44,8 +44,13 @@ pub struct BlockCall {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum BlockOutcome {
-    Done { output: Value },
-    Route { route: String, output: Value },
+    Done {
+        output: Value,
+    },
+    Route {
+        route: String,
+        output: Value,
+    },
     Pause {
         response: Value,
         resume_after_ms: Option<u64>,

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use sandflow_engine::model::WorkflowState;
 use sandflow_engine::reference::{
-    BlockIndex, BlockLookup, ContainerField, EnvLookup, KeyMatch, MIN_SECRET_CHARS, Redactor, Reference, ReferenceError,
-    ReferenceScope, Script, Syntax, find_references, redact, redact_text, resolve_block_params, resolve_params,
-    resolve_script, resolve_string, resolve_text,
+    BlockIndex, BlockLookup, ContainerField, EnvLookup, KeyMatch, MIN_SECRET_CHARS, Redactor, Reference,
+    ReferenceError, ReferenceScope, Script, Syntax, find_references, redact, redact_text, resolve_block_params,
+    resolve_params, resolve_script, resolve_string, resolve_text,
 };
 use serde_json::{Value, json};
 

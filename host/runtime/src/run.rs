@@ -16,9 +16,9 @@ use wasmtime::{
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
+use crate::admission::{Admission, AdmissionLimits};
 use crate::bindings::sandflow::block::types as wit;
 use crate::bindings::{Block, BlockPre};
-use crate::admission::{Admission, AdmissionLimits};
 use crate::cache::{ComponentCache, component_digest};
 use crate::compile::Compiler;
 use crate::error::{BlockRunError, HostLimitTrap, LoadError};

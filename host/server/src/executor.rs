@@ -8,13 +8,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use sandflow_engine::reference::Redactor;
 use sandflow_engine::{
     Cancellation, Checkpoint, Engine, ExecuteError, ExecutionEvent, ExecutionObserver, ExecutionRequest,
     ExecutionResult, ExecutionStatus, PauseKind, ResumeRequest, ResumeStatus, RunFrom, WorkflowSource, WorkflowState,
 };
 use sandflow_store::{ClaimResult, ExecutionStatus as StoredStatus, PausePointRow, Store};
-use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;

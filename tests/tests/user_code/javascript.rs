@@ -39,7 +39,10 @@ async fn function(runtime: &Runtime, code: &str, input: Value) -> BlockRun {
 /// A local server the function fetches from.
 async fn serve() -> SocketAddr {
     let app = Router::new()
-        .route("/orders", get(|| async { axum::Json(json!({"orders": [{"id": 1, "total": 30}, {"id": 2, "total": 120}]})) }))
+        .route(
+            "/orders",
+            get(|| async { axum::Json(json!({"orders": [{"id": 1, "total": 30}, {"id": 2, "total": 120}]})) }),
+        )
         .route(
             "/echo",
             post(|headers: HeaderMap, body: Bytes| async move {
@@ -132,7 +135,14 @@ async fn web_globals_behave_as_in_node() {
         ),
         (
             "return [(1234567.891).toLocaleString('en-US'), (1234567.891).toLocaleString('de-DE'), new Intl.NumberFormat('en-US', {style: 'currency', currency: 'USD'}).format(1234.5), new Intl.NumberFormat('fr-FR', {style: 'currency', currency: 'EUR'}).format(1234.5), ['b', 'a', 'C'].sort((x, y) => x.localeCompare(y, 'en', {sensitivity: 'base'})), new Date(Date.UTC(2024, 2, 15)).toLocaleDateString('en-US', {timeZone: 'UTC'})];",
-            json!(["1,234,567.891", "1.234.567,891", "$1,234.50", "1\u{202f}234,50\u{a0}€", ["a", "b", "C"], "3/15/2024"]),
+            json!([
+                "1,234,567.891",
+                "1.234.567,891",
+                "$1,234.50",
+                "1\u{202f}234,50\u{a0}€",
+                ["a", "b", "C"],
+                "3/15/2024"
+            ]),
         ),
         (
             "return ['2024-03-15 10:30:00Z', 'March 15, 2024 10:30:00 UTC', 'Fri, 15 Mar 2024 10:30:00 GMT'].map(s => new Date(s).toISOString());",
@@ -162,9 +172,11 @@ async fn errors_name_the_users_line_and_column() {
 async fn ordinary_work_fits_the_default_limits() {
     let runtime = runtime_with(|_| {});
     let rows: Vec<Value> = (0..20_000).map(|v| json!({"v": v, "name": format!("row {v}")})).collect();
-    let code = "return input.rows.filter(r => r.v % 3 === 0).map(r => ({id: r.v, label: r.name.toUpperCase()})).length;";
+    let code =
+        "return input.rows.filter(r => r.v % 3 === 0).map(r => ({id: r.v, label: r.name.toUpperCase()})).length;";
     assert_eq!(result(&function(&runtime, code, json!({"rows": rows})).await), &json!(6667));
-    let code = "let a = 0; for (let i = 0; i < 200000; i++) a += i % 7; let b = 0; while (b < 200000) b++; return [a, b];";
+    let code =
+        "let a = 0; for (let i = 0; i < 200000; i++) a += i % 7; let b = 0; while (b < 200000) b++; return [a, b];";
     assert_eq!(result(&function(&runtime, code, json!(null)).await), &json!([599994, 200000]));
     let code = "const depth = (n) => n === 0 ? 0 : 1 + depth(n - 1); return depth(2000);";
     assert_eq!(result(&function(&runtime, code, json!(null)).await), &json!(2000));
@@ -174,7 +186,8 @@ async fn ordinary_work_fits_the_default_limits() {
 async fn runaway_code_still_ends_in_a_typed_error() {
     let runtime = runtime_with(|_| {});
     let limits = RunLimits { timeout: Duration::from_secs(5), ..RunLimits::default() };
-    let request = |code: &str| RunRequest { params: json!({"code": code}), limits: Some(limits.clone()), ..Default::default() };
+    let request =
+        |code: &str| RunRequest { params: json!({"code": code}), limits: Some(limits.clone()), ..Default::default() };
 
     let started = Instant::now();
     let run = run_block_with(&runtime, "function", request("while (true) {}")).await;
@@ -187,7 +200,8 @@ async fn runaway_code_still_ends_in_a_typed_error() {
     assert!(started.elapsed() < limits.timeout + Duration::from_secs(15), "ended only after {:?}", started.elapsed());
 
     // A 1 GiB typed array: one allocation, past the run's memory limit.
-    let run = run_block_with(&runtime, "function", request("const a = new Float64Array(1 << 27); return a.length;")).await;
+    let run =
+        run_block_with(&runtime, "function", request("const a = new Float64Array(1 << 27); return a.length;")).await;
     assert!(matches!(&run.outcome, Err(BlockRunError::MemoryLimit { .. })), "{:?}", run.outcome);
 
     let run = run_block_with(&runtime, "function", request("const f = (n) => f(n + 1) + 1; return f(0);")).await;

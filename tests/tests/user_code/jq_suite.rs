@@ -52,7 +52,8 @@ fn parse_suite(text: &str) -> Vec<Case> {
 fn has_word(text: &str, word: &str) -> bool {
     let is_ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
     text.match_indices(word).any(|(at, _)| {
-        !text[..at].chars().next_back().is_some_and(is_ident) && !text[at + word.len()..].chars().next().is_some_and(is_ident)
+        !text[..at].chars().next_back().is_some_and(is_ident)
+            && !text[at + word.len()..].chars().next().is_some_and(is_ident)
     })
 }
 
@@ -96,9 +97,12 @@ async fn run_case(runtime: &sandflow_runtime::Runtime, case: &Case) -> Result<()
         };
     };
     // One case's input starts with a byte order mark, which jq skips.
-    let input: Value = serde_json::from_str(input.trim_start_matches('\u{feff}')).map_err(|e| format!("input is not JSON: {e}"))?;
-    let expected: Vec<Value> =
-        expected.iter().map(|line| serde_json::from_str(line).map_err(|e| format!("{line}: {e}"))).collect::<Result<_, _>>()?;
+    let input: Value =
+        serde_json::from_str(input.trim_start_matches('\u{feff}')).map_err(|e| format!("input is not JSON: {e}"))?;
+    let expected: Vec<Value> = expected
+        .iter()
+        .map(|line| serde_json::from_str(line).map_err(|e| format!("{line}: {e}")))
+        .collect::<Result<_, _>>()?;
     let no_outputs = expected.is_empty();
     let expected = as_block_result(expected);
     let run = run_block(runtime, "transform", json!({"filter": case.program, "input": input})).await;
@@ -137,5 +141,10 @@ async fn jq_own_suite_passes_through_the_transform_component() {
         eprintln!("{}", failures.join("\n"));
     }
     assert!(cases.len() > 400, "only {} applicable cases parsed from {}", cases.len(), path.display());
-    assert!(rate >= REQUIRED_PASS_RATE, "{passed}/{} pass, below {REQUIRED_PASS_RATE}; first failures:\n{}", cases.len(), failures[..failures.len().min(15)].join("\n"));
+    assert!(
+        rate >= REQUIRED_PASS_RATE,
+        "{passed}/{} pass, below {REQUIRED_PASS_RATE}; first failures:\n{}",
+        cases.len(),
+        failures[..failures.len().min(15)].join("\n")
+    );
 }

@@ -18,7 +18,10 @@ async fn render(template: &str, data: Value) -> String {
 #[tokio::test]
 async fn dict_iteration_keeps_the_order_the_keys_were_written_in() {
     let data = json!({"row": {"zulu": 1, "alpha": 2, "mike": 3}});
-    assert_eq!(render("{% for k, v in row.items() %}{{ k }}={{ v }} {% endfor %}", data.clone()).await, "zulu=1 alpha=2 mike=3 ");
+    assert_eq!(
+        render("{% for k, v in row.items() %}{{ k }}={{ v }} {% endfor %}", data.clone()).await,
+        "zulu=1 alpha=2 mike=3 "
+    );
     assert_eq!(render("{% for k in row %}{{ k }},{% endfor %}", data.clone()).await, "zulu,alpha,mike,");
     assert_eq!(render("{{ row | list }}", data).await, "['zulu', 'alpha', 'mike']");
 }
@@ -37,7 +40,13 @@ async fn everyday_filters_and_argument_forms_render_as_jinja2() {
     assert_eq!(render("{{ title | truncate(12) }}", data.clone()).await, "The...");
     assert_eq!(render("{{ title | wordcount }} {{ n | round(1, 'floor') }}", data.clone()).await, "5 2.5");
     assert_eq!(render("{{ orders | sum(attribute='total') }}", data.clone()).await, "7.5");
-    assert_eq!(render("{{ 'a-b-c' | replace('-', '+', 1) }} {{ 'x' | int(default=7) }}", data.clone()).await, "a+b-c 7");
+    assert_eq!(
+        render("{{ 'a-b-c' | replace('-', '+', 1) }} {{ 'x' | int(default=7) }}", data.clone()).await,
+        "a+b-c 7"
+    );
     // Jinja2's `'%s' % x` is a documented difference (blocks/template/COMPAT.md); `format` is the same.
-    assert_eq!(render("{{ '%s has %d' | format('Ada', 3) }} {{ 2048 | filesizeformat }}", data).await, "Ada has 3 2.0 kB");
+    assert_eq!(
+        render("{{ '%s has %d' | format('Ada', 3) }} {{ 2048 | filesizeformat }}", data).await,
+        "Ada has 3 2.0 kB"
+    );
 }

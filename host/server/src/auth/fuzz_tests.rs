@@ -228,7 +228,6 @@ proptest! {
     }
 }
 
-
 proptest! {
     // RSA signing is slow in a debug build; these cases sign one token each.
     #![proptest_config(config(48))]
