@@ -535,3 +535,37 @@ fn environment_values_are_sealed_in_postgres_and_opened_by_workers_with_the_shar
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--sealing-key-file"), "{stderr}");
 }
+
+#[test]
+fn a_tenant_that_fills_its_share_of_queued_executes_leaves_room_for_another() {
+    let Some(schema) = Schema::fresh() else { return };
+    let mut cluster =
+        Cluster::start(schema, 1, 0, &["--max-executions-per-tenant", "2", "--request-timeout", "120s"]);
+    let hits = HitServer::start("none", Duration::ZERO);
+    let (a, b) = (cluster.token("queue-a"), cluster.token("queue-b"));
+    let request = |id: &str, key: u32| {
+        json!({"workflowId": "fair", "workflow": chain(&hits, &["a"]),
+               "options": {"executionId": id, "input": {"key": key}}})
+    };
+    // No worker yet: tenant a's two executes wait in the queue, its share.
+    let waiting: Vec<_> =
+        (0..2).map(|i| execute_in_background(&cluster.servers[0], &a, request(&format!("a{i}"), i))).collect();
+    for i in 0..2 {
+        cluster.servers[0].poll_execution(&a, &format!("a{i}"), Duration::from_secs(30), |body| body["status"] == "queued");
+    }
+    // A third is over the share: 429 naming the tenant's limit, nothing stored or queued.
+    let refused = cluster.servers[0].execute(&a, &request("a2", 2)).expect_error(429, "overloaded");
+    let message = refused["error"].as_str().unwrap();
+    assert!(message.contains("queue-a") && message.contains('2'), "{message}");
+    cluster.servers[0].get("/v1/executions/a2", &a).expect_error(404, "not_found");
+    // Another tenant's execute is taken while a's wait.
+    let other = execute_in_background(&cluster.servers[0], &b, request("b0", 10));
+    cluster.servers[0].poll_execution(&b, "b0", Duration::from_secs(30), |body| body["status"] == "queued");
+
+    let worker = cluster.worker("fair", &["--lease", LEASE]);
+    cluster.workers.push(worker);
+    for answer in waiting.into_iter().chain([other]) {
+        assert_eq!(answer.join().unwrap().expect(200)["status"], "completed", "{}", cluster.logs());
+    }
+    assert_eq!((hits.count("a-0"), hits.count("a-1"), hits.count("a-10"), hits.count("a-2")), (1, 1, 1, 0));
+}

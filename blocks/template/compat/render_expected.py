@@ -34,7 +34,9 @@ def main():
         try:
             template = environment.from_string(case["template"])
             case["expected"] = template.render(context_of(case["data"]))
-        except jinja2.TemplateError as error:
+        # A template error, or Python's own (`'%d' % 'a'` is a TypeError, a missing
+        # `%(key)s` a KeyError), which Jinja2 lets through.
+        except (jinja2.TemplateError, TypeError, ValueError, KeyError, OverflowError) as error:
             case["expected_error"] = f"{type(error).__name__}: {error}"
     document["jinja2_version"] = jinja2.__version__
     CASES.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -4,6 +4,8 @@
 #[cfg(test)]
 mod jinja2_compat_tests;
 mod jinja2_filters;
+mod percent_format;
+mod percent_operator;
 mod python_repr;
 #[cfg(test)]
 mod tests;
@@ -64,12 +66,14 @@ pub struct Output {
 /// operation, out of fuel, output over [`MAX_OUTPUT_BYTES`]) is [`BlockError::Failed`].
 /// `references` is bound as [`REFERENCES`] (over a `__refs` key of `data`).
 pub fn render(template: &str, data: Value, references: Vec<Value>) -> Result<String, BlockError> {
+    let source = percent_operator::rewrite(template);
     let mut env = Environment::new();
     env.set_fuel(Some(FUEL));
     jinja2_filters::add_to_environment(&mut env);
+    percent_operator::add_to_environment(&mut env);
     env.set_formatter(print_as_jinja2);
     let compiled =
-        env.template_from_named_str("template", template).map_err(|e| BlockError::InvalidInput(describe(&e)))?;
+        env.template_from_named_str("template", &source).map_err(|e| BlockError::InvalidInput(describe(&e)))?;
 
     let mut context = serde_json::Map::new();
     context.insert("data".into(), data.clone());
@@ -113,9 +117,10 @@ fn print_as_jinja2(out: &mut minijinja::Output, state: &minijinja::State, value:
 fn describe(e: &minijinja::Error) -> String {
     let place = e.line().map(|l| format!(" line {l}")).unwrap_or_default();
     match e.detail() {
-        // Jinja2 users reach for Python's `'%s' % x`, which minijinja has no operator for.
+        // `'...' % x` is rewritten only with the format as a quoted literal left of `%`.
         Some(detail) if detail.contains("% operator") && detail.contains("types string and") => format!(
-            "template{place}: {}: {detail} (Jinja2's `'...' % value` formatting is not supported: write `'...' | format(value)`)",
+            "template{place}: {}: {detail} (`%` formats a string only when the format is a quoted literal written \
+             left of it, as in `'%d items' % n`; for a format held in a variable write `fmt | format(value)`)",
             e.kind()
         ),
         Some(detail) => format!("template{place}: {}: {detail}", e.kind()),

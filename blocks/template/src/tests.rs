@@ -1,8 +1,11 @@
 //! Native tests of rendering and of the error mapping.
 
+use std::borrow::Cow;
+
 use sandflow_sdk::BlockError;
 use sandflow_sdk::serde_json::{self, json};
 
+use crate::percent_operator::rewrite;
 use crate::{MAX_OUTPUT_BYTES, Params, render};
 
 fn failed(template: &str) -> String {
@@ -51,11 +54,71 @@ fn render_errors_are_failures() {
 }
 
 #[test]
-fn python_percent_formatting_fails_pointing_at_the_format_filter() {
-    let m = failed("{{ '%d items' % 3 }}");
-    assert!(m.contains("| format(value)"), "{m}");
+fn percent_after_a_quoted_format_formats_as_python() {
+    let data = json!({"n": 3, "x": 2.5, "user": {"name": "Ada"}});
+    let text =
+        render("{{ '%d items' % n }}|{{ '%05.1f' % x }}|{{ '%s/%s' % (n, x) }}|{{ '%(name)s' % user }}", data, vec![]);
+    assert_eq!(text.unwrap(), "3 items|002.5|3/2.5|Ada");
+    // A `%` that is not after a string literal stays minijinja's remainder.
+    assert_eq!(render("{{ 7 % 3 }} {{ 7.5 % 2 }} {{ -7 % 3 }}", json!({}), vec![]).unwrap(), "1 1.5 2");
+}
+
+#[test]
+fn percent_formatting_errors_name_pythons_problem_and_line() {
+    let m = failed("ok\n{{ '%s and %s' % (1,) }}");
+    assert!(m.contains("line 2") && m.contains("TypeError: not enough arguments for format string"), "{m}");
+    let m = failed("{{ '%d' % 'three' }}");
+    assert!(m.contains("TypeError: %d format: a real number is required, not str"), "{m}");
+    let m = failed("{{ '%y' % 1 }}");
+    assert!(m.contains("ValueError: unsupported format character 'y' (0x79) at index 1"), "{m}");
+}
+
+#[test]
+fn a_format_held_in_a_variable_points_at_the_format_filter() {
+    let m = failed("{% set fmt = '%d items' %}{{ fmt % 3 }}");
+    assert!(m.contains("fmt | format(value)"), "{m}");
     let m = failed("{{ 7 % 'a' }}");
-    assert!(!m.contains("| format(value)"), "{m}");
+    assert!(!m.contains("format(value)"), "{m}");
+}
+
+#[test]
+fn percent_widths_and_precisions_wider_than_any_output_are_refused() {
+    for template in [
+        "{{ '%2000000000s' % 1 }}",
+        "{{ '%.2000000000f' % 1 }}",
+        "{{ '%.2000000000d' % 1 }}",
+        "{{ '%*d' % (2000000000, 1) }}",
+        // Each field fits; together they do not.
+        "{{ '%1000000s%1000000s' % (1, 2) }}",
+    ] {
+        let m = failed(template);
+        assert!(m.contains(&MAX_OUTPUT_BYTES.to_string()), "{template}: {m}");
+    }
+}
+
+#[test]
+fn percent_d_of_a_large_float_writes_its_exact_integer() {
+    let text = render("{{ '%d' % 1e22 }} {{ '%d' % -2.0e19 }} {{ '%.3d' % -0.5 }}", json!({}), vec![]).unwrap();
+    assert_eq!(text, "10000000000000000000000 -20000000000000000000 000");
+}
+
+#[test]
+fn percent_rewrite_turns_only_literal_formats_into_filter_calls() {
+    let rewritten = rewrite("{{ 'a%s' % x | upper }} {{ n % 2 }} {% set t = '%s-%s' % (a, b) %}");
+    assert_eq!(
+        rewritten,
+        "{{ ('a%s' | __python_percent( x | upper)) }} {{ n % 2 }} {% set t = ('%s-%s' | __python_percent_tuple( (a, b))) %}"
+    );
+    // Untouched: no `%` after a literal, raw blocks, comments, a literal that is the right
+    // side of `*`, and a template that does not tokenize.
+    for source in
+        ["{{ n % 2 }}", "{% raw %}{{ '%s' % x }}{% endraw %}{# '%s' % x #}", "{{ 2 * '%s' % x }}", "{{ '%s % x }}"]
+    {
+        assert!(matches!(rewrite(source), Cow::Borrowed(_)), "{source}");
+    }
+    // Lines stay where they were, so errors point at the template as written.
+    let source = "{{ '%s' %\n  (a,\n b) }}\n{{ '%d' % n }}\n";
+    assert_eq!(rewrite(source).lines().count(), source.lines().count());
 }
 
 #[test]

@@ -682,7 +682,10 @@ impl<R: BlockRunner> ExecutionContext<R> {
                 resume_status: ResumeStatus::Paused,
                 loop_scope: loop_binding.map(|b| ContainerScope { container_id: b.container, index: b.index }),
                 parallel_scope: parallel_binding.map(|b| ContainerScope { container_id: b.container, index: b.index }),
-                input_schema: input_schema.clone(),
+                // JSON `null` is no schema: it is stored as an absent field and read back as
+                // `None`, so treating it as a schema here would refuse every resume before a
+                // restart and accept any after it.
+                input_schema: input_schema.clone().filter(|schema| !schema.is_null()),
             }),
             _ => None,
         };

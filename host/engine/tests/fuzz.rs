@@ -21,3 +21,6 @@ mod references;
 
 #[path = "fuzz/redaction.rs"]
 mod redaction;
+
+#[path = "fuzz/schemas.rs"]
+mod schemas;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use sandflow_engine::result::{PauseKind, ResumeStatus};
+use sandflow_engine::result::{PauseKind, PausePoint, ResumeStatus};
 use sandflow_engine::{Checkpoint, ExecuteError, ExecutionStatus, ResumeRequest};
 use serde_json::{Value, json};
 use support::{Recorder, engine, request, run, workflow};
@@ -371,6 +371,28 @@ async fn a_resume_input_that_misses_the_input_schema_is_refused_and_the_pause_st
     let done = run(&engine, good).await;
     assert_eq!(done.status, ExecutionStatus::Completed, "{:?}", done.error);
     assert_eq!(done.output["ship"], json!({"answer": {"approved": true}}));
+}
+
+#[tokio::test]
+async fn a_null_input_schema_is_no_schema_before_and_after_the_store() {
+    let (engine, _) = engine();
+    let recorder = Arc::new(Recorder::default());
+    let mut state = with_pause();
+    state["blocks"]["approve"]["params"]["inputSchema"] = Value::Null;
+    let mut first = request(workflow(state.clone()));
+    first.observer = Some(recorder.clone());
+    let paused = run(&engine, first).await;
+    let point = &paused.pause_points[0];
+    assert_eq!(point.input_schema, None);
+    // What the store writes reads back as the same pause point.
+    let stored: PausePoint = serde_json::from_value(serde_json::to_value(point).unwrap()).unwrap();
+    assert_eq!(&stored, point);
+
+    let mut resume = request(workflow(state));
+    resume.checkpoints = recorder.0.lock().unwrap().clone();
+    resume.resume = Some(ResumeRequest { context_id: "approve".into(), input: json!({"anything": 1}) });
+    let done = run(&engine, resume).await;
+    assert_eq!(done.status, ExecutionStatus::Completed, "{:?}", done.error);
 }
 
 #[tokio::test]

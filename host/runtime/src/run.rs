@@ -247,14 +247,23 @@ impl Runtime {
     /// cached, so bytes that failed or timed out are compiled (and refused)
     /// again if they come back.
     pub async fn load_untrusted(&self, bytes: &[u8], timeout: Duration) -> Result<Arc<LoadedBlock>, LoadError> {
-        let digest = component_digest(bytes);
+        let bytes: Arc<[u8]> = bytes.into();
+        // Hashing megabytes takes a request thread for milliseconds (far more
+        // in a debug build): on a blocking thread, so `/healthz` and other
+        // requests are answered while uploads arrive.
+        let digest = {
+            let bytes = bytes.clone();
+            tokio::task::spawn_blocking(move || component_digest(&bytes))
+                .await
+                .map_err(|e| LoadError::Compile(format!("hashing the component failed: {e}")))?
+        };
         if let Some(block) = self.cached_block(&digest) {
             return Ok(block);
         }
         let component = match self.cache.lookup(&self.engine, &digest) {
             Some(component) => component,
             None => {
-                let compiled = self.compiler.precompile(&self.engine, bytes.into(), timeout).await?;
+                let compiled = self.compiler.precompile(&self.engine, bytes, timeout).await?;
                 self.cache.store(&digest, &compiled)?;
                 // SAFETY: `compiled` is the output of `precompile_component` for
                 // an engine of this configuration, from this process or from its

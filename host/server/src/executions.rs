@@ -225,7 +225,11 @@ pub async fn execute(
         ));
     }
     let share = app.limits.executions_per_tenant();
-    if app.jobs.is_none() && app.executions.running_for(&tenant) >= share {
+    let tenant_busy = match &app.jobs {
+        Some(jobs) => jobs.executes_of(&tenant),
+        None => app.executions.running_for(&tenant),
+    };
+    if tenant_busy >= share {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "overloaded",

@@ -30,16 +30,25 @@ const RELISTEN_DELAY: Duration = Duration::from_secs(1);
 pub struct JobQueue {
     pub queue: WorkQueue,
     waiters: Mutex<HashMap<JobId, Arc<Notify>>>,
+    /// Execute requests of each tenant this server is answering, counted
+    /// from before their job is queued until the answer: the per-tenant
+    /// share, so one tenant cannot fill the queue ahead of the others.
+    executes_by_tenant: Mutex<HashMap<Tenant, usize>>,
 }
 
 impl JobQueue {
     pub fn new(queue: WorkQueue) -> Self {
-        Self { queue, waiters: Mutex::default() }
+        Self { queue, waiters: Mutex::default(), executes_by_tenant: Mutex::default() }
     }
 
     /// Requests waiting on a job now.
     pub fn waiting(&self) -> usize {
         self.waiters.lock().expect("waiters").len()
+    }
+
+    /// Execute requests of `tenant` this server is answering now.
+    pub fn executes_of(&self, tenant: &Tenant) -> usize {
+        self.executes_by_tenant.lock().expect("executes").get(tenant).copied().unwrap_or(0)
     }
 
     /// Wakes the waiter of each job that ends, for as long as the process runs.
@@ -105,6 +114,31 @@ impl Drop for Unregister<'_> {
     }
 }
 
+/// Counts one execute request of a tenant for as long as it lives.
+struct TenantExecute<'a> {
+    jobs: &'a JobQueue,
+    tenant: &'a Tenant,
+}
+
+impl<'a> TenantExecute<'a> {
+    fn count(jobs: &'a JobQueue, tenant: &'a Tenant) -> Self {
+        *jobs.executes_by_tenant.lock().expect("executes").entry(tenant.clone()).or_default() += 1;
+        Self { jobs, tenant }
+    }
+}
+
+impl Drop for TenantExecute<'_> {
+    fn drop(&mut self) {
+        let mut executes = self.jobs.executes_by_tenant.lock().expect("executes");
+        if let Some(count) = executes.get_mut(self.tenant) {
+            *count -= 1;
+            if *count == 0 {
+                executes.remove(self.tenant);
+            }
+        }
+    }
+}
+
 /// Stores a new execution together with its run job (one transaction: never
 /// one without the other) and answers with its result once a worker has run it.
 pub async fn execute(
@@ -113,6 +147,7 @@ pub async fn execute(
     tenant: &Tenant,
     execution: NewExecution,
 ) -> ApiResult<(StatusCode, Value)> {
+    let _counted = TenantExecute::count(jobs, tenant);
     let job = jobs.queue.create_and_enqueue(&execution).await.map_err(|e| creation_error(&execution.id, e))?;
     answer_when_done(app, jobs, tenant, &execution.id, job).await
 }

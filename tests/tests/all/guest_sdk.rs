@@ -5,13 +5,12 @@ use sandflow_runtime::{BlockOutcome, BlockRunError, LogLevel, RunRequest};
 use sandflow_tests::{guests, runtime_with};
 use serde_json::json;
 
-#[path = "guest_sdk/wit_json.rs"]
 mod wit_json;
 
 #[test]
 fn readme_example_is_the_greet_guest_verbatim() {
-    let readme = include_str!("../../guest-sdk/README.md");
-    let source = include_str!("../guests/greet/src/lib.rs");
+    let readme = include_str!("../../../guest-sdk/README.md");
+    let source = include_str!("../../guests/greet/src/lib.rs");
     assert!(readme.contains(source), "guest-sdk/README.md and tests/guests/greet/src/lib.rs differ");
     assert!(source.lines().count() < 30, "the README promises a block in under 30 lines");
 }

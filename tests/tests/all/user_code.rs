@@ -1,11 +1,8 @@
 //! Ordinary user code through the real standard-block components (issue 12): JavaScript as
 //! Node runs it, jq as jq runs it (jq's own suite), Jinja as Jinja2 renders it.
 
-#[path = "user_code/javascript.rs"]
 mod javascript;
-#[path = "user_code/jq_suite.rs"]
 mod jq_suite;
-#[path = "user_code/templates.rs"]
 mod templates;
 
 use sandflow_runtime::{BlockRun, RunRequest, Runtime};
