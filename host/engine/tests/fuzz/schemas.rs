@@ -113,7 +113,7 @@ fn finishes<T: Send + 'static>(check: impl FnOnce() -> T + Send + 'static) -> Re
 }
 
 proptest! {
-    #![proptest_config(config(512))]
+    #![proptest_config(config(256))]
 
     #[test]
     fn what_the_bounds_accept_checks_a_value_in_bounded_time(schema in schema(), value in json(4, 24)) {
