@@ -539,8 +539,7 @@ fn environment_values_are_sealed_in_postgres_and_opened_by_workers_with_the_shar
 #[test]
 fn a_tenant_that_fills_its_share_of_queued_executes_leaves_room_for_another() {
     let Some(schema) = Schema::fresh() else { return };
-    let mut cluster =
-        Cluster::start(schema, 1, 0, &["--max-executions-per-tenant", "2", "--request-timeout", "120s"]);
+    let mut cluster = Cluster::start(schema, 1, 0, &["--max-executions-per-tenant", "2", "--request-timeout", "120s"]);
     let hits = HitServer::start("none", Duration::ZERO);
     let (a, b) = (cluster.token("queue-a"), cluster.token("queue-b"));
     let request = |id: &str, key: u32| {
@@ -551,7 +550,8 @@ fn a_tenant_that_fills_its_share_of_queued_executes_leaves_room_for_another() {
     let waiting: Vec<_> =
         (0..2).map(|i| execute_in_background(&cluster.servers[0], &a, request(&format!("a{i}"), i))).collect();
     for i in 0..2 {
-        cluster.servers[0].poll_execution(&a, &format!("a{i}"), Duration::from_secs(30), |body| body["status"] == "queued");
+        cluster.servers[0]
+            .poll_execution(&a, &format!("a{i}"), Duration::from_secs(30), |body| body["status"] == "queued");
     }
     // A third is over the share: 429 naming the tenant's limit, nothing stored or queued.
     let refused = cluster.servers[0].execute(&a, &request("a2", 2)).expect_error(429, "overloaded");

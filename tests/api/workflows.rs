@@ -26,6 +26,31 @@ fn create_answers_201_with_the_workflow_and_the_state_as_its_draft() {
 }
 
 #[test]
+fn a_draft_reads_back_with_its_blocks_and_variables_in_the_order_written() {
+    let server = shared();
+    let token = server.token("wf-order");
+    let state = json!({
+        "blocks": {
+            "zeta": {"type": "start", "name": "Start"},
+            "alpha": {"type": "function", "name": "Alpha", "params": {"code": "return 1;"}},
+            "mid": {"type": "function", "name": "Mid", "params": {"code": "return 2;"}}
+        },
+        "edges": [{"source": "zeta", "target": "alpha"}, {"source": "alpha", "target": "mid"}],
+        "variables": {
+            "v9": {"name": "last", "type": "number", "value": 0},
+            "v1": {"name": "first", "type": "string", "value": "x"}
+        }
+    });
+    let keys = |object: &Value| object.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    let created = create(&token, "ordered", state);
+    let read = server.get("/v1/workflows/ordered", &token).expect(200);
+    for body in [&created, &read] {
+        assert_eq!(keys(&body["draft"]["blocks"]), ["zeta", "alpha", "mid"], "{body}");
+        assert_eq!(keys(&body["draft"]["variables"]), ["v9", "v1"], "{body}");
+    }
+}
+
+#[test]
 fn create_without_an_id_gets_a_generated_one() {
     let server = shared();
     let token = server.token("wf-generated-id");

@@ -1,23 +1,23 @@
 //! The workflow state (SPEC section 2) as it arrives in JSON.
 
-use std::collections::BTreeMap;
-
+use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A whole workflow: blocks, edges, containers and variables.
+/// A whole workflow: blocks, edges, containers and variables. The maps keep
+/// the order they were written in, so a stored draft reads back as written.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WorkflowState {
-    pub blocks: BTreeMap<String, BlockDef>,
+    pub blocks: IndexMap<String, BlockDef>,
     #[serde(default)]
     pub edges: Vec<Edge>,
     #[serde(default)]
-    pub loops: BTreeMap<String, LoopDef>,
+    pub loops: IndexMap<String, LoopDef>,
     #[serde(default)]
-    pub parallels: BTreeMap<String, ParallelDef>,
+    pub parallels: IndexMap<String, ParallelDef>,
     #[serde(default)]
-    pub variables: BTreeMap<String, VariableDef>,
+    pub variables: IndexMap<String, VariableDef>,
 }
 
 /// One block of a workflow.

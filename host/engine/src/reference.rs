@@ -23,7 +23,7 @@ mod parse;
 mod redact;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::ops::Range;
 
@@ -448,7 +448,7 @@ impl BlockIndex {
 
 /// The ID of the variable `<variable.name>` refers to: exact name first, then
 /// normalized name (validation rejects names that collide once normalized).
-pub fn variable_id<'a>(variables: &'a BTreeMap<String, VariableDef>, name: &str) -> Option<&'a str> {
+pub fn variable_id<'a>(variables: &'a indexmap::IndexMap<String, VariableDef>, name: &str) -> Option<&'a str> {
     let exact = variables.iter().find(|(_, v)| v.name == name);
     let wanted = normalize_name(name);
     exact.or_else(|| variables.iter().find(|(_, v)| normalize_name(&v.name) == wanted)).map(|(id, _)| id.as_str())

@@ -2,6 +2,7 @@
 //! Node runs it, jq as jq runs it (jq's own suite), Jinja as Jinja2 renders it.
 
 mod javascript;
+mod jq;
 mod jq_suite;
 mod templates;
 
