@@ -9,7 +9,7 @@ use sandflow_runtime::{CompilerCommand, RuntimeConfig};
 use sandflow_server::ServerLimits;
 use sandflow_server::auth::parse_ttl;
 
-use crate::config::Settings;
+use crate::config::{Settings, parse_size};
 
 /// The hidden subcommand the server runs as its compiler child.
 pub const COMPILE_CHILD_COMMAND: &str = "compile-component";
@@ -64,20 +64,4 @@ impl AdmissionArgs {
         runtime.compile.child = Some(CompilerCommand { program, args: vec![OsString::from(COMPILE_CHILD_COMMAND)] });
         Ok(())
     }
-}
-
-/// A size in bytes: a number with an optional `KiB`, `MiB`, `GiB` (or `K`, `M`, `G`) suffix.
-pub fn parse_size(text: &str) -> anyhow::Result<u64> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().with_context(|| format!("`{text}` is not a size such as 512MiB"))?;
-    let shift = match unit.trim() {
-        "" | "B" => 0,
-        "K" | "KiB" => 10,
-        "M" | "MiB" => 20,
-        "G" | "GiB" => 30,
-        other => anyhow::bail!("unknown size unit `{other}` (use KiB, MiB or GiB)"),
-    };
-    number.checked_mul(1 << shift).with_context(|| format!("`{text}` is too large"))
 }

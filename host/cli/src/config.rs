@@ -17,7 +17,6 @@ use sandflow_runtime::RuntimeConfig;
 use sandflow_server::ServerLimits;
 use serde::{Deserialize, Serialize};
 
-use crate::admission_args::parse_size;
 
 /// Where `--config` is read from when the flag is not given.
 pub const CONFIG_ENV: &str = "SANDFLOW_CONFIG";
@@ -318,4 +317,20 @@ fn size_text(bytes: u64) -> String {
         }
     }
     bytes.to_string()
+}
+
+/// A size in bytes: a number with an optional `KiB`, `MiB`, `GiB` (or `K`, `M`, `G`) suffix.
+pub fn parse_size(text: &str) -> anyhow::Result<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().with_context(|| format!("`{text}` is not a size such as 512MiB"))?;
+    let shift = match unit.trim() {
+        "" | "B" => 0,
+        "K" | "KiB" => 10,
+        "M" | "MiB" => 20,
+        "G" | "GiB" => 30,
+        other => anyhow::bail!("unknown size unit `{other}` (use KiB, MiB or GiB)"),
+    };
+    number.checked_mul(1 << shift).with_context(|| format!("`{text}` is too large"))
 }

@@ -14,11 +14,8 @@ use sandflow_store::conformance::{TENANT, assert_error, seed_execution};
 use sandflow_store::{ExecutionStatus, JobId, JobKind, JobOutcome, JobOutcomes, PostgresStore, StoreError, WorkQueue};
 use serde_json::json;
 use time::OffsetDateTime;
-use tokio::sync::Semaphore;
 
-mod support;
-
-use support::{TestDb, connect, drop_schema, new_schema_name};
+use crate::support::{DATABASE_SLOTS, TestDb, connect, drop_schema, new_schema_name};
 
 /// A lease no test outlives.
 const LONG: Duration = Duration::from_secs(60);
@@ -26,16 +23,13 @@ const LONG: Duration = Duration::from_secs(60);
 /// A lease tests let run out.
 const SHORT: Duration = Duration::from_millis(150);
 
-/// Tests holding a database at once, to stay well under the server's connection limit.
-static SLOTS: Semaphore = Semaphore::const_new(4);
-
 /// Prefix of this binary's schemas.
 const SCHEMA_PREFIX: &str = "sf_qtest";
 
 /// Runs `body` with a fresh store and its queue, then cleans up even if it panicked.
 macro_rules! with_queue {
     (|$store:ident, $queue:ident| $body:expr) => {{
-        let Some(db) = TestDb::fresh(&SLOTS, SCHEMA_PREFIX).await else { return };
+        let Some(db) = TestDb::fresh(&DATABASE_SLOTS, SCHEMA_PREFIX).await else { return };
         let outcome = {
             let $store = &db.store;
             let $queue = db.store.queue();

@@ -1,5 +1,5 @@
-//! What the PostgreSQL test binaries share: the server they use, the skip
-//! policy when none answers, and a store in a fresh schema of its own.
+//! What the PostgreSQL tests share: the server they use, the skip policy when
+//! none answers, and a store in a fresh schema of its own.
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -15,6 +15,10 @@ pub const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// Connections per test store: many tests run at once and the server allows about 100.
 const POOL_SIZE: u32 = 4;
+
+/// Tests holding a database at once, whatever `--test-threads` says, to stay
+/// well under the server's connection limit (about 100; each store pools [`POOL_SIZE`]).
+pub static DATABASE_SLOTS: Semaphore = Semaphore::const_new(8);
 
 /// Whether a server answered the first probe (probed once per test binary).
 static REACHABLE: OnceCell<bool> = OnceCell::const_new();

@@ -19,15 +19,8 @@ use serde_json::json;
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 use time::{Duration, OffsetDateTime};
-use tokio::sync::Semaphore;
 
-mod support;
-
-use support::{DEFAULT_URL, TestDb, connect, drop_schema, new_schema_name, redacted, url};
-
-/// Tests holding a database at once, whatever `--test-threads` says, to stay well under the
-/// server's connection limit.
-static SLOTS: Semaphore = Semaphore::const_new(8);
+use crate::support::{DATABASE_SLOTS, DEFAULT_URL, TestDb, connect, drop_schema, new_schema_name, redacted, url};
 
 /// Prefix of this binary's schemas.
 const SCHEMA_PREFIX: &str = "sf_test";
@@ -35,7 +28,7 @@ const SCHEMA_PREFIX: &str = "sf_test";
 /// Runs `body` against a fresh store, then cleans up even if it panicked.
 macro_rules! with_db {
     (|$store:ident, $schema:ident| $body:expr) => {{
-        let Some(db) = TestDb::fresh(&SLOTS, SCHEMA_PREFIX).await else { return };
+        let Some(db) = TestDb::fresh(&DATABASE_SLOTS, SCHEMA_PREFIX).await else { return };
         let outcome = {
             let $store = &db.store;
             let $schema = db.schema.as_str();
@@ -199,7 +192,7 @@ async fn schemas_are_isolated() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_first_connects_migrate_once() {
-    let Some(db) = TestDb::fresh(&SLOTS, SCHEMA_PREFIX).await else { return };
+    let Some(db) = TestDb::fresh(&DATABASE_SLOTS, SCHEMA_PREFIX).await else { return };
     let schema = new_schema_name(SCHEMA_PREFIX);
     let connects = join_all((0..4).map(|_| connect(&schema))).await;
     let outcome = AssertUnwindSafe(async {
@@ -290,7 +283,7 @@ fn passwords_are_kept_out_of_messages() {
 
 #[tokio::test]
 async fn a_url_whose_search_path_names_a_missing_schema_is_refused_clearly() {
-    let Some(db) = TestDb::fresh(&SLOTS, SCHEMA_PREFIX).await else { return };
+    let Some(db) = TestDb::fresh(&DATABASE_SLOTS, SCHEMA_PREFIX).await else { return };
     let base = url();
     let separator = if base.contains('?') { '&' } else { '?' };
     let missing = new_schema_name(SCHEMA_PREFIX);
