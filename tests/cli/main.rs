@@ -1,5 +1,6 @@
 //! Black-box tests of the `sandflow` binary: block tools and `run`.
 
+mod block_unit_tests;
 mod config;
 mod examples;
 mod readme;

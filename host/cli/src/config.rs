@@ -17,12 +17,11 @@ use sandflow_runtime::RuntimeConfig;
 use sandflow_server::ServerLimits;
 use serde::{Deserialize, Serialize};
 
-
 /// Where `--config` is read from when the flag is not given.
 pub const CONFIG_ENV: &str = "SANDFLOW_CONFIG";
 
 /// The effective configuration, section by section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub server: ServerSection,
@@ -103,19 +102,6 @@ pub struct RuntimeSection {
 #[serde(deny_unknown_fields, default)]
 pub struct HttpSection {
     pub allow: Vec<String>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            server: ServerSection::default(),
-            worker: WorkerSection::default(),
-            auth: AuthSection::default(),
-            engine: EngineSection::default(),
-            runtime: RuntimeSection::default(),
-            http: HttpSection::default(),
-        }
-    }
 }
 
 impl Default for ServerSection {
@@ -312,7 +298,7 @@ impl Settings {
 /// `bytes` as the largest whole unit `parse_size` reads back.
 fn size_text(bytes: u64) -> String {
     for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{}{unit}", bytes >> shift);
         }
     }

@@ -38,8 +38,34 @@ struct Cli {
     allow_http: Vec<String>,
     #[command(flatten)]
     budgets: budget_args::BudgetArgs,
+    /// How `serve` and `worker` write their log lines to stderr: `human` or
+    /// `json` (one object a line). `RUST_LOG` chooses which (default `info`).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The format of the server's and the worker's log lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// One line of text per event.
+    Human,
+    /// One JSON object per event.
+    Json,
+}
+
+/// Writes the library's `tracing` events to stderr in `format`, filtered by
+/// `RUST_LOG` (default `info`).
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal as _;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().init(),
+    }
 }
 
 #[derive(Subcommand)]
@@ -215,6 +241,9 @@ async fn dispatch(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCo
     let subcommand = matches.subcommand().map(|(_, sub)| sub);
     let settings =
         || Settings::load(cli.config.clone(), &[Some(matches), subcommand].into_iter().flatten().collect::<Vec<_>>());
+    if matches!(cli.command, Command::Serve { .. } | Command::Worker { .. }) {
+        init_logging(cli.log_format);
+    }
     match cli.command {
         Command::Serve { .. } => {
             let settings = settings()?;
@@ -282,9 +311,9 @@ async fn dispatch(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCo
                 token_keys: TokenKeys::default(),
                 sealing_key_file: server.sealing_key_file.clone().or_else(sealing_key_from_env),
             };
-            let app = sandflow_server::prepare_worker(&config).await?;
+            let state = sandflow_server::prepare_worker(&config).await?;
             if let Some(addr) = &server.metrics_addr {
-                spawn_metrics(app.clone(), addr).await?;
+                spawn_metrics(state.metrics(), addr).await?;
             }
             let worker = WorkerConfig {
                 id: worker.id.clone().unwrap_or_else(|| WorkerConfig::default().id),
@@ -293,7 +322,7 @@ async fn dispatch(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCo
                 ..WorkerConfig::default()
             };
             eprintln!("sandflow: worker {} ready ({} at once, lease {}s)", worker.id, concurrency, lease.as_secs());
-            sandflow_server::run_worker(app, worker, termination()).await?;
+            sandflow_server::run_worker(state, worker, termination()).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Config => {
@@ -355,12 +384,12 @@ fn sealing_key_from_env() -> Option<PathBuf> {
 }
 
 /// Serves `/metrics` and `/healthz` on `addr` in the background.
-async fn spawn_metrics(app: std::sync::Arc<sandflow_server::AppState>, addr: &str) -> anyhow::Result<()> {
+async fn spawn_metrics(metrics: sandflow_server::Metrics, addr: &str) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(addr).await.with_context(|| format!("--metrics-addr {addr}: listening"))?;
     eprintln!("sandflow: metrics on http://{}/metrics", listener.local_addr()?);
     tokio::spawn(async move {
-        if let Err(error) = sandflow_server::serve_metrics(app, listener).await {
+        if let Err(error) = sandflow_server::serve_metrics(metrics, listener).await {
             eprintln!("sandflow: metrics server: {error}");
         }
     });
@@ -375,7 +404,7 @@ async fn serve(
 ) -> anyhow::Result<ExitCode> {
     let app = sandflow_server::prepare(&config).await?;
     if let Some(addr) = metrics_addr {
-        spawn_metrics(app.clone(), &addr).await?;
+        spawn_metrics(app.run.metrics.clone(), &addr).await?;
     }
     let listener =
         tokio::net::TcpListener::bind(config.addr).await.with_context(|| format!("listening on {}", config.addr))?;

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
-use crate::execution::{Checkpoint, CheckpointOutcome};
+use crate::request::{Checkpoint, CheckpointOutcome};
 use crate::runner::{BlockOutcome, BlockReport};
 
 /// Deepest JSON a request, a resume input, a block output or a variable may

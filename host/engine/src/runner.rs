@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Notify;
 
+pub use crate::block_error::{BlockError, BlockErrorKind};
 use crate::model::BlockLimits;
 
 /// Identity of one block run.
@@ -19,6 +20,8 @@ pub struct CallInfo {
     pub workflow_id: String,
     pub block_id: String,
     pub block_name: String,
+    /// The run's path through containers, e.g. `loop1[2].each`: unique in its execution.
+    pub context_id: String,
     pub attempt: u32,
     /// The resume input, when this run resumes a pause point.
     pub resume_input: Option<Value>,
@@ -70,8 +73,8 @@ pub struct GuestLog {
 /// A finished block run, successful or not.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BlockReport {
-    /// The outcome, or the failure message.
-    pub outcome: Result<BlockOutcome, String>,
+    /// The outcome, or why the run failed.
+    pub outcome: Result<BlockOutcome, BlockError>,
     pub logs: Vec<GuestLog>,
     pub variable_writes: BTreeMap<String, Value>,
     pub fuel_consumed: u64,
@@ -80,7 +83,7 @@ pub struct BlockReport {
 
 impl BlockReport {
     /// A report with only an outcome.
-    pub fn outcome(outcome: Result<BlockOutcome, String>) -> Self {
+    pub fn outcome(outcome: Result<BlockOutcome, BlockError>) -> Self {
         Self { outcome, logs: Vec::new(), variable_writes: BTreeMap::new(), fuel_consumed: 0, memory_peak_bytes: 0 }
     }
 }
@@ -92,6 +95,14 @@ pub trait BlockRunner: Send + Sync + 'static {
 
     /// Runs one block.
     fn run(&self, call: BlockCall) -> impl Future<Output = BlockReport> + Send;
+
+    /// Whether a run of `block_type` takes one of the execution's
+    /// `maxParallelNodes` slots. A block that only waits on runs with their
+    /// own bound (a subworkflow) must not, or parent and child starve each other.
+    fn counts_toward_parallelism(&self, block_type: &str) -> bool {
+        let _ = block_type;
+        true
+    }
 
     /// Evaluates a JavaScript expression for `while` and `doWhile` loops; its
     /// workflow references are written `__refs[i]`, and `references[i]` is the

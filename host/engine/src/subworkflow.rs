@@ -1,27 +1,25 @@
 //! The `workflow` block: runs another workflow of the same tenant as a child
 //! execution, refusing cycles and over-deep chains before the child starts.
+//!
+//! It is a decorator of the block runner, so the scheduler runs it like any
+//! block and never names it; the child starts through [`ChildExecutions`], so
+//! this module does not depend on the engine that runs it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use crate::execution::{Engine, ExecuteError, ExecutionRequest};
-use crate::model::WorkflowState;
-use crate::result::ExecutionStatus;
-use crate::runner::{BlockReport, BlockRunner, Cancellation};
-use crate::scheduler::ExecutionContext;
+pub use crate::admission::MAX_CALL_DEPTH;
+use crate::admission::check_call_chain;
+use crate::error::ExecuteError;
+use crate::request::{ExecutionRequest, WorkflowSource};
+use crate::result::{ExecutionResult, ExecutionStatus};
+use crate::runner::{BlockCall, BlockError, BlockErrorKind, BlockOutcome, BlockReport, BlockRunner, Cancellation};
 
 /// The block type the engine runs itself rather than through the runner.
 pub const SUBWORKFLOW_BLOCK_TYPE: &str = "workflow";
-
-/// Longest call chain (SPEC 3): a deeper child is refused.
-pub const MAX_CALL_DEPTH: usize = 25;
-
-/// Finds child workflows by ID; implementations only answer for one tenant.
-pub trait WorkflowSource: Send + Sync {
-    /// The workflow state to run for `workflow_id`, if it exists.
-    fn workflow(&self, workflow_id: &str) -> Option<WorkflowState>;
-}
 
 /// Params of the `workflow` block.
 pub fn subworkflow_input_schema() -> Value {
@@ -36,92 +34,162 @@ pub fn subworkflow_input_schema() -> Value {
     })
 }
 
-impl<R: BlockRunner> ExecutionContext<R> {
-    /// Runs the child workflow a `workflow` block names; `None` when the
-    /// parent was cancelled meanwhile.
-    pub(crate) async fn run_child(&self, context_id: &str, params: &Value) -> Option<BlockReport> {
-        let failed = |message: String| Some(BlockReport::outcome(Err(message)));
+/// The params schemas of `runner`'s block types plus the `workflow` block's.
+pub fn block_schemas(runner: &impl BlockRunner) -> HashMap<String, Value> {
+    let mut schemas = runner.input_schemas();
+    schemas.insert(SUBWORKFLOW_BLOCK_TYPE.to_string(), subworkflow_input_schema());
+    schemas
+}
+
+/// Starts child executions (the engine, in production).
+pub(crate) trait ChildExecutions: Send + Sync {
+    /// Runs `request` to its end, as `Engine::execute` does.
+    fn execute(&self, request: ExecutionRequest) -> BoxFuture<'_, Result<ExecutionResult, ExecuteError>>;
+}
+
+/// What a child inherits from the execution its `workflow` block runs in.
+pub(crate) struct Parent {
+    pub execution_id: String,
+    pub workflow_id: String,
+    pub call_chain: Vec<String>,
+    /// Every environment value of the parent request (not only a block's grants).
+    pub env: HashMap<String, String>,
+    pub workflows: Option<Arc<dyn WorkflowSource>>,
+    /// The parent's bound on parallel runs, which the child gets too.
+    pub parallel: usize,
+}
+
+impl Parent {
+    /// The parent as `request` describes it, running at most `parallel` blocks at once.
+    pub fn of(request: &ExecutionRequest, parallel: usize) -> Self {
+        Self {
+            execution_id: request.execution_id.clone(),
+            workflow_id: request.workflow_id.clone(),
+            call_chain: request.call_chain.clone(),
+            env: request.env.clone(),
+            workflows: request.workflows.clone(),
+            parallel,
+        }
+    }
+}
+
+/// A block runner that runs `workflow` blocks as child executions and every
+/// other block with the runner it wraps; one per execution.
+pub(crate) struct Subworkflows<R> {
+    inner: Arc<R>,
+    children: Arc<dyn ChildExecutions>,
+    parent: Parent,
+}
+
+impl<R> Subworkflows<R> {
+    pub fn new(inner: Arc<R>, children: Arc<dyn ChildExecutions>, parent: Parent) -> Self {
+        Self { inner, children, parent }
+    }
+}
+
+/// Raises a child's cancellation when its run ends or is dropped (the
+/// scheduler drops a run when its execution stops), so the child's blocks stop too.
+struct CancelOnDrop(Cancellation);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+impl<R: BlockRunner> BlockRunner for Subworkflows<R> {
+    fn input_schemas(&self) -> HashMap<String, Value> {
+        block_schemas(&*self.inner)
+    }
+
+    async fn run(&self, call: BlockCall) -> BlockReport {
+        if call.block_type == SUBWORKFLOW_BLOCK_TYPE {
+            BlockReport::outcome(self.run_child(call).await)
+        } else {
+            self.inner.run(call).await
+        }
+    }
+
+    fn counts_toward_parallelism(&self, block_type: &str) -> bool {
+        // A subworkflow holds no slot while its child runs: the child has its
+        // own bound, and waiting on it must not starve the parent or the child.
+        block_type != SUBWORKFLOW_BLOCK_TYPE && self.inner.counts_toward_parallelism(block_type)
+    }
+
+    async fn evaluate(&self, expression: &str, references: &[Value], cancel: Cancellation) -> Result<Value, String> {
+        self.inner.evaluate(expression, references, cancel).await
+    }
+}
+
+impl<R: BlockRunner> Subworkflows<R> {
+    /// Runs the child workflow a `workflow` block names. When the parent
+    /// stops, the scheduler drops this run, which cancels the child.
+    async fn run_child(&self, call: BlockCall) -> Result<BlockOutcome, BlockError> {
+        let failed = |message: String| Err(BlockError::new(BlockErrorKind::Workflow, message));
+        let parent = &self.parent;
+        let params = &call.params;
         let child_id = params["workflowId"].as_str().unwrap_or_default().to_string();
-        let mut chain = self.request.call_chain.clone();
-        chain.push(self.request.workflow_id.clone());
-        if chain.contains(&child_id) {
-            return failed(format!("workflow_cycle: `{child_id}` is already in the call chain {}", chain.join(" → ")));
+        let mut chain = parent.call_chain.clone();
+        chain.push(parent.workflow_id.clone());
+        match check_call_chain(&chain, &child_id) {
+            Ok(()) => {}
+            Err(ExecuteError::WorkflowCycle(_)) => {
+                return failed(format!(
+                    "workflow_cycle: `{child_id}` is already in the call chain {}",
+                    chain.join(" → ")
+                ));
+            }
+            Err(_) => {
+                return failed(format!("workflow_depth: the call chain is deeper than {MAX_CALL_DEPTH} workflows"));
+            }
         }
-        if chain.len() > MAX_CALL_DEPTH {
-            return failed(format!("workflow_depth: the call chain is deeper than {MAX_CALL_DEPTH} workflows"));
-        }
-        let Some(source) = &self.request.workflows else {
+        let Some(source) = &parent.workflows else {
             return failed("subworkflows are not available in this execution".into());
         };
         let Some(state) = source.workflow(&child_id) else {
             return failed(format!("no workflow `{child_id}`"));
         };
-        let child_execution_id = format!("{}/{context_id}", self.request.execution_id);
+        let child_execution_id = format!("{}/{}", parent.execution_id, call.info.context_id);
         let child = ExecutionRequest {
             execution_id: child_execution_id.clone(),
             workflow_id: child_id.clone(),
             state,
             input: params.get("input").cloned().unwrap_or(Value::Null),
-            env: self.request.env.clone(),
-            max_parallel_nodes: Some(self.permits_total()),
+            env: parent.env.clone(),
+            max_parallel_nodes: Some(parent.parallel),
             // Its own signal: a failing child must not cancel its parent, while
-            // cancelling the parent stops the child (below).
+            // stopping the parent stops the child (below, and when this run is dropped).
             cancel: Cancellation::default(),
             call_chain: chain,
-            parent_execution_id: Some(self.request.execution_id.clone()),
-            workflows: self.request.workflows.clone(),
+            parent_execution_id: Some(parent.execution_id.clone()),
+            workflows: parent.workflows.clone(),
             ..Default::default()
         };
-        let engine = Engine::new(self.runner.clone(), self.settings.clone());
-        // Boxed: an execution may contain itself through its children.
-        let child_cancel = child.cancel.clone();
-        let result: std::pin::Pin<Box<dyn Future<Output = _> + Send + '_>> = Box::pin(engine.execute(child));
-        let result = tokio::select! {
-            result = result => result,
-            () = self.stop_runs.cancelled() => {
-                child_cancel.cancel();
-                return None;
-            }
-        };
-        match result {
+        // The scheduler stops waiting on this run (and drops it) when the
+        // parent stops, so no select here: one less level of stack for every
+        // level of the call chain.
+        let _stop_child = CancelOnDrop(child.cancel.clone());
+        match self.children.execute(child).await {
             Err(ExecuteError::Invalid(problems)) => {
                 failed(format!("workflow `{child_id}` is invalid: {} problem(s)", problems.len()))
             }
             Err(other) => failed(other.to_string()),
             Ok(result) => match result.status {
-                ExecutionStatus::Completed => Some(BlockReport::outcome(Ok(crate::runner::BlockOutcome::Done {
+                ExecutionStatus::Completed => Ok(BlockOutcome::Done {
                     output: json!({
                         "executionId": child_execution_id,
-                        "parentExecutionId": self.request.execution_id,
+                        "parentExecutionId": parent.execution_id,
                         "workflowId": child_id,
                         "status": "completed",
                         "output": result.output,
                     }),
-                }))),
-                ExecutionStatus::Cancelled => None,
+                }),
+                ExecutionStatus::Cancelled => Err(BlockError::new(BlockErrorKind::Cancelled, "cancelled")),
                 ExecutionStatus::Paused => {
                     failed(format!("workflow `{child_id}` paused; pausing inside a subworkflow is not supported yet"))
                 }
                 _ => failed(format!("workflow `{child_id}` failed: {}", result.error.unwrap_or_default())),
             },
         }
-    }
-
-    fn permits_total(&self) -> usize {
-        self.request.max_parallel_nodes.unwrap_or(self.settings.default_parallel_nodes)
-    }
-}
-
-/// A fixed set of workflows, for tests and the CLI.
-impl WorkflowSource for std::collections::HashMap<String, WorkflowState> {
-    fn workflow(&self, workflow_id: &str) -> Option<WorkflowState> {
-        self.get(workflow_id).cloned()
-    }
-}
-
-/// Lets an `Arc` of a source be a source.
-impl<T: WorkflowSource + ?Sized> WorkflowSource for Arc<T> {
-    fn workflow(&self, workflow_id: &str) -> Option<WorkflowState> {
-        (**self).workflow(workflow_id)
     }
 }

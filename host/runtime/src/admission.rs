@@ -18,9 +18,9 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::cancel::{CancelFlag, unless_cancelled};
+use crate::config::RuntimeConfig;
 use crate::error::BlockRunError;
-use crate::limits::RuntimeConfig;
-use crate::run::CancelFlag;
 
 /// Memory is counted in wasm pages: semaphores count in `u32`.
 const PAGE: u64 = 64 << 10;
@@ -146,7 +146,7 @@ impl Admission {
             }
             permits.push(self.runs.clone().acquire_owned().await.expect("never closed"));
         };
-        unless_cancelled(cancel, slots).await?;
+        unless_cancelled(cancel, CANCEL_POLL, slots).await.map_err(|_| BlockRunError::Cancelled)?;
         let n = u32::try_from(wanted).expect("at most the budget, which fits a u32 count of pages");
         let memory = async {
             if let Some((_, memory)) = &share {
@@ -156,8 +156,8 @@ impl Admission {
             let held = self.memory.clone().acquire_many_owned(n).await.expect("never closed");
             permits.push(held);
         };
-        match tokio::time::timeout(memory_wait, unless_cancelled(cancel, memory)).await {
-            Ok(waited) => waited?,
+        match tokio::time::timeout(memory_wait, unless_cancelled(cancel, CANCEL_POLL, memory)).await {
+            Ok(waited) => waited.map_err(|_| BlockRunError::Cancelled)?,
             // Name the counter that was short: the tenant's share or the whole budget.
             Err(_) if share.as_ref().is_some_and(|(_, m)| m.available_permits() < wanted) => {
                 return Err(refuse(memory_share_bytes));
@@ -170,21 +170,5 @@ impl Admission {
     /// Bytes of the budget not held by any run now.
     pub fn memory_available(&self) -> u64 {
         self.memory.available_permits() as u64 * PAGE
-    }
-}
-
-/// Runs `work` unless `cancel` is raised first.
-async fn unless_cancelled<T>(cancel: Option<&CancelFlag>, work: impl Future<Output = T>) -> Result<T, BlockRunError> {
-    let Some(cancel) = cancel else {
-        return Ok(work.await);
-    };
-    let cancelled = async {
-        while !cancel.is_cancelled() {
-            tokio::time::sleep(CANCEL_POLL).await;
-        }
-    };
-    tokio::select! {
-        done = work => Ok(done),
-        () = cancelled => Err(BlockRunError::Cancelled),
     }
 }

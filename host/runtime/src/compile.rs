@@ -194,6 +194,14 @@ impl Compiler {
     }
 }
 
+/// What decides the compiled code: the compiler child builds its engine from
+/// this too, so its output loads into the runtime's engine.
+pub(crate) fn compiler_config(fuel: bool) -> wasmtime::Config {
+    let mut wasm = wasmtime::Config::new();
+    wasm.epoch_interruption(true).consume_fuel(fuel);
+    wasm
+}
+
 /// The settings the runtime passes to its compiler child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChildSettings {
@@ -217,7 +225,7 @@ pub fn compile_child_main(settings: ChildSettings) -> i32 {
         eprintln!("reading the component: {error}");
         return 1;
     }
-    let mut config = crate::run::compiler_config(settings.fuel);
+    let mut config = compiler_config(settings.fuel);
     // One thread: the child's memory use stays predictable, and compiles at
     // once map to cores one to one.
     config.parallel_compilation(false);

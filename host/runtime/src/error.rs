@@ -92,3 +92,9 @@ pub enum LoadError {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub(crate) struct HostLimitTrap(pub BlockRunError);
+
+/// Ends the run with `error`, from inside a host call, the resource limiter or
+/// the epoch callback.
+pub(crate) fn limit_trap(error: BlockRunError) -> wasmtime::Error {
+    wasmtime::Error::new(HostLimitTrap(error))
+}

@@ -20,21 +20,28 @@
 
 mod admission;
 mod bindings;
+mod block_run;
 mod cache;
+mod cancel;
+mod capabilities;
 mod compile;
+mod config;
+mod engine;
 mod error;
-mod host;
-mod http;
+mod limiter;
 mod limits;
-mod run;
+mod run_state;
+mod runtime;
+mod trap;
 
 pub use admission::AdmissionLimits;
+pub use block_run::{BlockInfo, BlockOutcome, BlockRun, Manifest, RunRequest, RunUsage};
 pub use cache::component_digest;
+pub use cancel::CancelFlag;
+pub use capabilities::http::{AllowEntry, HttpPolicy};
+pub use capabilities::log::{GuestLog, LogLevel};
 pub use compile::{ChildSettings, CompileConfig, CompilerCommand, compile_child_main};
+pub use config::RuntimeConfig;
 pub use error::{BlockRunError, LoadError};
-pub use http::{AllowEntry, HttpPolicy};
-pub use limits::{RunLimits, RuntimeConfig};
-pub use run::{
-    BlockInfo, BlockOutcome, BlockRun, CancelFlag, GuestLog, LoadedBlock, LogLevel, Manifest, RunRequest, RunUsage,
-    Runtime,
-};
+pub use limits::RunLimits;
+pub use runtime::{LoadedBlock, Runtime};

@@ -1,42 +1,43 @@
 //! The Sandflow HTTP API: `POST /v1/workflows/execute` as the hosted API
 //! has it, and the routes around it (SPEC section 4), on an embedded SQLite
-//! store, with bearer-token auth and tenancy (SPEC section 5).
+//! store, with bearer-token auth and tenancy (SPEC section 5); or, on
+//! PostgreSQL, the servers and workers of distributed mode.
+//!
+//! By role: `api/` answers HTTP (routes, extractors, the error envelope, the
+//! OpenAPI document) and `run/` runs executions (one engine pass, the local
+//! path, the queued path, the worker) behind one `Dispatch`. `api/` uses
+//! `run/`; `run/` never sees HTTP. This file starts either.
 
+pub mod api;
 pub mod auth;
-mod blocks;
-mod error;
-mod executions;
-mod executor;
-mod extract;
-mod manifest_schemas;
-mod openapi;
-mod queued;
-pub mod sealed;
-mod state;
-mod worker;
-mod workflows;
+pub mod limits;
+pub mod metrics;
+pub mod run;
+pub mod tenant;
+pub mod tenant_blocks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
 use sandflow_engine::EngineSettings;
 use sandflow_runtime::{Runtime, RuntimeConfig};
 use sandflow_store::{PostgresStore, SqliteStore, Store};
 use sandflow_wasm_runner::WasmBlockRunner;
 
-pub use error::ApiError;
-pub use sealed::Sealer;
-pub use state::{AppState, ServerLimits};
-pub use worker::{WorkerConfig, run_worker};
+pub use api::error::ApiError;
+pub use api::state::AppState;
+pub use api::{ServeOptions, metrics_router, router, router_with};
+pub use limits::ServerLimits;
+pub use metrics::Metrics;
+pub use run::sealed::Sealer;
+pub use run::worker::{WorkerConfig, WorkerState, run_worker};
 
 use crate::auth::{AuthConfig, SigningSecret, Verifier};
+use crate::run::context::RunContext;
+use crate::run::dispatch::Dispatch;
+use crate::tenant_blocks::TenantBlocks;
 
 /// Name of the SQLite file inside the data directory.
 pub const DATABASE_FILE: &str = "sandflow.db";
@@ -53,19 +54,10 @@ pub struct ServerConfig {
     pub engine: EngineSettings,
     pub limits: ServerLimits,
     pub token_keys: TokenKeys,
-    /// The key stored secrets are sealed with (see [`sealed`]); default
+    /// The key stored secrets are sealed with (see [`run::sealed`]); default
     /// `data_dir/sealing-key`, created on first start. Servers and workers
     /// of one database must share it.
     pub sealing_key_file: Option<PathBuf>,
-}
-
-/// What `serve` shows besides the API.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ServeOptions {
-    /// Serve `/metrics` on the API's address too, to anyone. Off by default:
-    /// the counters are server-wide, not a tenant's, so they belong on
-    /// `--metrics-addr`, an address only operators reach.
-    pub public_metrics: bool,
 }
 
 /// Token verification beyond the server's own HS256 secret.
@@ -81,96 +73,10 @@ pub struct TokenKeys {
     pub audience: Option<String>,
 }
 
-/// The routes over shared state, without `/metrics` (see [`ServeOptions`]).
-pub fn router(app: Arc<AppState>) -> Router {
-    router_with(app, ServeOptions::default())
-}
-
-/// The routes over shared state, `/metrics` among them when `options` say so.
-pub fn router_with(app: Arc<AppState>, options: ServeOptions) -> Router {
-    let component_limit = app.limits.max_component_bytes;
-    let body_limit = app.limits.max_body_bytes;
-    Router::new()
-        .route("/v1/workflows", post(workflows::create))
-        .route("/v1/workflows/execute", post(executions::execute))
-        .route("/v1/workflows/{id}", get(workflows::get).delete(workflows::delete))
-        .route("/v1/workflows/{id}/draft", put(workflows::replace_draft))
-        .route("/v1/workflows/{id}/deploy", post(workflows::deploy))
-        .route("/v1/executions/{id}", get(executions::get))
-        .route("/v1/executions/{id}/events", get(executions::events))
-        .route("/v1/executions/{id}/resume", post(executions::resume))
-        .route("/v1/executions/{id}/cancel", post(executions::cancel))
-        .route("/v1/blocks", get(blocks::list).post(blocks::register).layer(DefaultBodyLimit::max(component_limit)))
-        .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
-        .route("/metrics", if options.public_metrics { get(metrics) } else { get(metrics_not_here) })
-        .route("/openapi.json", get(openapi::document))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
-        })
-        .layer(axum::middleware::map_response(envelope_plain_errors))
-        .layer(DefaultBodyLimit::max(body_limit))
-        .with_state(app)
-}
-
 /// Serves what `--metrics-addr` shows (of a server or a worker), `/metrics`
 /// and `/healthz`, until the process ends.
-pub async fn serve_metrics(app: Arc<AppState>, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
-    let router = Router::new()
-        .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
-        .route("/metrics", get(metrics))
-        .with_state(app);
-    axum::serve(listener, router).await.context("serving metrics")
-}
-
-/// Puts the error answers axum's own extractors give (a body over the limit,
-/// a path that is not UTF-8) into the API's error envelope.
-async fn envelope_plain_errors(response: axum::response::Response) -> axum::response::Response {
-    let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/event-stream"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
-        return response;
-    }
-    let (parts, body) = response.into_parts();
-    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
-    let mut message: String = String::from_utf8_lossy(&text).chars().take(300).collect();
-    if message.is_empty() {
-        message = status.canonical_reason().unwrap_or("error").to_string();
-    }
-    let code = match status {
-        StatusCode::BAD_REQUEST => "bad_request",
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        _ => "error",
-    };
-    let mut enveloped = ApiError::new(status, code, message).into_response();
-    // Keep what the original answer said besides its body (e.g. `allow` on a 405).
-    for (name, value) in parts.headers.iter() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            enveloped.headers_mut().insert(name.clone(), value.clone());
-        }
-    }
-    enveloped
-}
-
-/// `/metrics` on the API address when it is not public there.
-async fn metrics_not_here() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "metrics are served on the server's --metrics-addr (or here with --public-metrics)",
-    )
-}
-
-async fn metrics(State(app): State<Arc<AppState>>) -> impl IntoResponse {
-    let text = prometheus::TextEncoder::new().encode_to_string(&app.metrics.registry.gather()).unwrap_or_default();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+pub async fn serve_metrics(metrics: Metrics, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    axum::serve(listener, metrics_router(metrics)).await.context("serving metrics")
 }
 
 /// Opens the store and the signing secret under the data directory and loads
@@ -207,11 +113,12 @@ pub async fn prepare(config: &ServerConfig) -> anyhow::Result<Arc<AppState>> {
     };
     let key_file = config.sealing_key_file.clone().unwrap_or_else(|| config.data_dir.join(Sealer::FILE_NAME));
     let sealer = Sealer::load(&key_file, true)?;
-    let app = state(store, verifier, config).await?.with_sealer(sealer);
-    Ok(Arc::new(match queue {
-        Some(queue) => app.with_jobs(Arc::new(queued::JobQueue::new(queue))),
-        None => app,
-    }))
+    let run = run_context(store, sealer, config).await?;
+    let dispatch = match queue {
+        Some(queue) => Dispatch::queued(run, queue),
+        None => Dispatch::local(run),
+    };
+    Ok(Arc::new(AppState::new(verifier, dispatch)))
 }
 
 /// Connects to PostgreSQL and loads the standard blocks: everything
@@ -219,7 +126,7 @@ pub async fn prepare(config: &ServerConfig) -> anyhow::Result<Arc<AppState>> {
 /// answers no requests. The sealing key must exist already (the servers'
 /// `--sealing-key-file`, or `data_dir/sealing-key`): a worker never makes one,
 /// since a key of its own could open nothing the servers sealed.
-pub async fn prepare_worker(config: &ServerConfig) -> anyhow::Result<Arc<AppState>> {
+pub async fn prepare_worker(config: &ServerConfig) -> anyhow::Result<WorkerState> {
     let url = config.database_url.as_deref().ok_or_else(|| anyhow::anyhow!("a worker needs --database-url"))?;
     let key_file = config.sealing_key_file.clone().unwrap_or_else(|| config.data_dir.join(Sealer::FILE_NAME));
     let sealer = Sealer::load(&key_file, false).context(
@@ -227,12 +134,8 @@ pub async fn prepare_worker(config: &ServerConfig) -> anyhow::Result<Arc<AppStat
          naming the file the servers use",
     )?;
     let store = connect_postgres(url).await?;
-    let jobs = Arc::new(queued::JobQueue::new(store.queue()));
-    // Never asked to verify a token; a random key rather than none keeps the type simple.
-    let mut key = [0u8; 32];
-    getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("randomness: {e}"))?;
-    let verifier = Verifier::new(AuthConfig::new(key.to_vec())).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(Arc::new(state(Arc::new(store), verifier, config).await?.with_jobs(jobs).with_sealer(sealer)))
+    let queue = store.queue();
+    Ok(WorkerState::new(run_context(Arc::new(store), sealer, config).await?, queue))
 }
 
 async fn connect_postgres(url: &str) -> anyhow::Result<PostgresStore> {
@@ -243,10 +146,12 @@ async fn connect_postgres(url: &str) -> anyhow::Result<PostgresStore> {
     PostgresStore::connect(url).await.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-async fn state(store: Arc<dyn Store>, verifier: Verifier, config: &ServerConfig) -> anyhow::Result<AppState> {
+/// The run context over `store`: the standard blocks loaded, the settings of `config`.
+async fn run_context(store: Arc<dyn Store>, sealer: Sealer, config: &ServerConfig) -> anyhow::Result<Arc<RunContext>> {
     let runtime = Runtime::new(config.runtime.clone())?;
-    let runner = Arc::new(WasmBlockRunner::with_standard_blocks(runtime).await?);
-    Ok(AppState::new(store, verifier, runner, config.engine.clone(), config.limits.clone()))
+    let standard = Arc::new(WasmBlockRunner::with_standard_blocks(runtime).await?);
+    let blocks = TenantBlocks::new(store.clone(), standard, config.limits.compile_timeout);
+    Ok(Arc::new(RunContext::new(store, blocks, config.engine.clone(), config.limits.clone(), sealer)))
 }
 
 /// Serves the API on `listener` until the process ends. On SQLite it first
@@ -263,14 +168,6 @@ pub async fn serve_with(
     listener: tokio::net::TcpListener,
     options: ServeOptions,
 ) -> anyhow::Result<()> {
-    if let Some(jobs) = &app.jobs {
-        jobs.spawn_outcome_listener();
-        return axum::serve(listener, router_with(app, options)).await.context("serving HTTP");
-    }
-    let recovered = executor::recover(&app).await?;
-    if recovered > 0 {
-        eprintln!("sandflow: continuing {recovered} execution(s) left running by the previous process");
-    }
-    executor::spawn_timer(app.clone());
+    app.dispatch.start().await?;
     axum::serve(listener, router_with(app, options)).await.context("serving HTTP")
 }

@@ -5,8 +5,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sandflow_engine::{BlockCall, BlockOutcome, BlockReport, BlockRunner, Cancellation, GuestLog};
-use sandflow_runtime::{BlockInfo, LoadError, LoadedBlock, RunLimits, RunRequest, Runtime};
+use sandflow_engine::{
+    BlockCall, BlockError, BlockErrorKind, BlockOutcome, BlockReport, BlockRunner, Cancellation, GuestLog,
+};
+use sandflow_runtime::{BlockInfo, BlockRunError, LoadError, LoadedBlock, RunLimits, RunRequest, Runtime};
 use serde_json::Value;
 
 /// Runs workflow blocks as components.
@@ -89,7 +91,8 @@ impl BlockRunner for WasmBlockRunner {
 
     async fn run(&self, call: BlockCall) -> BlockReport {
         let Some(block) = self.blocks.get(&call.block_type) else {
-            return BlockReport::outcome(Err(format!("unknown block type `{}`", call.block_type)));
+            let message = format!("unknown block type `{}`", call.block_type);
+            return BlockReport::outcome(Err(BlockError::new(BlockErrorKind::Other, message)));
         };
         let request = RunRequest {
             limits: Some(self.limits(&call)),
@@ -117,7 +120,7 @@ impl BlockRunner for WasmBlockRunner {
                 Ok(sandflow_runtime::BlockOutcome::Pause { response, resume_after_ms, input_schema }) => {
                     Ok(BlockOutcome::Pause { response, resume_after_ms, input_schema })
                 }
-                Err(error) => Err(error.to_string()),
+                Err(error) => Err(block_error(&error)),
             },
             logs: run
                 .logs
@@ -151,9 +154,63 @@ impl BlockRunner for WasmBlockRunner {
             limits: None,
             cancel,
         };
-        match self.run(call).await.outcome? {
+        match self.run(call).await.outcome.map_err(|error| error.message)? {
             BlockOutcome::Route { route, .. } => Ok(Value::Bool(route == "true")),
             other => Err(format!("the condition block answered {other:?}")),
+        }
+    }
+}
+
+/// The engine's words for a runtime failure; the message is the runtime's own.
+pub fn block_error(error: &BlockRunError) -> BlockError {
+    let kind = match error {
+        BlockRunError::Timeout { .. } => BlockErrorKind::Timeout,
+        BlockRunError::OutOfFuel { .. } => BlockErrorKind::OutOfFuel,
+        BlockRunError::MemoryLimit { .. } => BlockErrorKind::MemoryLimit,
+        BlockRunError::StackOverflow => BlockErrorKind::StackOverflow,
+        BlockRunError::TableLimit { .. }
+        | BlockRunError::OutputTooLarge { .. }
+        | BlockRunError::LogLimit { .. }
+        | BlockRunError::LogEntryLimit { .. }
+        | BlockRunError::HandleLimit { .. }
+        | BlockRunError::HostCallLimit { .. } => BlockErrorKind::Limit,
+        BlockRunError::MemoryBudget { .. } => BlockErrorKind::Capacity,
+        BlockRunError::Cancelled => BlockErrorKind::Cancelled,
+        BlockRunError::Trap(_) => BlockErrorKind::Trap,
+        BlockRunError::Failed(_) => BlockErrorKind::Reported,
+        BlockRunError::InvalidInput(_) => BlockErrorKind::InvalidInput,
+        BlockRunError::OutputNotJson(_) => BlockErrorKind::InvalidOutput,
+    };
+    BlockError::new(kind, error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_runtime_failure_keeps_its_message_and_gets_its_kind() {
+        use BlockErrorKind as Kind;
+        let cases = [
+            (BlockRunError::OutOfFuel { limit: 5 }, Kind::OutOfFuel),
+            (BlockRunError::MemoryLimit { limit: 1, requested: 2 }, Kind::MemoryLimit),
+            (BlockRunError::TableLimit { limit: 1, requested: 2 }, Kind::Limit),
+            (BlockRunError::Timeout { limit: Duration::from_millis(200) }, Kind::Timeout),
+            (BlockRunError::Cancelled, Kind::Cancelled),
+            (BlockRunError::StackOverflow, Kind::StackOverflow),
+            (BlockRunError::MemoryBudget { requested: 2, budget: 1 }, Kind::Capacity),
+            (BlockRunError::OutputTooLarge { limit: 1 }, Kind::Limit),
+            (BlockRunError::OutputNotJson("x".into()), Kind::InvalidOutput),
+            (BlockRunError::LogLimit { limit: 1 }, Kind::Limit),
+            (BlockRunError::LogEntryLimit { limit: 1 }, Kind::Limit),
+            (BlockRunError::HandleLimit { limit: 1 }, Kind::Limit),
+            (BlockRunError::HostCallLimit { call: "http", limit: 1 }, Kind::Limit),
+            (BlockRunError::InvalidInput("bad".into()), Kind::InvalidInput),
+            (BlockRunError::Failed("nope".into()), Kind::Reported),
+            (BlockRunError::Trap("unreachable".into()), Kind::Trap),
+        ];
+        for (error, kind) in cases {
+            assert_eq!(block_error(&error), BlockError::new(kind, error.to_string()), "{error:?}");
         }
     }
 }

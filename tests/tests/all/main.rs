@@ -8,4 +8,5 @@ mod guest_sdk;
 mod hostile_guests;
 mod standard_blocks;
 mod standard_blocks_extra;
+mod typed_errors;
 mod user_code;

@@ -6,7 +6,7 @@ mod jq;
 mod jq_suite;
 mod templates;
 
-use sandflow_runtime::{BlockRun, RunRequest, Runtime};
+use sandflow_runtime::{BlockOutcome, BlockRun, BlockRunError, RunRequest, Runtime};
 use sandflow_stdblocks::standard_block;
 use serde_json::Value;
 
@@ -20,4 +20,24 @@ pub async fn run_block_with(runtime: &Runtime, block_type: &str, request: RunReq
     let block = standard_block(block_type).unwrap_or_else(|| panic!("no standard block `{block_type}`"));
     let loaded = runtime.load(block.component).await.expect("standard block loads");
     runtime.run(&loaded, request).await
+}
+
+/// The block's `result` output (the function's value, the filter's output),
+/// or a panic naming what happened instead.
+#[track_caller]
+pub fn result(run: &BlockRun) -> &Value {
+    match &run.outcome {
+        Ok(BlockOutcome::Done(output)) => &output["result"],
+        other => panic!("expected a result, got {other:?}"),
+    }
+}
+
+/// The message the block failed with: an error the user's code raised, never
+/// a trap of the guest.
+#[track_caller]
+pub fn failure(run: &BlockRun) -> &str {
+    match &run.outcome {
+        Err(BlockRunError::Failed(message)) => message,
+        other => panic!("expected the block to fail, got {other:?}"),
+    }
 }

@@ -9,28 +9,11 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use sandflow_runtime::{BlockOutcome, BlockRun, BlockRunError, RunLimits, RunRequest, Runtime};
+use sandflow_runtime::{BlockRun, BlockRunError, RunLimits, RunRequest, Runtime};
 use sandflow_tests::runtime_with;
 use serde_json::{Value, json};
 
-use super::{run_block, run_block_with};
-
-/// The function's `result`, or a panic naming what happened instead.
-#[track_caller]
-fn result(run: &BlockRun) -> &Value {
-    match &run.outcome {
-        Ok(BlockOutcome::Done(output)) => &output["result"],
-        other => panic!("expected a result, got {other:?}"),
-    }
-}
-
-#[track_caller]
-fn failure(run: &BlockRun) -> &str {
-    match &run.outcome {
-        Err(BlockRunError::Failed(message)) => message,
-        other => panic!("expected the block to fail, got {other:?}"),
-    }
-}
+use super::{failure, result, run_block, run_block_with};
 
 async fn function(runtime: &Runtime, code: &str, input: Value) -> BlockRun {
     run_block(runtime, "function", json!({"code": code, "input": input})).await

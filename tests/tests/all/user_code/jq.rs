@@ -3,32 +3,14 @@
 //! `jq` wheel on PyPI) printed for the same program; messages are pinned only where jq 1.7 and
 //! 1.8 agree.
 
-use sandflow_runtime::{BlockOutcome, BlockRun, BlockRunError, Runtime};
+use sandflow_runtime::{BlockRun, Runtime};
 use sandflow_tests::runtime_with;
 use serde_json::{Value, json};
 
-use super::run_block;
+use super::{failure, result, run_block};
 
 async fn jq(runtime: &Runtime, filter: &str, input: Value) -> BlockRun {
     run_block(runtime, "transform", json!({"filter": filter, "input": input})).await
-}
-
-/// The filter's result (its one output; an array of several), or a panic naming what happened.
-#[track_caller]
-fn result(run: &BlockRun) -> &Value {
-    match &run.outcome {
-        Ok(BlockOutcome::Done(output)) => &output["result"],
-        other => panic!("expected a result, got {other:?}"),
-    }
-}
-
-/// The jq error that failed the block: a failure of the filter, never a trap of the guest.
-#[track_caller]
-fn jq_error(run: &BlockRun) -> &str {
-    match &run.outcome {
-        Err(BlockRunError::Failed(message)) => message,
-        other => panic!("expected the filter to raise an error, got {other:?}"),
-    }
 }
 
 /// Runs each filter over its input and checks the result.
@@ -114,7 +96,7 @@ async fn a_huge_string_repeat_is_a_catchable_jq_error_not_a_trap() {
     let run = jq(&runtime, "try (. * 1000000000) catch .", json!("abc")).await;
     assert_eq!(result(&run), &json!("Repeat string result too long"));
     let run = jq(&runtime, ". * 1000000000", json!("abc")).await;
-    assert!(jq_error(&run).contains("Repeat string result too long"), "{:?}", run.outcome);
+    assert!(failure(&run).contains("Repeat string result too long"), "{:?}", run.outcome);
     // The guest is fine afterwards.
     assert_eq!(result(&jq(&runtime, ". * 3", json!("ab")).await), &json!("ababab"));
 }
@@ -139,7 +121,7 @@ async fn division_by_zero_is_an_error() {
     let run = jq(&runtime, "[.[] | (1 / .)?]", json!([0, 2])).await;
     assert_eq!(result(&run), &json!([0.5]));
     let run = jq(&runtime, "1/0", json!(null)).await;
-    assert!(jq_error(&run).contains("divisor is zero"), "{:?}", run.outcome);
+    assert!(failure(&run).contains("divisor is zero"), "{:?}", run.outcome);
 }
 
 #[tokio::test]
@@ -169,7 +151,7 @@ async fn csv_and_tsv_format_rows() {
     assert!(messages[0].as_str().is_some_and(|m| m.starts_with("object ({}) cannot be csv-formatted")), "{messages:?}");
     assert_eq!(messages[1], "array ([1]) is not valid in a csv row", "{messages:?}");
     let run = jq(&runtime, "@tsv", json!({"a": 1})).await;
-    assert!(jq_error(&run).contains("cannot be tsv-formatted"), "{:?}", run.outcome);
+    assert!(failure(&run).contains("cannot be tsv-formatted"), "{:?}", run.outcome);
 }
 
 #[tokio::test]
@@ -179,6 +161,6 @@ async fn limit_refuses_a_negative_count() {
     let run = jq(&runtime, "try limit(-1; error) catch .", json!(null)).await;
     assert_eq!(result(&run), &json!("limit doesn't support negative count"));
     let run = jq(&runtime, "[limit(-1; 1, 2)]", json!(null)).await;
-    assert!(jq_error(&run).contains("limit doesn't support negative count"), "{:?}", run.outcome);
+    assert!(failure(&run).contains("limit doesn't support negative count"), "{:?}", run.outcome);
     assert_results(&[("[[limit(0; 1, 2)], [limit(2; range(10))]]", json!(null), json!([[], [0, 1]]))]).await;
 }

@@ -1,0 +1,78 @@
+//! The log capability: the lines a block logs during one run, bounded in
+//! bytes and in entries (a flood stops the block).
+
+use serde::{Deserialize, Serialize};
+
+use super::interface::CapabilitiesInterface;
+use crate::bindings::sandflow::block::capabilities::{Host, HostEnv, HostVariables};
+use crate::bindings::sandflow::block::types;
+use crate::error::{BlockRunError, limit_trap};
+use crate::limits::RunLimits;
+
+/// Severity of a guest log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// One line a block logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestLog {
+    pub level: LogLevel,
+    pub message: String,
+}
+
+/// The log of one run.
+pub(crate) struct RunLog {
+    entries: Vec<GuestLog>,
+    /// Bytes of messages logged so far, the refused one included.
+    bytes: usize,
+    /// [`RunLimits::log_bytes`].
+    byte_limit: usize,
+    /// [`RunLimits::log_entries`].
+    entry_limit: usize,
+}
+
+impl RunLog {
+    pub fn new(limits: &RunLimits) -> Self {
+        Self { entries: Vec::new(), bytes: 0, byte_limit: limits.log_bytes, entry_limit: limits.log_entries }
+    }
+
+    /// The lines logged, in order.
+    pub fn into_entries(self) -> Vec<GuestLog> {
+        self.entries
+    }
+}
+
+impl<Env, Variables> Host for CapabilitiesInterface<'_, Env, Variables, RunLog>
+where
+    Self: HostEnv + HostVariables,
+{
+    fn log(&mut self, level: types::LogLevel, message: String) -> wasmtime::Result<()> {
+        let log = &mut *self.log;
+        log.bytes = log.bytes.saturating_add(message.len());
+        if log.bytes > log.byte_limit {
+            return Err(limit_trap(BlockRunError::LogLimit { limit: log.byte_limit }));
+        }
+        if log.entries.len() >= log.entry_limit {
+            return Err(limit_trap(BlockRunError::LogEntryLimit { limit: log.entry_limit }));
+        }
+        log.entries.push(GuestLog { level: level_of(level), message });
+        Ok(())
+    }
+}
+
+fn level_of(level: types::LogLevel) -> LogLevel {
+    match level {
+        types::LogLevel::Trace => LogLevel::Trace,
+        types::LogLevel::Debug => LogLevel::Debug,
+        types::LogLevel::Info => LogLevel::Info,
+        types::LogLevel::Warn => LogLevel::Warn,
+        types::LogLevel::Error => LogLevel::Error,
+    }
+}

@@ -1,0 +1,445 @@
+//! One engine pass of a stored execution (its first run, a resume, or a
+//! recovery): every finished block checkpointed in the store before
+//! anything after it starts, the result and pause points stored at the end,
+//! progress broadcast for SSE. Both the local path and the worker run their
+//! passes here; what keeps the execution theirs meanwhile is a [`Hold`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use sandflow_engine::reference::Redactor;
+use sandflow_engine::{
+    Checkpoint, Engine, ExecuteError, ExecutionEvent, ExecutionObserver, ExecutionRequest, ExecutionResult,
+    ExecutionStatus, PauseKind, ResumeRequest, ResumeStatus, RunFrom, WorkflowSource, WorkflowState,
+};
+use sandflow_store::{ExecutionStatus as StoredStatus, PausePointRow, Store, StoreError};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::sync::{OwnedMutexGuard, mpsc, oneshot};
+
+use crate::run::context::RunContext;
+use crate::run::error::RunError;
+use crate::run::live::ProgressEvent;
+use crate::run::request::StoredRequest;
+use crate::tenant::Tenant;
+
+/// Whatever makes an execution this process's to store while a pass runs:
+/// the run lock of an embedded server, the lease of a worker's job. A pass
+/// asks once it is over; a hold lost meanwhile means another process owns
+/// the execution now and continues it from the checkpoints, so nothing the
+/// pass ended with is stored.
+pub trait Hold: Send + Sync {
+    /// True while the execution is still this process's (a lease is renewed by asking).
+    fn still_held(&self) -> BoxFuture<'_, bool>;
+}
+
+/// The run lock of an execution in this process: nobody else can take it over.
+impl Hold for OwnedMutexGuard<()> {
+    fn still_held(&self) -> BoxFuture<'_, bool> {
+        Box::pin(std::future::ready(true))
+    }
+}
+
+/// What an execute or a resume answers with: the execution's result (or
+/// what is stored of it) and whether it paused.
+#[derive(Debug)]
+pub struct Answer {
+    pub paused: bool,
+    pub result: Value,
+}
+
+impl Answer {
+    /// The answer of a pass this process ran.
+    pub fn of(result: ExecutionResult) -> Self {
+        let paused = result.status == ExecutionStatus::Paused;
+        Self { paused, result: serde_json::to_value(result).unwrap_or(Value::Null) }
+    }
+}
+
+/// What the engine tells an execution's checkpoint writer, in order.
+enum ToWriter {
+    Event(ExecutionEvent),
+    /// Answered once everything sent before it is written.
+    Flush(oneshot::Sender<()>),
+}
+
+/// Sends engine events to the checkpoint writer; the engine waits for a
+/// flush after each finished block, so what follows a block starts only
+/// once the block's checkpoint is in the store.
+struct ChannelObserver(mpsc::UnboundedSender<ToWriter>);
+
+impl ExecutionObserver for ChannelObserver {
+    fn event(&self, event: ExecutionEvent) {
+        let _ = self.0.send(ToWriter::Event(event));
+    }
+
+    fn flushed(&self) -> BoxFuture<'static, ()> {
+        let (done, written) = oneshot::channel();
+        let _ = self.0.send(ToWriter::Flush(done));
+        // A writer that is gone answers nothing: the wait ends all the same.
+        Box::pin(async move {
+            let _ = written.await;
+        })
+    }
+}
+
+/// `workflow` blocks find the tenant's workflows here: the latest deployed
+/// version, or the draft of one never deployed. Never another tenant's.
+struct TenantWorkflows {
+    store: Arc<dyn Store>,
+    tenant: Tenant,
+    handle: tokio::runtime::Handle,
+}
+
+impl WorkflowSource for TenantWorkflows {
+    fn workflow(&self, workflow_id: &str) -> Option<WorkflowState> {
+        // The engine asks synchronously; the store answers asynchronously.
+        let state = tokio::task::block_in_place(|| {
+            self.handle.block_on(async {
+                match self.store.latest_deployed(self.tenant.as_str(), workflow_id).await {
+                    Ok(Some((_, state))) => Some(state),
+                    _ => {
+                        self.store.get_workflow(self.tenant.as_str(), workflow_id).await.ok().flatten().map(|w| w.draft)
+                    }
+                }
+            })
+        })?;
+        serde_json::from_value(state).ok()
+    }
+}
+
+/// Which engine pass of an execution to run.
+pub enum Pass {
+    /// The first run of a new execution.
+    First,
+    /// Resume one pause point.
+    Resume(ResumeRequest),
+    /// Continue after a crash from the stored checkpoints.
+    Recover,
+}
+
+/// Runs one engine pass (first run, resume, or recovery) of a stored
+/// execution while `hold` keeps it this process's, and stores what it
+/// produced, if the hold still holds once the pass is over
+/// ([`RunError::HoldLost`] otherwise). The engine's refusals and failures
+/// come back as [`RunError::Engine`].
+pub async fn run_pass(
+    app: &RunContext,
+    tenant: &Tenant,
+    execution_id: &str,
+    request: &StoredRequest,
+    pass: Pass,
+    hold: &dyn Hold,
+) -> Result<ExecutionResult, RunError> {
+    let store = app.store.clone();
+    let (resume, is_first_pass) = match pass {
+        Pass::First => (None, true),
+        Pass::Resume(resume) => (Some(resume), false),
+        Pass::Recover => (None, false),
+    };
+    // A first pass has nothing to replay: no need to ask the store.
+    let checkpoints: Vec<Checkpoint> = if is_first_pass {
+        Vec::new()
+    } else {
+        store
+            .list_checkpoints(tenant.as_str(), execution_id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|value| match app.sealer.open_checkpoint(tenant.as_str(), execution_id, value) {
+                Ok(checkpoint) => Some(checkpoint),
+                Err(error) => {
+                    tracing::warn!(execution_id, %error, "a checkpoint is skipped");
+                    None
+                }
+            })
+            .collect()
+    };
+    let runner = app.blocks.runner_for(tenant).await;
+    let engine = Engine::new(runner, app.engine_settings.clone());
+    let live = app.live.begin(tenant, execution_id);
+    let cancel = live.cancel.clone();
+    let sender = live.events.clone();
+    let slot = PassSlot::take(app, tenant, execution_id);
+
+    let (events, mut received) = mpsc::unbounded_channel::<ToWriter>();
+    let writer = {
+        let store = store.clone();
+        let tenant = tenant.clone();
+        let execution_id = execution_id.to_string();
+        let metrics = app.metrics.clone();
+        let (sealer, secret) = (app.sealer.clone(), !request.env.is_empty());
+        tokio::spawn(async move {
+            while let Some(message) = received.recv().await {
+                let event = match message {
+                    ToWriter::Event(event) => event,
+                    ToWriter::Flush(done) => {
+                        let _ = done.send(());
+                        continue;
+                    }
+                };
+                match event {
+                    ExecutionEvent::BlockStarted { context_id, block_id, block_name, block_type } => {
+                        let data = json!({"contextId": context_id, "blockId": block_id,
+                                          "blockName": block_name, "blockType": block_type});
+                        let _ = sender.send(ProgressEvent { event: "block_started", data });
+                    }
+                    ExecutionEvent::BlockFinished(checkpoint) => {
+                        if let Some(log) = &checkpoint.log {
+                            metrics.observe_block(log.duration_ms, log.fuel_consumed);
+                        }
+                        let value = sealer.seal_checkpoint(tenant.as_str(), &execution_id, &checkpoint, secret);
+                        if let Err(error) =
+                            store.append_checkpoint(tenant.as_str(), &execution_id, &checkpoint.context_id, value).await
+                        {
+                            tracing::error!(execution_id, context_id = %checkpoint.context_id, %error, "storing a checkpoint");
+                        }
+                        let paused = checkpoint.pause.is_some();
+                        let data = json!({
+                            "contextId": checkpoint.context_id,
+                            "blockId": checkpoint.block_id,
+                            "success": !matches!(checkpoint.outcome, sandflow_engine::CheckpointOutcome::Failed { .. }),
+                            "durationMs": checkpoint.log.as_ref().map(|l| l.duration_ms),
+                        });
+                        let event = if paused { "block_paused" } else { "block_finished" };
+                        let _ = sender.send(ProgressEvent { event, data });
+                    }
+                }
+            }
+            sender
+        })
+    };
+
+    let engine_request = ExecutionRequest {
+        execution_id: execution_id.to_string(),
+        workflow_id: request.workflow_id.clone(),
+        state: request.state.clone(),
+        input: request.input.clone(),
+        env: request.env.clone(),
+        workflow_variables: request.workflow_variables.clone(),
+        max_parallel_nodes: request.max_parallel_nodes,
+        cancel: cancel.clone(),
+        checkpoints,
+        resume,
+        run_from: request
+            .run_from
+            .as_ref()
+            .map(|r| RunFrom { start_block_id: r.start_block_id.clone(), previous: r.previous.clone() }),
+        call_chain: request.call_chain.clone(),
+        parent_execution_id: request.parent_execution_id.clone(),
+        workflows: Some(Arc::new(TenantWorkflows {
+            store: store.clone(),
+            tenant: tenant.clone(),
+            handle: tokio::runtime::Handle::current(),
+        })),
+        observer: Some(Arc::new(ChannelObserver(events))),
+    };
+    let limit = app.limits.max_execution_time;
+    let redactor = Redactor::new(&request.env.values().collect::<Vec<_>>());
+    // On its own task, so that a panic in the engine fails this execution
+    // (below) instead of unwinding through the request and leaving it running.
+    let mut run = tokio::spawn(async move { engine.execute(engine_request).await });
+    let joined = |joined: Result<Result<ExecutionResult, ExecuteError>, tokio::task::JoinError>| {
+        joined.unwrap_or_else(|error| Err(ExecuteError::Internal(format!("the engine stopped: {error}"))))
+    };
+    let mut timed_out = false;
+    let mut outcome = tokio::select! {
+        outcome = &mut run => joined(outcome),
+        () = tokio::time::sleep(limit) => {
+            timed_out = true;
+            cancel.cancel();
+            joined(run.await)
+        }
+    }
+    .map_err(|error| error.redacted(&redactor));
+    if timed_out && let Ok(result) = &mut outcome {
+        result.status = ExecutionStatus::Failed;
+        result.success = false;
+        result.error = Some(format!("the execution ran past its time limit of {}s", limit.as_secs()));
+    }
+    // Every checkpoint is written before the result is, so a crash between
+    // the two loses nothing that finished.
+    let sender = writer.await.ok();
+    drop(slot);
+    if !hold.still_held().await {
+        // Another worker owns the execution now and continues from the
+        // checkpoints: what this one ends with must not be stored.
+        tracing::warn!(execution_id, "the hold on the execution was lost; its result is not stored here");
+        return Err(RunError::HoldLost(execution_id.to_string()));
+    }
+
+    if let Err(error) = &outcome
+        && (is_first_pass || matches!(error, ExecuteError::Internal(_)))
+    {
+        // Refused before any block ran (a run from a block that cannot start
+        // there), or the engine failed: the stored execution ends failed
+        // rather than running forever.
+        let result = failed_before_running(execution_id, error.to_string());
+        let _ = store.update_execution(tenant.as_str(), execution_id, StoredStatus::Failed, Some(result)).await;
+    }
+    if let Ok(result) = &mut outcome {
+        trim_logs(result, app.limits.max_stored_log_bytes);
+        let stored = hold_to_stored_limits(result, app.limits.max_stored_result_bytes);
+        store_result(app, tenant, execution_id, result, stored).await;
+        app.metrics.executions.with_label_values(&[status_name(result.status)]).inc();
+        if let Some(sender) = sender {
+            let data =
+                json!({"executionId": execution_id, "status": status_name(result.status), "error": result.error});
+            let event =
+                if result.status == ExecutionStatus::Paused { "execution_paused" } else { "execution_finished" };
+            let _ = sender.send(ProgressEvent { event, data });
+        }
+    }
+    outcome.map_err(RunError::Engine)
+}
+
+/// The stored result of an execution that failed without a pass to report
+/// it: the engine's own `ExecutionResult`, empty but for the error.
+pub fn failed_before_running(execution_id: &str, error: String) -> Value {
+    let result = ExecutionResult {
+        success: false,
+        status: ExecutionStatus::Failed,
+        execution_id: execution_id.to_string(),
+        output: BTreeMap::new(),
+        error: Some(error),
+        pause_points: Vec::new(),
+        logs: Vec::new(),
+        final_state: Default::default(),
+    };
+    serde_json::to_value(result).unwrap_or(Value::Null)
+}
+
+/// Stores the open pause points of an engine pass and its result, `value`
+/// being `result` as JSON.
+async fn store_result(app: &RunContext, tenant: &Tenant, execution_id: &str, result: &ExecutionResult, value: Value) {
+    let store = &app.store;
+    let pauses: Vec<PausePointRow> = result
+        .pause_points
+        .iter()
+        .filter(|p| p.resume_status == ResumeStatus::Paused)
+        .map(|p| PausePointRow {
+            context_id: p.context_id.clone(),
+            kind: match p.pause_kind {
+                PauseKind::Human => sandflow_store::PauseKind::Human,
+                PauseKind::Time => sandflow_store::PauseKind::Time,
+            },
+            resume_at: p.resume_at.as_deref().and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok()),
+            data: serde_json::to_value(p).unwrap_or(Value::Null),
+        })
+        .collect();
+    if !pauses.is_empty()
+        && let Err(error) = store.put_pause_points(tenant.as_str(), execution_id, pauses).await
+    {
+        tracing::error!(execution_id, %error, "storing the pause points");
+    }
+    if let Err(error) =
+        store.update_execution(tenant.as_str(), execution_id, stored_status(result.status), Some(value)).await
+    {
+        tracing::error!(execution_id, %error, "storing the result");
+    }
+}
+
+/// An execution pass's place among those in flight: taken when the pass
+/// starts, given back when it is dropped, however the pass ends.
+struct PassSlot<'a> {
+    app: &'a RunContext,
+    key: (Tenant, String),
+}
+
+impl<'a> PassSlot<'a> {
+    fn take(app: &'a RunContext, tenant: &Tenant, execution_id: &str) -> Self {
+        app.metrics.runs_in_flight.inc();
+        Self { app, key: (tenant.clone(), execution_id.to_string()) }
+    }
+}
+
+impl Drop for PassSlot<'_> {
+    fn drop(&mut self) {
+        self.app.live.end(&self.key.0, &self.key.1);
+        self.app.metrics.runs_in_flight.dec();
+    }
+}
+
+/// A result that could not be stored and read back whole becomes a failed
+/// one saying why: too large for `maxStoredResultBytes`, or nested deeper than
+/// the store reads back.
+/// Returns the result as JSON, as the store is to keep it.
+fn hold_to_stored_limits(result: &mut ExecutionResult, max_bytes: usize) -> Value {
+    let value = serde_json::to_value(&*result).unwrap_or(Value::Null);
+    let problem = if sandflow_engine::budget::exceeds_depth(&value, MAX_STORED_DEPTH) {
+        Some(format!("the result is nested deeper than {MAX_STORED_DEPTH} levels, more than the store keeps"))
+    } else {
+        let size = sandflow_engine::budget::json_size(&value);
+        (size > max_bytes as u64).then(|| {
+            format!(
+                "execution budget exceeded: the result is {size} bytes, more than {max_bytes} (limit `maxStoredResultBytes`)"
+            )
+        })
+    };
+    match problem {
+        Some(message) => {
+            let failed = failed_before_running(&result.execution_id, message);
+            *result = serde_json::from_value(failed.clone()).expect("a failed result deserializes");
+            failed
+        }
+        None => value,
+    }
+}
+
+/// Deepest result the store is asked to keep: serde_json reads back 128 levels.
+const MAX_STORED_DEPTH: usize = 120;
+
+/// Keeps a stored result under the log budget by dropping guest log lines,
+/// newest runs last, and saying so.
+fn trim_logs(result: &mut ExecutionResult, budget: usize) {
+    let size = |r: &ExecutionResult| serde_json::to_vec(r).map(|v| v.len()).unwrap_or(0);
+    if size(result) <= budget {
+        return;
+    }
+    for log in &mut result.logs {
+        if !log.guest_logs.is_empty() {
+            log.guest_logs.clear();
+            log.guest_logs.push(sandflow_engine::GuestLog {
+                level: "warn".into(),
+                message: format!("guest logs dropped: the stored result is limited to {budget} bytes"),
+            });
+        }
+    }
+}
+
+/// The engine's status as the store spells it.
+pub fn stored_status(status: ExecutionStatus) -> StoredStatus {
+    match status {
+        ExecutionStatus::Queued => StoredStatus::Queued,
+        ExecutionStatus::Running => StoredStatus::Running,
+        ExecutionStatus::Completed => StoredStatus::Completed,
+        ExecutionStatus::Failed => StoredStatus::Failed,
+        ExecutionStatus::Paused => StoredStatus::Paused,
+        ExecutionStatus::Cancelled => StoredStatus::Cancelled,
+    }
+}
+
+/// The snake_case name of a status.
+pub fn status_name(status: ExecutionStatus) -> &'static str {
+    match status {
+        ExecutionStatus::Queued => "queued",
+        ExecutionStatus::Running => "running",
+        ExecutionStatus::Completed => "completed",
+        ExecutionStatus::Failed => "failed",
+        ExecutionStatus::Paused => "paused",
+        ExecutionStatus::Cancelled => "cancelled",
+    }
+}
+
+/// Fails an execution that cannot go on (its job was given up after its
+/// last attempt, or its pass could not run), saying why with `error`;
+/// nothing happens if it is already final.
+pub async fn fail_execution(store: &dyn Store, tenant: &str, execution_id: &str, error: String) {
+    let result = failed_before_running(execution_id, error);
+    match store.update_execution(tenant, execution_id, StoredStatus::Failed, Some(result)).await {
+        Ok(()) | Err(StoreError::Conflict(_)) => {}
+        Err(error) => tracing::error!(execution_id, %error, "failing the execution"),
+    }
+}
