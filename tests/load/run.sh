@@ -56,7 +56,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$DATA" >"$OUT/server.log" 2>&1 &
+# /metrics is read below; it is off the public address unless asked for.
+"$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$DATA" --public-metrics >"$OUT/server.log" 2>&1 &
 SERVER_PID=$!
 # A fresh data dir has no compiled-component cache: the first start compiles
 # every standard block (about 17 s on 2 cores).
