@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::StreamExt;
-use sandflow_engine::MAX_CALL_DEPTH;
+use sandflow_engine::check_call_chain;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -129,15 +129,8 @@ pub async fn execute(
     if body.call_chain.iter().any(String::is_empty) {
         return Err(ApiError::bad_request("callChain entries must be at least 1 character"));
     }
-    if body.call_chain.contains(&body.workflow_id) {
-        return Err(ApiError::conflict(
-            "workflow_cycle",
-            format!("workflow `{}` is already in the call chain", body.workflow_id),
-        ));
-    }
-    if body.call_chain.len() > MAX_CALL_DEPTH {
-        return Err(ApiError::bad_request(format!("the call chain is deeper than {MAX_CALL_DEPTH} workflows")));
-    }
+    // The engine's own rule, refused here before anything is stored.
+    check_call_chain(&body.call_chain, &body.workflow_id)?;
     let max = app.run.engine_settings.max_parallel_nodes;
     let max_parallel_nodes = match body.options.max_parallel_nodes {
         None => None,
