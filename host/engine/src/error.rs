@@ -1,10 +1,14 @@
 //! Why an execution could not start.
 
+use serde::{Deserialize, Serialize};
+
 use crate::graph::Problem;
 use crate::reference::Redactor;
 
-/// Why an execution could not start.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// Why an execution could not start. Serializable, so a worker can hand a
+/// refusal to the server that waits on its job.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum ExecuteError {
     #[error("invalid workflow: {} problem(s)", .0.len())]
     Invalid(Vec<Problem>),

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sandflow_engine::{ExecuteError, Problem};
+use sandflow_engine::ExecuteError;
 use sandflow_store::StoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -80,7 +80,7 @@ impl RunError {
             Self::Finished { execution_id, status } => {
                 Stored::Finished { execution_id: execution_id.clone(), status: status.clone() }
             }
-            Self::Engine(error) => Stored::Engine { error: StoredEngineError::from(error) },
+            Self::Engine(error) => Stored::Engine { error: error.clone() },
             Self::Relayed { status, code, message, details } => {
                 // Written as the earlier version did, so that version reads it too.
                 return serde_json::json!({"status": status, "code": code, "error": message, "details": details})
@@ -102,7 +102,7 @@ impl RunError {
                 Stored::UnknownPausePoint { context_id } => Self::UnknownPausePoint(context_id),
                 Stored::AlreadyResumed { context_id } => Self::AlreadyResumed(context_id),
                 Stored::Finished { execution_id, status } => Self::Finished { execution_id, status },
-                Stored::Engine { error } => Self::Engine(error.into()),
+                Stored::Engine { error } => Self::Engine(error),
                 Stored::Internal { message } => Self::Internal(message),
             });
         }
@@ -123,77 +123,8 @@ enum Stored {
     UnknownPausePoint { context_id: String },
     AlreadyResumed { context_id: String },
     Finished { execution_id: String, status: String },
-    Engine { error: StoredEngineError },
+    Engine { error: ExecuteError },
     Internal { message: String },
-}
-
-/// The engine's [`ExecuteError`], variant for variant, as stored.
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum StoredEngineError {
-    Invalid { problems: Vec<StoredProblem> },
-    MaxParallelNodes { got: usize, max: usize },
-    UnknownPausePoint { context_id: String },
-    AlreadyResumed { context_id: String },
-    ResumeInputInvalid { context_id: String, problems: Vec<String> },
-    RunFrom { message: String },
-    WorkflowCycle { workflow_id: String },
-    CallChainTooDeep { depth: usize },
-    Internal { message: String },
-}
-
-/// A validation [`Problem`], as stored.
-#[derive(Serialize, Deserialize)]
-struct StoredProblem {
-    block_id: Option<String>,
-    field: Option<String>,
-    message: String,
-}
-
-impl From<&ExecuteError> for StoredEngineError {
-    fn from(error: &ExecuteError) -> Self {
-        match error.clone() {
-            ExecuteError::Invalid(problems) => Self::Invalid {
-                problems: problems
-                    .into_iter()
-                    .map(|p| StoredProblem { block_id: p.block_id, field: p.field, message: p.message })
-                    .collect(),
-            },
-            ExecuteError::MaxParallelNodes { got, max } => Self::MaxParallelNodes { got, max },
-            ExecuteError::UnknownPausePoint(context_id) => Self::UnknownPausePoint { context_id },
-            ExecuteError::AlreadyResumed(context_id) => Self::AlreadyResumed { context_id },
-            ExecuteError::ResumeInputInvalid { context_id, problems } => {
-                Self::ResumeInputInvalid { context_id, problems }
-            }
-            ExecuteError::RunFrom(message) => Self::RunFrom { message },
-            ExecuteError::WorkflowCycle(workflow_id) => Self::WorkflowCycle { workflow_id },
-            ExecuteError::CallChainTooDeep(depth) => Self::CallChainTooDeep { depth },
-            ExecuteError::Internal(message) => Self::Internal { message },
-        }
-    }
-}
-
-impl From<StoredEngineError> for ExecuteError {
-    fn from(error: StoredEngineError) -> Self {
-        match error {
-            StoredEngineError::Invalid { problems } => Self::Invalid(
-                problems
-                    .into_iter()
-                    .map(|p| Problem { block_id: p.block_id, field: p.field, message: p.message })
-                    .collect(),
-            ),
-            StoredEngineError::MaxParallelNodes { got, max } => Self::MaxParallelNodes { got, max },
-            StoredEngineError::UnknownPausePoint { context_id } => Self::UnknownPausePoint(context_id),
-            StoredEngineError::AlreadyResumed { context_id } => Self::AlreadyResumed(context_id),
-            StoredEngineError::ResumeInputInvalid { context_id, problems } => {
-                Self::ResumeInputInvalid { context_id, problems }
-            }
-            StoredEngineError::RunFrom { message } => Self::RunFrom(message),
-            StoredEngineError::WorkflowCycle { workflow_id } => Self::WorkflowCycle(workflow_id),
-            StoredEngineError::CallChainTooDeep { depth } => Self::CallChainTooDeep(depth),
-            StoredEngineError::Internal { message } => Self::Internal(message),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -207,7 +138,7 @@ mod tests {
             RunError::UnknownPausePoint("wait".into()),
             RunError::Finished { execution_id: "e".into(), status: "cancelled".into() },
             RunError::Engine(ExecuteError::ResumeInputInvalid { context_id: "c".into(), problems: vec!["p".into()] }),
-            RunError::Engine(ExecuteError::Invalid(vec![Problem {
+            RunError::Engine(ExecuteError::Invalid(vec![sandflow_engine::Problem {
                 block_id: Some("b".into()),
                 field: None,
                 message: "m".into(),
