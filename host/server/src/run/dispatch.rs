@@ -69,10 +69,20 @@ impl Dispatch {
     /// Refuses a new execution while this server is at its maximum, or the
     /// tenant at its share; nothing is stored then.
     pub fn admit(&self, tenant: &Tenant) -> Result<(), RunError> {
-        match &self.mode {
-            Mode::Local(local) => local.admit(tenant),
-            Mode::Queued(queued) => queued.admit(tenant),
+        // Embedded: the executions running here; queued: the executes this server waits on.
+        let (busy, of_tenant) = match &self.mode {
+            Mode::Local(local) => local.busy(tenant),
+            Mode::Queued(queued) => queued.busy(tenant),
+        };
+        let limits = &self.app.limits;
+        if busy >= limits.max_running_executions {
+            return Err(RunError::Overloaded { max: limits.max_running_executions });
         }
+        let share = limits.executions_per_tenant();
+        if of_tenant >= share {
+            return Err(RunError::TenantOverloaded { tenant: tenant.as_str().to_string(), share });
+        }
+        Ok(())
     }
 
     /// Stores a new execution of `request` (its environment values sealed)

@@ -31,18 +31,9 @@ impl Local {
         Self { app }
     }
 
-    /// Refuses a new execution while this process runs its maximum, or the
-    /// tenant its share.
-    pub fn admit(&self, tenant: &Tenant) -> Result<(), RunError> {
-        let limits = &self.app.limits;
-        if self.app.live.running() >= limits.max_running_executions {
-            return Err(RunError::Overloaded { max: limits.max_running_executions });
-        }
-        let share = limits.executions_per_tenant();
-        if self.app.live.running_for(tenant) >= share {
-            return Err(RunError::TenantOverloaded { tenant: tenant.as_str().to_string(), share });
-        }
-        Ok(())
+    /// Executions running here: all of them, and `tenant`'s.
+    pub fn busy(&self, tenant: &Tenant) -> (usize, usize) {
+        (self.app.live.running(), self.app.live.running_for(tenant))
     }
 
     /// Stores a new execution (running) and runs its first pass.

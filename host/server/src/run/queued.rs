@@ -43,19 +43,11 @@ impl Queued {
         Self { app, queue, waiters: Mutex::default(), executes_by_tenant: Mutex::default() }
     }
 
-    /// Refuses a new execute while this server waits on its maximum of
-    /// jobs, or answers the tenant's share of executes.
-    pub fn admit(&self, tenant: &Tenant) -> Result<(), RunError> {
-        let limits = &self.app.limits;
-        if self.waiters.lock().expect("waiters").len() >= limits.max_running_executions {
-            return Err(RunError::Overloaded { max: limits.max_running_executions });
-        }
-        let share = limits.executions_per_tenant();
-        let executes = self.executes_by_tenant.lock().expect("executes").get(tenant).copied().unwrap_or(0);
-        if executes >= share {
-            return Err(RunError::TenantOverloaded { tenant: tenant.as_str().to_string(), share });
-        }
-        Ok(())
+    /// Execute and resume requests this server waits on, and `tenant`'s
+    /// executes (counted from before their job is queued).
+    pub fn busy(&self, tenant: &Tenant) -> (usize, usize) {
+        let waiting = self.waiters.lock().expect("waiters").len();
+        (waiting, self.executes_by_tenant.lock().expect("executes").get(tenant).copied().unwrap_or(0))
     }
 
     /// Wakes the waiter of each job that ends, for as long as the process runs.
