@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use sandflow_runtime::{AllowEntry, HttpPolicy, LoadError, Runtime, RuntimeConfig};
 use sandflow_server::auth::{Scope, SigningSecret, issue_token, parse_ttl};
-use sandflow_server::{ServerConfig, ServerLimits, TokenKeys, WorkerConfig};
+use sandflow_server::{RunSettings, ServerConfig, ServerLimits, TokenKeys, WorkerConfig, WorkerLimits};
 use sandflow_stdblocks::STANDARD_BLOCKS;
 
 use crate::config::Settings;
@@ -257,26 +257,20 @@ async fn dispatch(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCo
                 issuer: auth.jwt_issuer.clone(),
                 audience: auth.jwt_audience.clone(),
             };
-            let cache_dir =
-                settings.runtime.cache_dir.clone().unwrap_or_else(|| server.data_dir.join("component-cache"));
-            let mut runtime = runtime_config(Some(cache_dir), &settings.http.allow)?;
             let mut limits = ServerLimits {
                 request_timeout: parse_ttl(&server.request_timeout)
                     .map_err(|e| anyhow::anyhow!("--request-timeout: {e}"))?,
                 max_stored_result_bytes: server.max_stored_result_bytes,
                 ..ServerLimits::default()
             };
-            admission_args::AdmissionArgs::apply(&settings, &mut runtime, &mut limits)?;
+            let run = run_settings(&settings, &mut limits)?;
             let addr = &server.addr;
             let config = ServerConfig {
                 addr: addr.parse().with_context(|| format!("--addr {addr}: expected HOST:PORT"))?,
-                data_dir: server.data_dir.clone(),
                 database_url: server.database_url.clone(),
-                runtime,
-                engine: settings.engine_settings()?,
+                run,
                 limits,
                 token_keys,
-                sealing_key_file: server.sealing_key_file.clone().or_else(sealing_key_from_env),
             };
             let options = sandflow_server::ServeOptions { public_metrics: server.public_metrics };
             serve(config, options, server.metrics_addr.clone()).await
@@ -292,37 +286,28 @@ async fn dispatch(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCo
             anyhow::ensure!(lease >= Duration::from_secs(1), "--lease must be at least 1s");
             let concurrency = worker.concurrency;
             anyhow::ensure!((1..=1024).contains(&concurrency), "--concurrency must be between 1 and 1024");
-            let cache_dir =
-                settings.runtime.cache_dir.clone().unwrap_or_else(|| server.data_dir.join("component-cache"));
-            let mut runtime = runtime_config(Some(cache_dir), &settings.http.allow)?;
-            let mut limits = ServerLimits {
+            // The admission settings fill in server limits too (executions
+            // at once); of those a worker keeps only the compile timeout.
+            let mut admitted = ServerLimits::default();
+            let run = run_settings(&settings, &mut admitted)?;
+            let mut config = WorkerConfig::new(database_url, run);
+            config.limits = WorkerLimits {
+                compile_timeout: admitted.compile_timeout,
                 max_restarts: worker.max_restarts,
                 max_stored_result_bytes: server.max_stored_result_bytes,
-                ..ServerLimits::default()
+                ..WorkerLimits::default()
             };
-            admission_args::AdmissionArgs::apply(&settings, &mut runtime, &mut limits)?;
-            let config = ServerConfig {
-                addr: ([127, 0, 0, 1], 0).into(),
-                data_dir: server.data_dir.clone(),
-                database_url: Some(database_url),
-                runtime,
-                engine: settings.engine_settings()?,
-                limits,
-                token_keys: TokenKeys::default(),
-                sealing_key_file: server.sealing_key_file.clone().or_else(sealing_key_from_env),
-            };
+            if let Some(id) = &worker.id {
+                config.id = id.clone();
+            }
+            config.concurrency = concurrency;
+            config.lease = lease;
             let state = sandflow_server::prepare_worker(&config).await?;
             if let Some(addr) = &server.metrics_addr {
                 spawn_metrics(state.metrics(), addr).await?;
             }
-            let worker = WorkerConfig {
-                id: worker.id.clone().unwrap_or_else(|| WorkerConfig::default().id),
-                concurrency,
-                lease,
-                ..WorkerConfig::default()
-            };
-            eprintln!("sandflow: worker {} ready ({} at once, lease {}s)", worker.id, concurrency, lease.as_secs());
-            sandflow_server::run_worker(state, worker, termination()).await?;
+            eprintln!("sandflow: worker {} ready ({} at once, lease {}s)", config.id, concurrency, lease.as_secs());
+            sandflow_server::run_worker(state, config, termination()).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Config => {
@@ -378,6 +363,23 @@ fn runtime_config(cache_dir: Option<PathBuf>, allow_http: &[String]) -> anyhow::
     Ok(RuntimeConfig { cache_dir, http, ..RuntimeConfig::default() })
 }
 
+/// What `serve` and `worker` share: the data directory, the sealing key, the
+/// sandbox (its component cache under the data directory unless
+/// `runtime.cache_dir` says) and the engine; the admission settings go into
+/// `limits` too.
+fn run_settings(settings: &Settings, limits: &mut ServerLimits) -> anyhow::Result<RunSettings> {
+    let data_dir = settings.server.data_dir.clone();
+    let cache_dir = settings.runtime.cache_dir.clone().unwrap_or_else(|| data_dir.join("component-cache"));
+    let mut runtime = runtime_config(Some(cache_dir), &settings.http.allow)?;
+    admission_args::AdmissionArgs::apply(settings, &mut runtime, limits)?;
+    Ok(RunSettings {
+        data_dir,
+        sealing_key_file: settings.server.sealing_key_file.clone().or_else(sealing_key_from_env),
+        runtime,
+        engine: settings.engine_settings()?,
+    })
+}
+
 /// `SANDFLOW_SEALING_KEY_FILE`, when set and not empty.
 fn sealing_key_from_env() -> Option<PathBuf> {
     std::env::var_os("SANDFLOW_SEALING_KEY_FILE").filter(|v| !v.is_empty()).map(PathBuf::from)
@@ -409,8 +411,9 @@ async fn serve(
     let listener =
         tokio::net::TcpListener::bind(config.addr).await.with_context(|| format!("listening on {}", config.addr))?;
     let addr = listener.local_addr()?;
-    eprintln!("sandflow: listening on http://{addr} (data in {})", config.data_dir.display());
-    eprintln!("sandflow: get a token with: sandflow token --data-dir {} --tenant NAME", config.data_dir.display());
+    let data_dir = config.run.data_dir.display();
+    eprintln!("sandflow: listening on http://{addr} (data in {data_dir})");
+    eprintln!("sandflow: get a token with: sandflow token --data-dir {data_dir} --tenant NAME");
     if config.database_url.is_some() {
         // Not the URL itself: it may hold a password.
         eprintln!("sandflow: distributed mode: executions run on `sandflow worker --database-url <the same URL>`");

@@ -6,23 +6,22 @@
 //! By role: `api/` answers HTTP (routes, extractors, the error envelope, the
 //! OpenAPI document) and `run/` runs executions (one engine pass, the local
 //! path, the queued path, the worker) behind one `Dispatch`. `api/` uses
-//! `run/`; `run/` never sees HTTP. This file starts either.
+//! `run/`; `run/` never sees HTTP. This file starts either, from its
+//! settings (`settings`).
 
 pub mod api;
 pub mod auth;
 pub mod limits;
 pub mod metrics;
 pub mod run;
+pub mod settings;
 pub mod tenant;
 pub mod tenant_blocks;
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use sandflow_engine::EngineSettings;
-use sandflow_runtime::{Runtime, RuntimeConfig};
+use sandflow_runtime::Runtime;
 use sandflow_store::{PostgresStore, SqliteStore, Store};
 use sandflow_wasm_runner::WasmBlockRunner;
 
@@ -32,7 +31,8 @@ pub use api::{ServeOptions, metrics_router, router, router_with};
 pub use limits::ServerLimits;
 pub use metrics::Metrics;
 pub use run::sealed::Sealer;
-pub use run::worker::{WorkerConfig, WorkerState, run_worker};
+pub use run::worker::{WorkerState, run_worker};
+pub use settings::{RunSettings, ServerConfig, TokenKeys, WorkerConfig, WorkerLimits};
 
 use crate::auth::{AuthConfig, SigningSecret, Verifier};
 use crate::run::context::RunContext;
@@ -41,37 +41,6 @@ use crate::tenant_blocks::TenantBlocks;
 
 /// Name of the SQLite file inside the data directory.
 pub const DATABASE_FILE: &str = "sandflow.db";
-
-/// Settings of `sandflow serve`.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    pub addr: SocketAddr,
-    /// Holds the database, the signing secret and the component cache.
-    pub data_dir: PathBuf,
-    /// `postgres://...` keeps the state in PostgreSQL instead of SQLite in `data_dir`.
-    pub database_url: Option<String>,
-    pub runtime: RuntimeConfig,
-    pub engine: EngineSettings,
-    pub limits: ServerLimits,
-    pub token_keys: TokenKeys,
-    /// The key stored secrets are sealed with (see [`run::sealed`]); default
-    /// `data_dir/sealing-key`, created on first start. Servers and workers
-    /// of one database must share it.
-    pub sealing_key_file: Option<PathBuf>,
-}
-
-/// Token verification beyond the server's own HS256 secret.
-#[derive(Debug, Clone, Default)]
-pub struct TokenKeys {
-    /// PEM public key: RS256 tokens signed by its private key are accepted too.
-    pub rs256_public_key_pem: Option<Vec<u8>>,
-    /// PEM Ed25519 public key: EdDSA tokens are accepted too.
-    pub eddsa_public_key_pem: Option<Vec<u8>>,
-    /// When set, tokens must carry this `iss`.
-    pub issuer: Option<String>,
-    /// When set, tokens must carry this `aud`.
-    pub audience: Option<String>,
-}
 
 /// Serves what `--metrics-addr` shows (of a server or a worker), `/metrics`
 /// and `/healthz`, until the process ends.
@@ -82,9 +51,9 @@ pub async fn serve_metrics(metrics: Metrics, listener: tokio::net::TcpListener) 
 /// Opens the store and the signing secret under the data directory and loads
 /// the standard blocks: everything `serve` needs before it listens.
 pub async fn prepare(config: &ServerConfig) -> anyhow::Result<Arc<AppState>> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
-    let secret = SigningSecret::load_or_create(&config.data_dir).context("loading the signing secret")?;
+    let data_dir = &config.run.data_dir;
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+    let secret = SigningSecret::load_or_create(data_dir).context("loading the signing secret")?;
     let keys = &config.token_keys;
     let mut auth = AuthConfig::new(secret);
     if let Some(pem) = &keys.rs256_public_key_pem {
@@ -107,13 +76,12 @@ pub async fn prepare(config: &ServerConfig) -> anyhow::Result<Arc<AppState>> {
             (Arc::new(store), Some(queue))
         }
         None => {
-            let path = config.data_dir.join(DATABASE_FILE);
+            let path = data_dir.join(DATABASE_FILE);
             (Arc::new(SqliteStore::open(&path).await.map_err(|e| anyhow::anyhow!("{e}"))?), None)
         }
     };
-    let key_file = config.sealing_key_file.clone().unwrap_or_else(|| config.data_dir.join(Sealer::FILE_NAME));
-    let sealer = Sealer::load(&key_file, true)?;
-    let run = run_context(store, sealer, config).await?;
+    let sealer = Sealer::load(&config.run.sealing_key_path(), true)?;
+    let run = run_context(store, sealer, &config.run, config.limits.clone()).await?;
     let dispatch = match queue {
         Some(queue) => Dispatch::queued(run, queue),
         None => Dispatch::local(run),
@@ -122,20 +90,18 @@ pub async fn prepare(config: &ServerConfig) -> anyhow::Result<Arc<AppState>> {
 }
 
 /// Connects to PostgreSQL and loads the standard blocks: everything
-/// `sandflow worker` needs. `addr` and `token_keys` are not used: a worker
-/// answers no requests. The sealing key must exist already (the servers'
+/// `sandflow worker` needs. The sealing key must exist already (the servers'
 /// `--sealing-key-file`, or `data_dir/sealing-key`): a worker never makes one,
 /// since a key of its own could open nothing the servers sealed.
-pub async fn prepare_worker(config: &ServerConfig) -> anyhow::Result<WorkerState> {
-    let url = config.database_url.as_deref().ok_or_else(|| anyhow::anyhow!("a worker needs --database-url"))?;
-    let key_file = config.sealing_key_file.clone().unwrap_or_else(|| config.data_dir.join(Sealer::FILE_NAME));
-    let sealer = Sealer::load(&key_file, false).context(
+pub async fn prepare_worker(config: &WorkerConfig) -> anyhow::Result<WorkerState> {
+    let sealer = Sealer::load(&config.run.sealing_key_path(), false).context(
         "a worker needs the servers' sealing key: pass --sealing-key-file (or SANDFLOW_SEALING_KEY_FILE) \
          naming the file the servers use",
     )?;
-    let store = connect_postgres(url).await?;
+    let store = connect_postgres(&config.database_url).await?;
     let queue = store.queue();
-    Ok(WorkerState::new(run_context(Arc::new(store), sealer, config).await?, queue))
+    let run = run_context(Arc::new(store), sealer, &config.run, config.limits.to_server_limits()).await?;
+    Ok(WorkerState::new(run, queue))
 }
 
 async fn connect_postgres(url: &str) -> anyhow::Result<PostgresStore> {
@@ -146,12 +112,17 @@ async fn connect_postgres(url: &str) -> anyhow::Result<PostgresStore> {
     PostgresStore::connect(url).await.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// The run context over `store`: the standard blocks loaded, the settings of `config`.
-async fn run_context(store: Arc<dyn Store>, sealer: Sealer, config: &ServerConfig) -> anyhow::Result<Arc<RunContext>> {
-    let runtime = Runtime::new(config.runtime.clone())?;
+/// The run context over `store`: the standard blocks loaded, the settings of `settings`.
+async fn run_context(
+    store: Arc<dyn Store>,
+    sealer: Sealer,
+    settings: &RunSettings,
+    limits: ServerLimits,
+) -> anyhow::Result<Arc<RunContext>> {
+    let runtime = Runtime::new(settings.runtime.clone())?;
     let standard = Arc::new(WasmBlockRunner::with_standard_blocks(runtime).await?);
-    let blocks = TenantBlocks::new(store.clone(), standard, config.limits.compile_timeout);
-    Ok(Arc::new(RunContext::new(store, blocks, config.engine.clone(), config.limits.clone(), sealer)))
+    let blocks = TenantBlocks::new(store.clone(), standard, limits.compile_timeout);
+    Ok(Arc::new(RunContext::new(store, blocks, settings.engine.clone(), limits, sealer)))
 }
 
 /// Serves the API on `listener` until the process ends. On SQLite it first

@@ -24,6 +24,7 @@ use crate::run::error::RunError;
 use crate::run::pass::{Hold, Pass, fail_execution, run_pass};
 use crate::run::request::StoredRequest;
 use crate::run::resume::{Attempt, claim, resume_claimed};
+use crate::settings::WorkerConfig;
 use crate::tenant::Tenant;
 
 /// How long the row of a job that ended is kept (for inspection and the
@@ -35,31 +36,6 @@ const PURGE_EVERY: Duration = Duration::from_secs(600);
 const CANCEL_POLL: Duration = Duration::from_secs(1);
 /// Pause before trying again after a database error (unreachable, say).
 const RETRY_DELAY: Duration = Duration::from_secs(1);
-
-/// Settings of one worker process.
-#[derive(Debug, Clone)]
-pub struct WorkerConfig {
-    /// Names the worker in the queue (`jobs.leased_by`) and in its log.
-    pub id: String,
-    /// Jobs run at once.
-    pub concurrency: usize,
-    /// How long a claim holds without a heartbeat; heartbeats come thrice per lease.
-    pub lease: Duration,
-    /// How often to look for work without a notification: timed pauses that
-    /// came due, and enqueues whose notification was lost.
-    pub claim_poll: Duration,
-}
-
-impl Default for WorkerConfig {
-    fn default() -> Self {
-        Self {
-            id: format!("worker-{}", std::process::id()),
-            concurrency: 16,
-            lease: Duration::from_secs(30),
-            claim_poll: Duration::from_secs(1),
-        }
-    }
-}
 
 /// What a worker needs: the run context and the work queue.
 pub struct WorkerState {

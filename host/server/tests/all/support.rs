@@ -8,7 +8,7 @@ use std::time::Duration;
 use sandflow_engine::EngineSettings;
 use sandflow_runtime::RuntimeConfig;
 use sandflow_server::auth::{Scope, SigningSecret, issue_token};
-use sandflow_server::{AppState, ServerConfig, ServerLimits, TokenKeys};
+use sandflow_server::{AppState, RunSettings, ServerConfig, ServerLimits, TokenKeys};
 
 /// An embedded (SQLite) server state with `limits`, whose `api` blocks may
 /// call 127.0.0.1, a token of tenant `acme` with every scope, and the data
@@ -24,13 +24,15 @@ pub async fn embedded_server(
     runtime.http.allow.push("127.0.0.1".parse().unwrap());
     let config = ServerConfig {
         addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data.path().to_path_buf(),
         database_url: None,
-        token_keys: token_keys.clone(),
-        runtime,
-        engine: EngineSettings::default(),
+        run: RunSettings {
+            data_dir: data.path().to_path_buf(),
+            sealing_key_file: None,
+            runtime,
+            engine: EngineSettings::default(),
+        },
         limits,
-        sealing_key_file: None,
+        token_keys: token_keys.clone(),
     };
     let app = sandflow_server::prepare(&config).await.unwrap();
     let secret = SigningSecret::load_or_create(data.path()).unwrap();
