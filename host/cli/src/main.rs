@@ -372,6 +372,9 @@ fn run_settings(settings: &Settings, limits: &mut ServerLimits) -> anyhow::Resul
     let cache_dir = settings.runtime.cache_dir.clone().unwrap_or_else(|| data_dir.join("component-cache"));
     let mut runtime = runtime_config(Some(cache_dir), &settings.http.allow)?;
     admission_args::AdmissionArgs::apply(settings, &mut runtime, limits)?;
+    // A block that sets no memory limit gets the default, but never more
+    // than the ceiling: the runtime refuses a run above it.
+    runtime.default_limits.memory_bytes = runtime.default_limits.memory_bytes.min(runtime.max_memory_bytes);
     Ok(RunSettings {
         data_dir,
         sealing_key_file: settings.server.sealing_key_file.clone().or_else(sealing_key_from_env),

@@ -48,7 +48,8 @@ pub struct RunRequest {
     pub env: HashMap<String, String>,
     /// The execution's workflow variables as the block starts.
     pub variables: BTreeMap<String, Value>,
-    /// Limits of this run; the runtime's defaults when `None`.
+    /// Limits of this run; the runtime's defaults when `None`. A memory limit
+    /// above the runtime's ceiling is refused, never lowered.
     pub limits: Option<RunLimits>,
     pub cancel: Option<CancelFlag>,
 }
@@ -79,6 +80,13 @@ pub struct BlockRun {
     /// Variable writes of the run; the engine applies them only when it succeeded.
     pub variable_writes: BTreeMap<String, Value>,
     pub usage: RunUsage,
+}
+
+impl BlockRun {
+    /// A run refused before it started: `error`, and nothing left behind.
+    pub(crate) fn refused(error: BlockRunError) -> Self {
+        Self { outcome: Err(error), logs: Vec::new(), variable_writes: BTreeMap::new(), usage: RunUsage::default() }
+    }
 }
 
 /// Reads `run`'s outcome, its JSON checked against `output_limit` bytes.

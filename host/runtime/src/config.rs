@@ -21,7 +21,9 @@ pub struct RuntimeConfig {
     /// Block runs one tenant may hold at once (of `max_concurrent_runs`);
     /// `None`: half of them, so one tenant can never take every slot.
     pub max_runs_per_tenant: Option<usize>,
-    /// Largest `memory_bytes` any run may ask for (sizes the pool's memory slots).
+    /// Largest `memory_bytes` any run may ask for (sizes the pool's memory
+    /// slots); a run asking for more, its default limits included, is refused
+    /// with [`crate::BlockRunError::MemoryAboveCeiling`].
     pub max_memory_bytes: u64,
     /// The guest-memory budget of the process: the memory limits of the runs
     /// in progress never add up to more. A run waits (at most its timeout)

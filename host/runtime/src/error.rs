@@ -12,6 +12,14 @@ pub enum BlockRunError {
     /// The block's linear memories together would exceed the memory limit.
     #[error("memory limit exceeded: the block asked for {requested} bytes, the limit is {limit}")]
     MemoryLimit { limit: u64, requested: u64 },
+    /// The run asked for a memory limit above the runtime's ceiling
+    /// ([`crate::RuntimeConfig::max_memory_bytes`], the size of a pooled
+    /// memory slot): refused before it starts rather than run with less.
+    #[error(
+        "memory limit above the runtime's ceiling: the run asks for a limit of {requested} bytes, the most this \
+         runtime gives one run is {ceiling} bytes"
+    )]
+    MemoryAboveCeiling { requested: u64, ceiling: u64 },
     /// The block's tables together would exceed the table element limit.
     #[error("table limit exceeded: the block asked for {requested} table elements, the limit is {limit}")]
     TableLimit { limit: u64, requested: u64 },

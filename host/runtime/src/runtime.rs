@@ -210,8 +210,13 @@ impl Runtime {
 
     /// Runs `block` once in a fresh sandbox and tears the sandbox down.
     pub async fn run(&self, block: &LoadedBlock, request: RunRequest) -> BlockRun {
-        let mut limits = request.limits.unwrap_or_else(|| self.config.default_limits.clone());
-        limits.memory_bytes = limits.memory_bytes.min(self.config.max_memory_bytes);
+        let limits = request.limits.unwrap_or_else(|| self.config.default_limits.clone());
+        // Refused, never lowered: a run given less memory than it asked for
+        // would fail later, as a memory limit it did not set.
+        let ceiling = self.config.max_memory_bytes;
+        if limits.memory_bytes > ceiling {
+            return BlockRun::refused(BlockRunError::MemoryAboveCeiling { requested: limits.memory_bytes, ceiling });
+        }
         // The run's memory limit is held from the budget for the whole run:
         // what it may grow to, not what it uses, so no later growth can overdraw.
         let admitted = self
@@ -220,14 +225,7 @@ impl Runtime {
             .await;
         let _admitted = match admitted {
             Ok(admitted) => admitted,
-            Err(refused) => {
-                return BlockRun {
-                    outcome: Err(refused),
-                    logs: Vec::new(),
-                    variable_writes: BTreeMap::new(),
-                    usage: RunUsage::default(),
-                };
-            }
+            Err(refused) => return BlockRun::refused(refused),
         };
         let started = Instant::now();
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);

@@ -166,7 +166,7 @@ pub fn block_error(error: &BlockRunError) -> BlockError {
     let kind = match error {
         BlockRunError::Timeout { .. } => BlockErrorKind::Timeout,
         BlockRunError::OutOfFuel { .. } => BlockErrorKind::OutOfFuel,
-        BlockRunError::MemoryLimit { .. } => BlockErrorKind::MemoryLimit,
+        BlockRunError::MemoryLimit { .. } | BlockRunError::MemoryAboveCeiling { .. } => BlockErrorKind::MemoryLimit,
         BlockRunError::StackOverflow => BlockErrorKind::StackOverflow,
         BlockRunError::TableLimit { .. }
         | BlockRunError::OutputTooLarge { .. }
@@ -194,6 +194,7 @@ mod tests {
         let cases = [
             (BlockRunError::OutOfFuel { limit: 5 }, Kind::OutOfFuel),
             (BlockRunError::MemoryLimit { limit: 1, requested: 2 }, Kind::MemoryLimit),
+            (BlockRunError::MemoryAboveCeiling { requested: 2, ceiling: 1 }, Kind::MemoryLimit),
             (BlockRunError::TableLimit { limit: 1, requested: 2 }, Kind::Limit),
             (BlockRunError::Timeout { limit: Duration::from_millis(200) }, Kind::Timeout),
             (BlockRunError::Cancelled, Kind::Cancelled),

@@ -1,12 +1,13 @@
 //! Admission through the real runtime: a tenant's share of the run slots, the
-//! server-wide guest-memory budget, and the bounded compile line for
-//! untrusted components (in-process mode; the child-process mode is tested
-//! through the API, where the real binary is the compiler child).
+//! server-wide guest-memory budget, the memory ceiling of one run, and the
+//! bounded compile line for untrusted components (in-process mode; the
+//! child-process mode is tested through the API, where the real binary is
+//! the compiler child).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use sandflow_runtime::{BlockOutcome, BlockRunError, LoadError, LoadedBlock, RunLimits, RunRequest, Runtime};
+use sandflow_runtime::{BlockOutcome, BlockRunError, LoadError, LoadedBlock, RunLimits, RunRequest, RunUsage, Runtime};
 use sandflow_tests::{compile_bomb, guests, runtime_with};
 use serde_json::json;
 
@@ -100,6 +101,32 @@ async fn a_tenants_memory_share_is_half_the_budget_by_default() {
     let request = with_limits(request, |l| l.memory_bytes = 128 * MIB);
     let run = runtime.run(&echo, request).await;
     assert_eq!(run.outcome, Err(BlockRunError::MemoryBudget { requested: 128 * MIB, budget: 100 * MIB }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_memory_limit_above_the_runtimes_ceiling_is_refused_not_lowered() {
+    let runtime = runtime_with(|c| {
+        c.max_memory_bytes = 64 * MIB;
+        c.memory_budget_bytes = Some(256 * MIB);
+    });
+    let echo = runtime.load(guests::ECHO).await.unwrap();
+    let request = RunRequest { params: json!({"n": 1}), ..Default::default() };
+
+    let run = runtime.run(&echo, with_limits(request.clone(), |l| l.memory_bytes = 64 * MIB + 1)).await;
+    let refused = BlockRunError::MemoryAboveCeiling { requested: 64 * MIB + 1, ceiling: 64 * MIB };
+    assert_eq!(run.outcome, Err(refused.clone()));
+    assert_eq!(
+        refused.to_string(),
+        "memory limit above the runtime's ceiling: the run asks for a limit of 67108865 bytes, the most this \
+         runtime gives one run is 67108864 bytes"
+    );
+    // Refused before it started: nothing ran, nothing of the budget is held.
+    assert_eq!(run.usage, RunUsage::default());
+    assert_eq!(runtime.memory_budget_available(), 256 * MIB);
+
+    // The ceiling itself is a limit a run may have.
+    let run = runtime.run(&echo, with_limits(request, |l| l.memory_bytes = 64 * MIB)).await;
+    assert_eq!(run.outcome, Ok(BlockOutcome::Done(json!({"n": 1}))));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
