@@ -7,7 +7,15 @@ use serde_json::Value;
 /// A whole workflow: blocks, edges, containers and variables. The maps keep
 /// the order they were written in, so a stored draft reads back as written.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "blocks": {
+        "start": {"type": "start", "name": "Start"},
+        "inc": {"type": "transform", "name": "Inc", "params": {"filter": ".n + 1", "input": {"n": "<start.n>"}}}
+    },
+    "edges": [{"source": "start", "target": "inc"}]
+})))]
 pub struct WorkflowState {
     pub blocks: IndexMap<String, BlockDef>,
     #[serde(default)]
@@ -22,21 +30,26 @@ pub struct WorkflowState {
 
 /// One block of a workflow.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BlockDef {
     /// A standard block type or a custom block registered by the tenant.
     #[serde(rename = "type")]
     pub block_type: String,
     pub name: String,
+    /// Checked against the block's input schema; strings may hold references
+    /// such as `<start.n>` or `{{ENV_NAME}}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<serde_json::Map<String, Value>>,
+    /// Default true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<BlockLimits>,
-    /// Environment variables the block's env handle may read.
+    /// Environment variables granted to the block: its env handle reads only
+    /// these, and `{{NAME}}` in its params resolves only for these.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<String>>,
 }
@@ -50,6 +63,7 @@ impl BlockDef {
 
 /// Per-block limits a workflow may set (each capped by the server maximum).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BlockLimits {
     pub fuel: Option<u64>,
@@ -57,8 +71,10 @@ pub struct BlockLimits {
     pub timeout_ms: Option<u64>,
 }
 
-/// An edge; `source_handle` picks which outcome of the source fires it.
+/// An edge; `sourceHandle` picks which outcome of the source fires it:
+/// `source` (default), `error`, `condition-<id>` or `router-<id>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Edge {
     pub source: String,
@@ -110,6 +126,7 @@ impl Handle {
 
 /// A loop container.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoopDef {
     pub nodes: Vec<String>,
@@ -125,6 +142,7 @@ pub struct LoopDef {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum LoopType {
     For,
@@ -135,6 +153,7 @@ pub enum LoopType {
 
 /// A parallel container: one branch per count or per collection item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ParallelDef {
     pub nodes: Vec<String>,
@@ -147,6 +166,7 @@ pub struct ParallelDef {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ParallelType {
     Count,
@@ -155,6 +175,7 @@ pub enum ParallelType {
 
 /// A workflow variable with its initial value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VariableDef {
     pub name: String,
@@ -164,6 +185,7 @@ pub struct VariableDef {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum VariableType {
     String,

@@ -10,6 +10,7 @@ use crate::runner::GuestLog;
 
 /// Where an execution stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ExecutionStatus {
     Queued,
@@ -22,12 +23,17 @@ pub enum ExecutionStatus {
 
 /// The answer to an execution: outputs by block, logs, pause points, final state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionResult {
     pub success: bool,
     pub status: ExecutionStatus,
     pub execution_id: String,
+    /// Every executed block's ID (containers included, members under their
+    /// container) to its output.
     pub output: BTreeMap<String, Value>,
+    /// `"<blockName>: <message>"` when the execution failed.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub error: Option<String>,
     pub pause_points: Vec<PausePoint>,
     pub logs: Vec<BlockLog>,
@@ -36,30 +42,42 @@ pub struct ExecutionResult {
 
 /// One block run in the execution log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BlockLog {
     pub block_id: String,
     pub block_name: String,
     pub block_type: String,
     pub execution_order: u64,
+    /// RFC 3339.
     pub started_at: String,
+    /// RFC 3339.
     pub ended_at: String,
     pub duration_ms: u64,
     pub success: bool,
     pub input: Value,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub output: Option<Value>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub error: Option<String>,
     pub error_handled: bool,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub loop_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub parallel_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub iteration_index: Option<u64>,
     pub fuel_consumed: u64,
     pub memory_peak_bytes: u64,
+    // `GuestLog` lives in `runner.rs`, which derives no schema; the server's
+    // document points these items at its `GuestLog` schema.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub guest_logs: Vec<GuestLog>,
 }
 
 /// Why a branch is paused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PauseKind {
     Human,
@@ -68,6 +86,7 @@ pub enum PauseKind {
 
 /// Whether a pause point is still waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ResumeStatus {
     Paused,
@@ -76,6 +95,7 @@ pub enum ResumeStatus {
 
 /// The loop iteration or parallel branch a pause happened in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerScope {
     pub container_id: String,
@@ -84,6 +104,7 @@ pub struct ContainerScope {
 
 /// A paused block, waiting to be resumed by `contextId`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PausePoint {
     /// Unique within the execution: the block's path through containers.
@@ -91,8 +112,10 @@ pub struct PausePoint {
     pub block_id: String,
     pub block_name: String,
     pub pause_kind: PauseKind,
+    /// What the block shows the approver.
     pub response: Value,
     pub registered_at: String,
+    /// When a timed pause is resumed by the server.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resume_at: Option<String>,
     pub resume_status: ResumeStatus,
@@ -102,21 +125,25 @@ pub struct PausePoint {
     pub parallel_scope: Option<ContainerScope>,
     /// The JSON Schema a resume input must match, when the block gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub input_schema: Option<Value>,
 }
 
 /// What a later run (run from block, resume) starts from.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FinalState {
     pub block_states: BTreeMap<String, BlockState>,
     pub executed_blocks: Vec<String>,
+    /// Condition or router block ID to the condition or route it selected.
     pub decisions: BTreeMap<String, String>,
     pub variables: BTreeMap<String, Value>,
 }
 
 /// The stored state of one top-level block (or container).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BlockState {
     pub output: Value,

@@ -2,14 +2,17 @@
 //! `utoipa` from the `#[utoipa::path]` attributes on the handlers and the
 //! request body types they take.
 //!
-//! The answers the handlers build as `serde_json::Value` are described by
-//! the schema-only types of `schemas.rs`.
+//! The engine's serialized types (the execution result, the workflow state)
+//! derive their schemas themselves; the answers the handlers build as
+//! `serde_json::Value` are described by the schema-only types of `schemas.rs`.
 
 use std::sync::LazyLock;
 
 use axum::http::header;
 use axum::response::IntoResponse;
+use utoipa::openapi::schema::{ArrayBuilder, Schema};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::schemas::*;
@@ -66,7 +69,7 @@ use crate::api::schemas::*;
         VariableDef,
         VariableType,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &GuestLogItems),
     tags(
         (name = "workflows", description = "Create, read, edit, deploy and delete workflows"),
         (name = "executions", description = "Run workflows, follow, resume and cancel executions"),
@@ -98,6 +101,23 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Points `BlockLog.guestLogs` at the `GuestLog` schema. The engine's
+/// `GuestLog` (in its `runner.rs`) derives no schema, so `BlockLog` describes
+/// the field as an array of objects and `schemas.rs` mirrors `GuestLog`.
+struct GuestLogItems;
+
+impl Modify for GuestLogItems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let block_log = openapi.components.as_mut().and_then(|components| components.schemas.get_mut("BlockLog"));
+        let Some(RefOr::T(Schema::Object(block_log))) = block_log else {
+            panic!("the document has a BlockLog object schema")
+        };
+        let items = ArrayBuilder::new().items(Ref::from_schema_name("GuestLog")).build();
+        let replaced = block_log.properties.insert("guestLogs".into(), RefOr::T(Schema::Array(items)));
+        assert!(replaced.is_some(), "BlockLog has guestLogs");
     }
 }
 
@@ -430,8 +450,61 @@ mod tests {
         assert!(params.iter().any(|p| p["name"] == "type" && p["in"] == "query" && p["required"] == true));
     }
 
-    /// The mirrored schemas have exactly the fields the engine serializes:
-    /// a full result goes through the engine's type and back.
+    /// A validator for the document's component `name`, its `$ref`s resolved
+    /// in the document.
+    fn component_validator(doc: &Value, name: &str) -> jsonschema::Validator {
+        let mut root = doc.clone();
+        root["$ref"] = json!(format!("#/components/schemas/{name}"));
+        jsonschema::validator_for(&root).unwrap_or_else(|e| panic!("the {name} schema compiles: {e}"))
+    }
+
+    fn assert_valid(validator: &jsonschema::Validator, value: &Value) {
+        let errors: Vec<String> =
+            validator.iter_errors(value).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        assert!(errors.is_empty(), "{value} does not match the document: {errors:?}");
+    }
+
+    /// The component names clients see: the engine's types keep the names
+    /// their mirrors had.
+    #[test]
+    fn component_names_are_stable() {
+        let doc = document_json();
+        let names: BTreeSet<&str> =
+            doc["components"]["schemas"].as_object().unwrap().keys().map(String::as_str).collect();
+        let engine = [
+            "ExecutionResult",
+            "ExecutionStatus",
+            "PausePoint",
+            "PauseKind",
+            "ResumeStatus",
+            "ContainerScope",
+            "BlockLog",
+            "GuestLog",
+            "FinalState",
+            "BlockState",
+            "WorkflowState",
+            "BlockDef",
+            "BlockLimits",
+            "Edge",
+            "LoopDef",
+            "LoopType",
+            "ParallelDef",
+            "ParallelType",
+            "VariableDef",
+            "VariableType",
+        ];
+        for name in engine.into_iter().chain(["ErrorBody", "ErrorDetail", "WorkflowView", "BlockCatalogue", "Manifest"])
+        {
+            assert!(names.contains(name), "no component {name} in {names:?}");
+        }
+        let block_log = &doc["components"]["schemas"]["BlockLog"]["properties"]["guestLogs"];
+        assert_eq!(block_log, &json!({"type": "array", "items": {"$ref": "#/components/schemas/GuestLog"}}));
+    }
+
+    /// The schemas have exactly the fields the engine serializes: a full
+    /// result goes through the engine's type and back, and what it serializes
+    /// to (full, and with every optional part left out) is valid against the
+    /// document.
     #[test]
     fn result_schemas_match_the_engine_types() {
         let doc = document_json();
@@ -466,5 +539,52 @@ mod tests {
         assert_eq!(keys(&result["pausePoints"][0]["loopScope"]), keys(&schemas["ContainerScope"]["properties"]));
         assert_eq!(keys(&result["finalState"]), keys(&schemas["FinalState"]["properties"]));
         assert_eq!(keys(&result["finalState"]["blockStates"]["b"]), keys(&schemas["BlockState"]["properties"]));
+
+        let validator = component_validator(&doc, "ExecutionResult");
+        assert_valid(&validator, &result);
+        let mut bare = result.clone();
+        for optional in ["resumeAt", "loopScope", "parallelScope", "inputSchema"] {
+            bare["pausePoints"][0].as_object_mut().unwrap().remove(optional);
+        }
+        let bare: sandflow_engine::ExecutionResult = serde_json::from_value(bare).expect("an engine ExecutionResult");
+        let bare = serde_json::to_value(&bare).unwrap();
+        assert!(bare["pausePoints"][0].get("loopScope").is_none(), "{bare}");
+        assert_valid(&validator, &bare);
+        // What serde always writes, the document requires.
+        for (path, field) in [("", "error"), ("/logs/0", "output"), ("/logs/0", "iterationIndex")] {
+            let mut missing = result.clone();
+            missing.pointer_mut(path).unwrap().as_object_mut().unwrap().remove(field);
+            assert!(!validator.is_valid(&missing), "{path}/{field} is required");
+        }
+    }
+
+    /// A workflow the engine reads and writes back is valid against the
+    /// document, and a field the engine refuses, the document refuses too.
+    #[test]
+    fn workflow_schemas_match_the_engine_types() {
+        let doc = document_json();
+        let state: sandflow_engine::WorkflowState = serde_json::from_value(json!({
+            "blocks": {
+                "start": {"type": "start", "name": "Start"},
+                "f": {"type": "function", "name": "F", "params": {"code": "return 1;"}, "enabled": true,
+                      "parentId": "loop", "limits": {"fuel": 1, "memoryBytes": 2, "timeoutMs": 3}, "env": ["KEY"]},
+                "g": {"type": "function", "name": "G", "parentId": "par"}
+            },
+            "edges": [{"source": "start", "target": "loop"}, {"source": "loop", "target": "par", "sourceHandle": "source"}],
+            "loops": {"loop": {"nodes": ["f"], "loopType": "forEach", "forEachItems": [1, 2], "iterations": 2,
+                               "whileCondition": "true"}},
+            "parallels": {"par": {"nodes": ["g"], "parallelType": "collection", "distribution": "<start.items>",
+                                  "count": 2}},
+            "variables": {"v": {"name": "v", "type": "number", "value": 1}}
+        }))
+        .expect("an engine WorkflowState");
+        let state = serde_json::to_value(&state).unwrap();
+        let validator = component_validator(&doc, "WorkflowState");
+        assert_valid(&validator, &state);
+        assert_valid(&validator, &json!({"blocks": {"start": {"type": "start", "name": "Start"}}}));
+        let mut unknown = state.clone();
+        unknown["blocks"]["f"]["colour"] = json!("red");
+        assert!(serde_json::from_value::<sandflow_engine::WorkflowState>(unknown.clone()).is_err());
+        assert!(!validator.is_valid(&unknown), "an unknown block field is refused");
     }
 }
