@@ -9,7 +9,7 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use sandflow_engine::{
     BlockCall, BlockOutcome, BlockReport, BlockRunner, Cancellation, Engine, EngineSettings, ExecutionRequest,
-    ExecutionStatus, WorkflowState,
+    ExecutionSpec, ExecutionStatus, WorkflowState,
 };
 use sandflow_tests::{guests, runtime_with};
 use sandflow_wasm_runner::WasmBlockRunner;
@@ -64,10 +64,13 @@ fn fan_out(branches: u64) -> WorkflowState {
 fn request(state: &WorkflowState, parallel: usize) -> ExecutionRequest {
     ExecutionRequest {
         execution_id: "bench".into(),
-        workflow_id: "bench".into(),
-        state: state.clone(),
-        input: json!({"step": 0}),
-        max_parallel_nodes: Some(parallel),
+        spec: ExecutionSpec {
+            workflow_id: "bench".into(),
+            state: state.clone(),
+            input: json!({"step": 0}),
+            max_parallel_nodes: Some(parallel),
+            ..Default::default()
+        },
         ..Default::default()
     }
 }

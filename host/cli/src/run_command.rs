@@ -12,8 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sandflow_engine::reference::Redactor;
 use sandflow_engine::{
     Checkpoint, CheckpointOutcome, Engine, EngineSettings, ExecuteError, ExecutionEvent, ExecutionObserver,
-    ExecutionRequest, ExecutionResult, ExecutionStatus, PauseKind, PausePoint, ResumeRequest, ResumeStatus,
-    WorkflowSource, WorkflowState,
+    ExecutionRequest, ExecutionResult, ExecutionSpec, ExecutionStatus, PauseKind, PausePoint, ResumeRequest,
+    ResumeStatus, WorkflowSource, WorkflowState,
 };
 use sandflow_runtime::Runtime;
 use time::OffsetDateTime;
@@ -92,11 +92,14 @@ pub async fn run_workflow(runtime: Runtime, args: RunArgs<'_>) -> anyhow::Result
     };
     let template = ExecutionRequest {
         execution_id: execution_id.clone(),
-        workflow_id: args.workflow.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
-        state,
-        input,
-        env,
-        max_parallel_nodes: args.max_parallel,
+        spec: ExecutionSpec {
+            workflow_id: args.workflow.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+            state,
+            input,
+            env,
+            max_parallel_nodes: args.max_parallel,
+            ..Default::default()
+        },
         observer: Some(progress.clone()),
         workflows: Some(Arc::new(WorkflowDirectory {
             dir: args.workflow.parent().map(Path::to_path_buf).unwrap_or_default(),
@@ -259,7 +262,9 @@ impl ExecutionObserver for Progress {
                 self.line(match (&checkpoint.outcome, &checkpoint.pause) {
                     (_, Some(_)) => format!("paused   {id} after {took}ms"),
                     (CheckpointOutcome::Succeeded { .. }, None) => format!("finished {id} in {took}ms"),
-                    (CheckpointOutcome::Failed { message }, None) => format!("failed   {id} in {took}ms: {message}"),
+                    (CheckpointOutcome::Failed { message, .. }, None) => {
+                        format!("failed   {id} in {took}ms: {message}")
+                    }
                 });
                 self.finished.lock().expect("progress lock").push(*checkpoint);
             }

@@ -3,18 +3,23 @@
 //! block), in one place for every entry point: a new execution, a resume, a
 //! run from a block, a subworkflow's child, and a server refusing early.
 
+mod resume;
+mod run_from;
+
+pub use resume::check_resume_input;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value;
 
+use self::resume::resumed_pause;
+use self::run_from::carried_over;
 use crate::error::ExecuteError;
 use crate::graph::WorkflowGraph;
-use crate::model::WorkflowState;
-use crate::request::{Checkpoint, CheckpointOutcome, ExecutionRequest, ResumeRequest, RunFrom};
-use crate::result::{PauseKind, PausePoint, ResumeStatus};
-use crate::runner::BlockOutcome;
+use crate::request::{Checkpoint, ExecutionSpec, ResumeRequest};
+use crate::result::PausePoint;
 use crate::settings::EngineSettings;
-use crate::validate::validate_with_env;
+use crate::validate::validated_graph;
 
 /// Longest call chain (SPEC 3): a deeper child is refused.
 pub const MAX_CALL_DEPTH: usize = 25;
@@ -37,53 +42,40 @@ pub(crate) struct Admitted {
     pub variables: BTreeMap<String, Value>,
 }
 
-/// Checks `request` before anything of it runs; `schemas` are the params
-/// schemas of every block type the execution may run.
+/// Checks an execution of `spec` before anything of it runs, continuing from
+/// `checkpoints` and resuming `resume`; `schemas` are the params schemas of
+/// every block type the execution may run.
 pub(crate) fn admit(
     settings: &EngineSettings,
     schemas: &HashMap<String, Value>,
-    request: &ExecutionRequest,
+    spec: &ExecutionSpec,
+    checkpoints: &[Checkpoint],
+    resume: Option<&ResumeRequest>,
 ) -> Result<Admitted, ExecuteError> {
-    let parallel = check_parallelism(settings, request.max_parallel_nodes)?;
-    check_call_chain(&request.call_chain, &request.workflow_id)?;
-    let provided_env: BTreeSet<String> = request.env.keys().cloned().collect();
-    validate_with_env(&request.state, schemas, &settings.validation, &provided_env).map_err(ExecuteError::Invalid)?;
-    let mut memo: HashMap<String, Checkpoint> =
-        request.checkpoints.iter().map(|c| (c.context_id.clone(), c.clone())).collect();
-    let mut resumed = None;
-    let mut timer_refused = None;
-    if let Some(resume) = &request.resume {
-        let checkpoint = memo
-            .remove(&resume.context_id)
-            .ok_or_else(|| ExecuteError::UnknownPausePoint(resume.context_id.clone()))?;
-        // A later checkpoint of the same context replaces the paused one once it is resumed.
-        let pause = match checkpoint.pause {
-            Some(pause) if pause.resume_status == ResumeStatus::Paused => pause,
-            _ => return Err(ExecuteError::AlreadyResumed(resume.context_id.clone())),
-        };
-        if let Some(schema) = &pause.input_schema
-            && let Err(error) = check_resume_input(&resume.context_id, schema, &resume.input)
-        {
-            // A caller is told and may retry; a timer would retry for ever.
-            if pause.pause_kind != PauseKind::Time {
-                return Err(error);
-            }
-            timer_refused = Some((resume.context_id.clone(), error.to_string()));
+    let parallel = check_parallelism(settings, spec.max_parallel_nodes)?;
+    check_call_chain(&spec.call_chain, &spec.workflow_id)?;
+    let provided_env: BTreeSet<String> = spec.env.keys().cloned().collect();
+    let graph =
+        validated_graph(&spec.state, schemas, &settings.validation, &provided_env).map_err(ExecuteError::Invalid)?;
+    let mut memo: HashMap<String, Checkpoint> = checkpoints.iter().map(|c| (c.context_id.clone(), c.clone())).collect();
+    let (resumed, timer_refused) = match resume {
+        None => (None, None),
+        Some(resume) => {
+            let (pause, timer_refused) = resumed_pause(&mut memo, resume)?;
+            (Some((resume.clone(), pause)), timer_refused)
         }
-        resumed = Some((resume.clone(), pause));
-    }
+    };
 
-    let (graph, _) = WorkflowGraph::build(&request.state);
     let mut variables_from = None;
-    if let Some(run_from) = &request.run_from {
+    if let Some(run_from) = &spec.run_from {
         for checkpoint in carried_over(&graph, run_from)? {
             memo.entry(checkpoint.context_id.clone()).or_insert(checkpoint);
         }
         variables_from = Some(run_from.previous.variables.clone());
     }
     let mut variables: BTreeMap<String, Value> = variables_from
-        .unwrap_or_else(|| request.state.variables.values().map(|v| (v.name.clone(), v.value.clone())).collect());
-    for (name, value) in &request.workflow_variables {
+        .unwrap_or_else(|| spec.state.variables.values().map(|v| (v.name.clone(), v.value.clone())).collect());
+    for (name, value) in &spec.workflow_variables {
         variables.insert(name.clone(), value.clone());
     }
     Ok(Admitted { parallel, graph, memo, resumed, timer_refused, variables })
@@ -109,83 +101,4 @@ pub fn check_call_chain(call_chain: &[String], workflow_id: &str) -> Result<(), 
         return Err(ExecuteError::CallChainTooDeep(MAX_CALL_DEPTH));
     }
     Ok(())
-}
-
-/// Checks that a run from a block can start where it asks to, without running
-/// anything: the same refusals `Engine::execute` would give.
-pub fn check_run_from(state: &WorkflowState, run_from: &RunFrom) -> Result<(), ExecuteError> {
-    let (graph, _) = WorkflowGraph::build(state);
-    carried_over(&graph, run_from).map(|_| ())
-}
-
-/// The outputs a run from `start_block_id` keeps: every top-level node that is
-/// not the start block or downstream of it, as checkpoints without logs.
-fn carried_over(graph: &WorkflowGraph, run_from: &RunFrom) -> Result<Vec<Checkpoint>, ExecuteError> {
-    let start = run_from.start_block_id.as_str();
-    let top = graph.scope(&None);
-    if !top.nodes.contains(start) {
-        return Err(if graph.container_of.contains_key(start) {
-            ExecuteError::RunFrom(format!("`{start}` is inside a loop or parallel; run from its container instead"))
-        } else {
-            ExecuteError::RunFrom(format!("no block `{start}` in this workflow"))
-        });
-    }
-    let mut downstream = BTreeSet::from([start.to_string()]);
-    let mut queue = vec![start.to_string()];
-    while let Some(node) = queue.pop() {
-        for edge in top.outgoing.get(&node).into_iter().flatten() {
-            if downstream.insert(edge.target.clone()) {
-                queue.push(edge.target.clone());
-            }
-        }
-    }
-    let previous = &run_from.previous.block_states;
-    let missing: Vec<String> = top.ancestors(start).into_iter().filter(|id| !previous.contains_key(id)).collect();
-    if !missing.is_empty() {
-        return Err(ExecuteError::RunFrom(format!(
-            "upstream block(s) {} never ran in execution being re-run",
-            missing.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", ")
-        )));
-    }
-    let decisions = &run_from.previous.decisions;
-    Ok(top
-        .nodes
-        .iter()
-        .filter(|id| !downstream.contains(*id))
-        .filter_map(|id| {
-            let output = previous.get(id)?.output.clone();
-            let outcome = match decisions.get(id) {
-                Some(route) => BlockOutcome::Route { route: route.clone(), output },
-                None => BlockOutcome::Done { output },
-            };
-            Some(Checkpoint {
-                context_id: id.clone(),
-                block_id: id.clone(),
-                outcome: CheckpointOutcome::Succeeded { outcome },
-                variable_writes: BTreeMap::new(),
-                log: None,
-                pause: None,
-            })
-        })
-        .collect())
-}
-
-/// Checks a resume input against the schema its pause point declared: the
-/// engine does so before a resume runs, and a server may do it earlier.
-pub fn check_resume_input(context_id: &str, schema: &Value, input: &Value) -> Result<(), ExecuteError> {
-    let invalid = |problems| ExecuteError::ResumeInputInvalid { context_id: context_id.to_string(), problems };
-    // Before compiling: a schema that refers back to itself in place would never finish.
-    crate::validate::check_schema_bounds(schema)
-        .map_err(|refused| invalid(vec![format!("the input schema is refused: {refused}")]))?;
-    let validator =
-        jsonschema::validator_for(schema).map_err(|e| invalid(vec![format!("the input schema is unusable: {e}")]))?;
-    let problems: Vec<String> = validator
-        .iter_errors(input)
-        .take(20)
-        .map(|e| {
-            let path = e.instance_path.as_str().to_string();
-            if path.is_empty() { e.to_string() } else { format!("{path}: {e}") }
-        })
-        .collect();
-    if problems.is_empty() { Ok(()) } else { Err(invalid(problems)) }
 }

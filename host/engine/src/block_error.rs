@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What kind of failure ended a block run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum BlockErrorKind {
     /// The run passed its wall-clock deadline.
@@ -38,6 +38,7 @@ pub enum BlockErrorKind {
     /// The child execution of a `workflow` block was refused or did not complete.
     Workflow,
     /// Anything else, such as a block type the runner does not know.
+    #[default]
     Other,
 }
 

@@ -10,7 +10,7 @@ use crate::admission::admit;
 use crate::error::ExecuteError;
 use crate::graph::Problem;
 use crate::model::WorkflowState;
-use crate::request::ExecutionRequest;
+use crate::request::{ExecutionRequest, ExecutionSpec};
 use crate::result::ExecutionResult;
 use crate::runner::BlockRunner;
 use crate::scheduler::ExecutionContext;
@@ -56,10 +56,17 @@ impl<R: BlockRunner> Engine<R> {
         validate_with_env(state, &block_schemas(&*self.runner), &self.settings.validation, provided_env)
     }
 
+    /// Refuses an execution of `spec` as [`Engine::execute`] would, without
+    /// running anything: a server asks before it stores the execution.
+    pub fn check(&self, spec: &ExecutionSpec) -> Result<(), ExecuteError> {
+        admit(&self.settings, &block_schemas(&*self.runner), spec, &[], None).map(|_| ())
+    }
+
     /// Runs (or continues, or resumes) an execution to completion, failure,
     /// cancellation or pause.
     pub async fn execute(&self, request: ExecutionRequest) -> Result<ExecutionResult, ExecuteError> {
-        let admitted = admit(&self.settings, &block_schemas(&*self.runner), &request)?;
+        let schemas = block_schemas(&*self.runner);
+        let admitted = admit(&self.settings, &schemas, &request.spec, &request.checkpoints, request.resume.as_ref())?;
         let children: Arc<dyn ChildExecutions> = Arc::new(self.clone());
         let runner = Subworkflows::new(self.runner.clone(), children, Parent::of(&request, admitted.parallel));
         let context = ExecutionContext::new(Arc::new(runner), self.settings.clone(), request, admitted);

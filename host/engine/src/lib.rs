@@ -24,7 +24,7 @@ pub mod settings;
 pub mod subworkflow;
 pub mod validate;
 
-pub use admission::{MAX_CALL_DEPTH, check_call_chain, check_parallelism, check_resume_input, check_run_from};
+pub use admission::{MAX_CALL_DEPTH, check_call_chain, check_parallelism, check_resume_input};
 pub use block_error::{BlockError, BlockErrorKind};
 pub use budget::{ExecutionBudgets, MAX_JSON_DEPTH};
 pub use error::ExecuteError;
@@ -32,8 +32,8 @@ pub use execution::Engine;
 pub use graph::Problem;
 pub use model::WorkflowState;
 pub use request::{
-    Checkpoint, CheckpointOutcome, ExecutionEvent, ExecutionObserver, ExecutionRequest, ResumeRequest, RunFrom,
-    WorkflowSource,
+    Checkpoint, CheckpointOutcome, ExecutionEvent, ExecutionObserver, ExecutionRequest, ExecutionSpec, ResumeRequest,
+    RunFrom, WorkflowSource,
 };
 pub use result::{ExecutionResult, ExecutionStatus, PauseKind, PausePoint, ResumeStatus};
 pub use runner::{BlockCall, BlockOutcome, BlockReport, BlockRunner, Cancellation, GuestLog};

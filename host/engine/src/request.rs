@@ -9,14 +9,17 @@ use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::block_error::BlockErrorKind;
 use crate::model::WorkflowState;
 use crate::result::{BlockLog, FinalState, PausePoint};
 use crate::runner::{BlockOutcome, Cancellation};
 
-/// Everything one execution needs.
-#[derive(Clone, Default)]
-pub struct ExecutionRequest {
-    pub execution_id: String,
+/// What one execution is asked to run, independent of the process that runs
+/// it: serializable, so a server stores it with the execution and any
+/// process can run it, or run it again after a crash.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionSpec {
     pub workflow_id: String,
     pub state: WorkflowState,
     /// The start block's output.
@@ -27,18 +30,26 @@ pub struct ExecutionRequest {
     pub workflow_variables: BTreeMap<String, Value>,
     /// At most this many block runs at once; the engine default when `None`.
     pub max_parallel_nodes: Option<usize>,
-    pub cancel: Cancellation,
-    /// Block runs that already finished in this execution (after a crash, for
-    /// a resume, or for a run from a block): reused, never run again.
-    pub checkpoints: Vec<Checkpoint>,
-    pub resume: Option<ResumeRequest>,
-    /// Re-run a block and everything downstream of it, keeping the other
-    /// outputs of an earlier execution of the same workflow.
-    pub run_from: Option<RunFrom>,
     /// The workflows that led to this one, outermost first (for cycle detection).
     pub call_chain: Vec<String>,
     /// Set when a `workflow` block started this execution.
     pub parent_execution_id: Option<String>,
+    /// Re-run a block and everything downstream of it, keeping the other
+    /// outputs of an earlier execution of the same workflow.
+    pub run_from: Option<RunFrom>,
+}
+
+/// One pass of an execution: its [`ExecutionSpec`], where this pass starts
+/// from, and the hooks of the process that runs it.
+#[derive(Clone, Default)]
+pub struct ExecutionRequest {
+    pub execution_id: String,
+    pub spec: ExecutionSpec,
+    /// Block runs that already finished in this execution (after a crash, for
+    /// a resume, or for a run from a block): reused, never run again.
+    pub checkpoints: Vec<Checkpoint>,
+    pub resume: Option<ResumeRequest>,
+    pub cancel: Cancellation,
     /// Where `workflow` blocks find their child workflows (same tenant).
     pub workflows: Option<Arc<dyn WorkflowSource>>,
     pub observer: Option<Arc<dyn ExecutionObserver>>,
@@ -52,7 +63,8 @@ pub struct ResumeRequest {
 }
 
 /// Where a run from a block starts, and the earlier execution it builds on.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RunFrom {
     pub start_block_id: String,
     pub previous: FinalState,
@@ -62,8 +74,16 @@ pub struct RunFrom {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum CheckpointOutcome {
-    Succeeded { outcome: BlockOutcome },
-    Failed { message: String },
+    Succeeded {
+        outcome: BlockOutcome,
+    },
+    Failed {
+        message: String,
+        /// What kind of failure it was; checkpoints stored before kinds were
+        /// kept read as [`BlockErrorKind::Other`].
+        #[serde(default, rename = "errorKind")]
+        error_kind: BlockErrorKind,
+    },
 }
 
 /// One finished block run: enough to replay it without running it again.

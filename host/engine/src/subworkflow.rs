@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 pub use crate::admission::MAX_CALL_DEPTH;
 use crate::admission::check_call_chain;
 use crate::error::ExecuteError;
-use crate::request::{ExecutionRequest, WorkflowSource};
+use crate::request::{ExecutionRequest, ExecutionSpec, WorkflowSource};
 use crate::result::{ExecutionResult, ExecutionStatus};
 use crate::runner::{BlockCall, BlockError, BlockErrorKind, BlockOutcome, BlockReport, BlockRunner, Cancellation};
 
@@ -64,9 +64,9 @@ impl Parent {
     pub fn of(request: &ExecutionRequest, parallel: usize) -> Self {
         Self {
             execution_id: request.execution_id.clone(),
-            workflow_id: request.workflow_id.clone(),
-            call_chain: request.call_chain.clone(),
-            env: request.env.clone(),
+            workflow_id: request.spec.workflow_id.clone(),
+            call_chain: request.spec.call_chain.clone(),
+            env: request.spec.env.clone(),
             workflows: request.workflows.clone(),
             parallel,
         }
@@ -152,16 +152,19 @@ impl<R: BlockRunner> Subworkflows<R> {
         let child_execution_id = format!("{}/{}", parent.execution_id, call.info.context_id);
         let child = ExecutionRequest {
             execution_id: child_execution_id.clone(),
-            workflow_id: child_id.clone(),
-            state,
-            input: params.get("input").cloned().unwrap_or(Value::Null),
-            env: parent.env.clone(),
-            max_parallel_nodes: Some(parent.parallel),
+            spec: ExecutionSpec {
+                workflow_id: child_id.clone(),
+                state,
+                input: params.get("input").cloned().unwrap_or(Value::Null),
+                env: parent.env.clone(),
+                max_parallel_nodes: Some(parent.parallel),
+                call_chain: chain,
+                parent_execution_id: Some(parent.execution_id.clone()),
+                ..Default::default()
+            },
             // Its own signal: a failing child must not cancel its parent, while
             // stopping the parent stops the child (below, and when this run is dropped).
             cancel: Cancellation::default(),
-            call_chain: chain,
-            parent_execution_id: Some(parent.execution_id.clone()),
             workflows: parent.workflows.clone(),
             ..Default::default()
         };

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sandflow_engine::{Engine, EngineSettings, ExecutionRequest, ExecutionStatus, WorkflowState};
+use sandflow_engine::{Engine, EngineSettings, ExecutionRequest, ExecutionSpec, ExecutionStatus, WorkflowState};
 use sandflow_tests::{guests, runtime_with};
 use sandflow_wasm_runner::WasmBlockRunner;
 use serde_json::json;
@@ -34,9 +34,7 @@ fn spin_workflow(error_edge: bool) -> WorkflowState {
 fn request(state: WorkflowState) -> ExecutionRequest {
     ExecutionRequest {
         execution_id: "e".into(),
-        workflow_id: "w".into(),
-        state,
-        input: json!({"n": 1}),
+        spec: ExecutionSpec { workflow_id: "w".into(), state, input: json!({"n": 1}), ..Default::default() },
         ..Default::default()
     }
 }

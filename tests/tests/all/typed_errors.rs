@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sandflow_engine::{
     BlockCall, BlockErrorKind, BlockReport, BlockRunner, Cancellation, Engine, EngineSettings, ExecutionRequest,
-    ExecutionStatus, WorkflowState,
+    ExecutionSpec, ExecutionStatus, WorkflowState,
 };
 use sandflow_tests::{guests, runtime_with};
 use sandflow_wasm_runner::WasmBlockRunner;
@@ -89,9 +89,7 @@ async fn the_engine_distinguishes_timeout_fuel_memory_trap_and_reported_failures
         seen.kinds.lock().unwrap().clear();
         let request = ExecutionRequest {
             execution_id: "e".into(),
-            workflow_id: "w".into(),
-            state,
-            input: json!({}),
+            spec: ExecutionSpec { workflow_id: "w".into(), state, input: json!({}), ..Default::default() },
             ..Default::default()
         };
         let result = engine.execute(request).await.unwrap();

@@ -36,7 +36,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
             self.spent.charge_replayed(checkpoint);
             return self.replay(checkpoint);
         }
-        let block = self.request.state.blocks.get(id).expect("scheduled blocks exist");
+        let block = self.request.spec.state.blocks.get(id).expect("scheduled blocks exist");
         let params = self.params(block, &frame);
         let permit = if self.runner.counts_toward_parallelism(&block.block_type) {
             Some(tokio::select! {
@@ -73,7 +73,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
                 () = self.stop_runs.cancelled() => {}
             }
         }
-        if over_budget && let CheckpointOutcome::Failed { message } = &checkpoint.outcome {
+        if over_budget && let CheckpointOutcome::Failed { message, .. } = &checkpoint.outcome {
             self.fail(format!("{}: {message}", block.name));
         }
         self.replay(&checkpoint)
@@ -83,7 +83,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
     /// top-level `start` block's params are the execution's input.
     fn params(&self, block: &BlockDef, frame: &Frame) -> Result<Value, String> {
         if block.block_type == "start" && frame.prefix.is_empty() {
-            return Ok(self.request.input.clone());
+            return Ok(self.request.spec.input.clone());
         }
         let params = Value::Object(block.params.clone().unwrap_or_default());
         let scope = FrameScope { context: self, frame, grants: block.env.as_deref().unwrap_or_default() };
@@ -133,13 +133,13 @@ impl<R: BlockRunner> ExecutionContext<R> {
             .env
             .iter()
             .flatten()
-            .filter_map(|name| self.request.env.get(name).map(|value| (name.clone(), value.clone())))
+            .filter_map(|name| self.request.spec.env.get(name).map(|value| (name.clone(), value.clone())))
             .collect();
         Ok(BlockCall {
             block_type: block.block_type.clone(),
             info: CallInfo {
                 execution_id: self.request.execution_id.clone(),
-                workflow_id: self.request.workflow_id.clone(),
+                workflow_id: self.request.spec.workflow_id.clone(),
                 block_id: id.to_string(),
                 block_name: block.name.clone(),
                 context_id: context_id.to_string(),
@@ -165,7 +165,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
         started: Started,
         mut report: BlockReport,
     ) -> (Checkpoint, bool) {
-        let block = self.request.state.blocks.get(id).expect("scheduled blocks exist");
+        let block = self.request.spec.state.blocks.get(id).expect("scheduled blocks exist");
         let name = &block.name;
         let over_budget = self.hold_to_limits(&mut report);
         let duration = started.started.elapsed();
@@ -231,7 +231,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
             block_id: id.to_string(),
             outcome: match report.outcome {
                 Ok(outcome) => CheckpointOutcome::Succeeded { outcome },
-                Err(error) => CheckpointOutcome::Failed { message: error.message },
+                Err(error) => CheckpointOutcome::Failed { message: error.message, error_kind: error.kind },
             },
             variable_writes: report.variable_writes,
             log: Some(log),

@@ -68,7 +68,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
         Arc::new(Self {
             runner,
             graph,
-            blocks: BlockIndex::new(&request.state),
+            blocks: BlockIndex::new(&request.spec.state),
             permits: Semaphore::new(parallel),
             order: AtomicU64::new(next_order),
             variables: Mutex::new(variables),
@@ -81,7 +81,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
             resumed,
             loop_cap: settings.validation.max_loop_iterations,
             settings,
-            redactor: Redactor::new(&request.env.values().collect::<Vec<_>>()),
+            redactor: Redactor::new(&request.spec.env.values().collect::<Vec<_>>()),
             spent: Default::default(),
             timer_refused,
             stop_runs: Cancellation::default(),
@@ -125,11 +125,11 @@ impl<R: BlockRunner> ExecutionContext<R> {
     }
 
     pub(super) fn is_response_block(&self, id: &str) -> bool {
-        self.request.state.blocks.get(id).is_some_and(|b| b.block_type == RESPONSE_BLOCK_TYPE)
+        self.request.spec.state.blocks.get(id).is_some_and(|b| b.block_type == RESPONSE_BLOCK_TYPE)
     }
 
     pub(super) fn block_name(&self, id: &str) -> String {
-        self.request.state.blocks.get(id).map(|b| b.name.clone()).unwrap_or_else(|| id.to_string())
+        self.request.spec.state.blocks.get(id).map(|b| b.name.clone()).unwrap_or_else(|| id.to_string())
     }
 
     /// Assembles the `ExecutionResult`, with environment values redacted.

@@ -52,7 +52,7 @@ impl<R: BlockRunner> ReferenceScope for FrameScope<'_, R> {
     }
 
     fn env(&self, name: &str) -> EnvLookup {
-        match self.context.request.env.get(name) {
+        match self.context.request.spec.env.get(name) {
             None => EnvLookup::NotProvided,
             Some(value) if self.grants.iter().any(|g| g == name) => EnvLookup::Granted(value.clone()),
             Some(_) => EnvLookup::NotGranted,

@@ -46,7 +46,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
                     }
                 }
             }
-            CheckpointOutcome::Failed { message } => NodeEnd::Failed {
+            CheckpointOutcome::Failed { message, .. } => NodeEnd::Failed {
                 message: format!("{}: {message}", self.block_name(&checkpoint.block_id)),
                 output_error: message.clone(),
             },

@@ -75,7 +75,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
             let mut ready: Vec<String> = Vec::new();
             let mut skipped: Vec<String> = Vec::new();
             for node in definition.entry_nodes() {
-                let is_start = self.request.state.blocks.get(&node).is_some_and(|b| b.block_type == "start");
+                let is_start = self.request.spec.state.blocks.get(&node).is_some_and(|b| b.block_type == "start");
                 if scope.is_some() || is_start {
                     ready.push(node);
                 } else {
@@ -98,7 +98,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
                     if stop {
                         continue;
                     }
-                    let enabled = self.request.state.blocks.get(&node).is_none_or(|b| b.is_enabled());
+                    let enabled = self.request.spec.state.blocks.get(&node).is_none_or(|b| b.is_enabled());
                     if !enabled {
                         skipped.push(node);
                         continue;
@@ -172,15 +172,15 @@ impl<R: BlockRunner> ExecutionContext<R> {
     pub(super) async fn run_node(self: Arc<Self>, node: &str, frame: Arc<Frame>) -> NodeEnd {
         // A container's output carried over by a run from a block.
         if let Some(checkpoint) = self.memo.get(&format!("{}{node}", frame.prefix))
-            && !self.request.state.blocks.contains_key(node)
+            && !self.request.spec.state.blocks.contains_key(node)
         {
             return self.replay(checkpoint);
         }
-        if let Some(container) = self.request.state.loops.get(node) {
+        if let Some(container) = self.request.spec.state.loops.get(node) {
             let container = container.clone();
             return self.run_loop(node, &container, frame).await;
         }
-        if let Some(container) = self.request.state.parallels.get(node) {
+        if let Some(container) = self.request.spec.state.parallels.get(node) {
             let container = container.clone();
             return self.run_parallel(node, &container, frame).await;
         }

@@ -8,16 +8,36 @@ use serde_json::Value;
 
 use super::schema_bounds::check_schema_bounds;
 use crate::graph::Problem;
-use crate::model::BlockDef;
+use crate::model::{BlockDef, WorkflowState};
 use crate::reference::BlockIndex;
 
 /// The block type whose `inputSchema` param is a JSON Schema the server compiles at resume.
 const HUMAN_IN_THE_LOOP: &str = "human_in_the_loop";
 
+/// Checks every block's params against its type's input schema (a type not
+/// in `input_schemas` is unknown), and the input schema a
+/// `human_in_the_loop` block declares.
+pub(super) fn check(
+    state: &WorkflowState,
+    input_schemas: &HashMap<String, Value>,
+    index: &BlockIndex,
+    problems: &mut Vec<Problem>,
+) {
+    let mut schemas = SchemaCache::new(input_schemas);
+    for (id, block) in &state.blocks {
+        if input_schemas.contains_key(&block.block_type) {
+            schemas.check_params(id, block, index, problems);
+        } else {
+            problems.push(Problem::at(id, "type", format!("unknown block type `{}`", block.block_type)));
+        }
+        check_param_schemas(id, block, problems);
+    }
+}
+
 /// Refuses a literal `inputSchema` of a `human_in_the_loop` block that is
 /// unbounded (see [`check_schema_bounds`]); one given as a reference is
 /// checked when the pause is resumed.
-pub(super) fn check_param_schemas(id: &str, block: &BlockDef, problems: &mut Vec<Problem>) {
+fn check_param_schemas(id: &str, block: &BlockDef, problems: &mut Vec<Problem>) {
     if block.block_type != HUMAN_IN_THE_LOOP {
         return;
     }
@@ -30,19 +50,19 @@ pub(super) fn check_param_schemas(id: &str, block: &BlockDef, problems: &mut Vec
 }
 
 /// Compiled input schemas, built once per block type on first use.
-pub(super) struct SchemaCache<'a> {
+struct SchemaCache<'a> {
     schemas: &'a HashMap<String, Value>,
     compiled: HashMap<String, Result<Validator, String>>,
 }
 
 impl<'a> SchemaCache<'a> {
-    pub(super) fn new(schemas: &'a HashMap<String, Value>) -> Self {
+    fn new(schemas: &'a HashMap<String, Value>) -> Self {
         Self { schemas, compiled: HashMap::new() }
     }
 
     /// Reports every schema error of `block`'s params (absent params are `{}`)
     /// except those a reference may resolve away.
-    pub(super) fn check_params(&mut self, id: &str, block: &BlockDef, index: &BlockIndex, problems: &mut Vec<Problem>) {
+    fn check_params(&mut self, id: &str, block: &BlockDef, index: &BlockIndex, problems: &mut Vec<Problem>) {
         let Some(schema) = self.schemas.get(&block.block_type) else { return };
         let validator = self.compiled.entry(block.block_type.clone()).or_insert_with(|| {
             // A custom block stored before its schema was checked at upload is checked here too.

@@ -140,7 +140,7 @@ async fn a_stored_timed_pause_whose_schema_refuses_the_timer_fails_its_block_ins
 async fn redaction_rewrites_values_never_keys_nor_the_results_own_fields() {
     let engine = engine_with(ExecutionBudgets::default());
     let mut execution = request(workflow(single("echo", json!({"error": "an error", "completed": "completed"}))));
-    execution.env = [("A".to_string(), "error".to_string()), ("B".to_string(), "completed".to_string())].into();
+    execution.spec.env = [("A".to_string(), "error".to_string()), ("B".to_string(), "completed".to_string())].into();
     let result = run(&engine, execution).await;
     assert_eq!(result.status, ExecutionStatus::Completed);
     assert_eq!(result.output["b"], json!({"error": "an [REDACTED]", "completed": "[REDACTED]"}));

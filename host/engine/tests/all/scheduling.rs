@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use sandflow_engine::result::{PauseKind, PausePoint, ResumeStatus};
-use sandflow_engine::{Checkpoint, ExecuteError, ExecutionStatus, ResumeRequest};
+use sandflow_engine::{BlockErrorKind, Checkpoint, CheckpointOutcome, ExecuteError, ExecutionStatus, ResumeRequest};
 use serde_json::{Value, json};
 use support::{Recorder, engine, request, run, workflow};
 
@@ -57,7 +57,7 @@ fn fan_out(width: usize, ms: u64) -> Value {
 async fn max_parallel_nodes_is_never_exceeded() {
     let (engine, runner) = engine();
     let mut request = request(workflow(fan_out(12, 15)));
-    request.max_parallel_nodes = Some(3);
+    request.spec.max_parallel_nodes = Some(3);
     let result = run(&engine, request).await;
     assert_eq!(result.status, ExecutionStatus::Completed);
     assert_eq!(runner.max_running.load(Ordering::SeqCst), 3);
@@ -68,7 +68,7 @@ async fn max_parallel_nodes_is_never_exceeded() {
 async fn independent_blocks_run_together_up_to_the_bound() {
     let (engine, runner) = engine();
     let mut request = request(workflow(fan_out(8, 50)));
-    request.max_parallel_nodes = Some(8);
+    request.spec.max_parallel_nodes = Some(8);
     run(&engine, request).await;
     assert_eq!(runner.max_running.load(Ordering::SeqCst), 8, "all eight slow blocks were in flight at once");
 }
@@ -78,7 +78,7 @@ async fn max_parallel_nodes_outside_the_range_is_refused() {
     let (engine, runner) = engine();
     for bad in [0, 65] {
         let mut request = request(workflow(chain(&["a"])));
-        request.max_parallel_nodes = Some(bad);
+        request.spec.max_parallel_nodes = Some(bad);
         let error = engine.execute(request).await.unwrap_err();
         assert_eq!(error, ExecuteError::MaxParallelNodes { got: bad, max: 64 });
     }
@@ -259,7 +259,7 @@ async fn ten_thousand_parallel_branches_finish_under_the_bound() {
     let members = json!({"b": {"type": "slow", "name": "B", "params": {"ms": 0}}});
     let mut request =
         request(workflow(in_parallel(json!({"nodes": ["b"], "parallelType": "count", "count": 10000}), members)));
-    request.max_parallel_nodes = Some(8);
+    request.spec.max_parallel_nodes = Some(8);
     let result = run(&engine, request).await;
     assert_eq!(result.status, ExecutionStatus::Completed);
     assert_eq!(result.output["par"]["results"].as_array().unwrap().len(), 10_000);
@@ -499,7 +499,7 @@ async fn environment_values_are_redacted_everywhere() {
         "edges": [{"source": "start", "target": "call"}, {"source": "call", "target": "boom"}]
     });
     let mut request = request(workflow(state));
-    request.env.insert("TOKEN".into(), "s3cr3t-value".into());
+    request.spec.env.insert("TOKEN".into(), "s3cr3t-value".into());
     let result = run(&engine, request).await;
     let text = serde_json::to_string(&result).unwrap();
     assert!(!text.contains("s3cr3t-value"), "{text}");
@@ -519,7 +519,7 @@ async fn env_references_resolve_only_where_granted() {
         "edges": [{"source": "start", "target": "granted"}, {"source": "start", "target": "thief"}]
     });
     let mut refused = request(workflow(state.clone()));
-    refused.env.insert("TOKEN".into(), "s3cr3t-value".into());
+    refused.spec.env.insert("TOKEN".into(), "s3cr3t-value".into());
     let ExecuteError::Invalid(problems) = engine.execute(refused).await.unwrap_err() else {
         panic!("expected Invalid")
     };
@@ -532,7 +532,7 @@ async fn env_references_resolve_only_where_granted() {
     state["blocks"].as_object_mut().unwrap().remove("thief");
     state["edges"].as_array_mut().unwrap().pop();
     let mut allowed = request(workflow(state));
-    allowed.env.insert("TOKEN".into(), "s3cr3t-value".into());
+    allowed.spec.env.insert("TOKEN".into(), "s3cr3t-value".into());
     let result = run(&engine, allowed).await;
     assert_eq!(result.status, ExecutionStatus::Completed, "{:?}", result.error);
     // The value reached the block (the output is redacted afterwards); `{{name}}` stayed text.
@@ -593,8 +593,8 @@ async fn run_from_block_reruns_the_block_and_its_downstream_only() {
     let (engine, runner) = support::engine();
     let mut again = request(workflow(diamond()));
     again.execution_id = "exec-2".into();
-    again.input = json!({"n": 99});
-    again.run_from =
+    again.spec.input = json!({"n": 99});
+    again.spec.run_from =
         Some(sandflow_engine::RunFrom { start_block_id: "left".into(), previous: first.final_state.clone() });
     let rerun = run(&engine, again).await;
     assert_eq!(rerun.status, ExecutionStatus::Completed, "{:?}", rerun.error);
@@ -609,7 +609,8 @@ async fn run_from_block_reruns_the_block_and_its_downstream_only() {
 async fn run_from_a_block_inside_a_container_is_refused() {
     let (engine, runner) = engine();
     let mut again = request(workflow(diamond()));
-    again.run_from = Some(sandflow_engine::RunFrom { start_block_id: "each".into(), previous: Default::default() });
+    again.spec.run_from =
+        Some(sandflow_engine::RunFrom { start_block_id: "each".into(), previous: Default::default() });
     let error = engine.execute(again).await.unwrap_err();
     assert!(matches!(&error, ExecuteError::RunFrom(m) if m.contains("inside a loop or parallel")), "{error}");
     assert_eq!(runner.total_runs(), 0);
@@ -619,7 +620,8 @@ async fn run_from_a_block_inside_a_container_is_refused() {
 async fn run_from_block_with_an_upstream_block_that_never_ran_is_refused() {
     let (engine, runner) = engine();
     let mut again = request(workflow(diamond()));
-    again.run_from = Some(sandflow_engine::RunFrom { start_block_id: "join".into(), previous: Default::default() });
+    again.spec.run_from =
+        Some(sandflow_engine::RunFrom { start_block_id: "join".into(), previous: Default::default() });
     let error = engine.execute(again).await.unwrap_err();
     assert!(matches!(&error, ExecuteError::RunFrom(m) if m.contains("`left`") && m.contains("never ran")), "{error}");
     assert_eq!(runner.total_runs(), 0);
@@ -653,13 +655,13 @@ async fn a_foreach_collection_may_be_json_text_behind_a_reference() {
     let loop_def = json!({"nodes": ["each"], "loopType": "forEach", "forEachItems": "<start.list>"});
     let (engine, _) = engine();
     let mut req = request(workflow(in_loop(loop_def.clone(), member.clone())));
-    req.input = json!({"list": "[\"a\", \"b\"]"});
+    req.spec.input = json!({"list": "[\"a\", \"b\"]"});
     let result = run(&engine, req).await;
     assert_eq!(result.status, ExecutionStatus::Completed, "{:?}", result.error);
     assert_eq!(result.output["loop1"]["results"], json!([{"each": {"item": "a"}}, {"each": {"item": "b"}}]));
     // Text that is not JSON of an array or object is still refused, by name.
     let mut req = request(workflow(in_loop(loop_def, member)));
-    req.input = json!({"list": "a, b"});
+    req.spec.input = json!({"list": "a, b"});
     let result = run(&engine, req).await;
     assert_eq!(result.status, ExecutionStatus::Failed);
     assert_eq!(
@@ -777,4 +779,38 @@ async fn a_block_starts_only_after_the_checkpoint_of_the_block_before_it_is_comm
         .flat_map(|id| [format!("started {id}"), format!("finished {id}"), format!("committed {id}")])
         .collect();
     assert_eq!(log, expected);
+}
+
+#[tokio::test]
+async fn a_failed_blocks_checkpoint_keeps_the_kind_of_failure_through_the_store() {
+    let (engine, _) = engine();
+    let recorder = Arc::new(Recorder::default());
+    let state = json!({
+        "blocks": {
+            "start": {"type": "start", "name": "Start"},
+            "bad": {"type": "fail", "name": "Bad", "params": {"message": "no luck"}}
+        },
+        "edges": [{"source": "start", "target": "bad"}]
+    });
+    let mut first = request(workflow(state));
+    first.observer = Some(recorder.clone());
+    let failed = run(&engine, first).await;
+    assert_eq!(failed.status, ExecutionStatus::Failed, "{:?}", failed.error);
+    let checkpoint = recorder.0.lock().unwrap().iter().find(|c| c.block_id == "bad").cloned().expect("bad ran");
+
+    // As a server stores it and reads it back after a crash.
+    let stored = serde_json::to_value(&checkpoint).unwrap();
+    assert_eq!(stored["outcome"], json!({"kind": "failed", "message": "no luck", "errorKind": "reported"}));
+    let read: Checkpoint = serde_json::from_value(stored.clone()).unwrap();
+    assert_eq!(read, checkpoint);
+    assert!(matches!(
+        read.outcome,
+        CheckpointOutcome::Failed { error_kind: BlockErrorKind::Reported, ref message } if message == "no luck"
+    ));
+
+    // A checkpoint stored before kinds were kept still reads, as `other`.
+    let mut older = stored;
+    older["outcome"].as_object_mut().unwrap().remove("errorKind");
+    let read: Checkpoint = serde_json::from_value(older).unwrap();
+    assert!(matches!(read.outcome, CheckpointOutcome::Failed { error_kind: BlockErrorKind::Other, .. }));
 }

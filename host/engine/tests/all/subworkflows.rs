@@ -37,7 +37,7 @@ fn source(entries: Vec<(&str, WorkflowState)>) -> Arc<dyn WorkflowSource> {
 async fn a_workflow_block_runs_the_child_and_outputs_its_result() {
     let (engine, runner) = engine();
     let mut request = request(calls("child"));
-    request.workflow_id = "parent".into();
+    request.spec.workflow_id = "parent".into();
     request.workflows = Some(source(vec![("child", leaf())]));
     let result = run(&engine, request).await;
     assert_eq!(result.status, ExecutionStatus::Completed, "{:?}", result.error);
@@ -52,7 +52,7 @@ async fn a_workflow_block_runs_the_child_and_outputs_its_result() {
 async fn a_workflow_calling_itself_is_refused_before_the_child_starts() {
     let (engine, runner) = engine();
     let mut request = request(calls("self"));
-    request.workflow_id = "self".into();
+    request.spec.workflow_id = "self".into();
     request.workflows = Some(source(vec![("self", calls("self"))]));
     let result = run(&engine, request).await;
     assert_eq!(result.status, ExecutionStatus::Failed);
@@ -65,7 +65,7 @@ async fn a_workflow_calling_itself_is_refused_before_the_child_starts() {
 async fn a_to_b_to_a_is_refused_before_the_second_a_starts() {
     let (engine, runner) = engine();
     let mut request = request(calls("b"));
-    request.workflow_id = "a".into();
+    request.spec.workflow_id = "a".into();
     request.workflows = Some(source(vec![("a", calls("b")), ("b", calls("a"))]));
     let result = run(&engine, request).await;
     assert_eq!(result.status, ExecutionStatus::Failed);
@@ -82,7 +82,7 @@ async fn a_call_chain_deeper_than_25_is_refused() {
         (0..30).map(|i| (format!("w{i}"), calls(&format!("w{}", i + 1)))).collect();
     chain.push(("w30".into(), leaf()));
     let mut request = request(calls("w1"));
-    request.workflow_id = "w0".into();
+    request.spec.workflow_id = "w0".into();
     request.workflows = Some(Arc::new(chain.into_iter().collect::<HashMap<_, _>>()));
     let result = run(&engine, request).await;
     assert_eq!(result.status, ExecutionStatus::Failed);
@@ -93,8 +93,8 @@ async fn a_call_chain_deeper_than_25_is_refused() {
 async fn a_request_whose_chain_holds_its_own_workflow_is_a_cycle() {
     let (engine, runner) = engine();
     let mut request = request(leaf());
-    request.workflow_id = "a".into();
-    request.call_chain = vec!["x".into(), "a".into()];
+    request.spec.workflow_id = "a".into();
+    request.spec.call_chain = vec!["x".into(), "a".into()];
     assert_eq!(engine.execute(request).await.unwrap_err(), ExecuteError::WorkflowCycle("a".into()));
     assert_eq!(runner.total_runs(), 0);
 }
@@ -111,8 +111,8 @@ async fn parallel_subworkflows_under_a_bound_of_one_do_not_deadlock() {
         "parallels": {"par": {"nodes": ["call"], "parallelType": "count", "count": 6}}
     }));
     let mut request = request(parent);
-    request.workflow_id = "top".into();
-    request.max_parallel_nodes = Some(1);
+    request.spec.workflow_id = "top".into();
+    request.spec.max_parallel_nodes = Some(1);
     let middle = workflow(json!({
         "blocks": {
             "start": {"type": "start", "name": "Start"},

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use sandflow_engine::{
     BlockCall, BlockError, BlockErrorKind, BlockOutcome, BlockReport, BlockRunner, Cancellation, Checkpoint, Engine,
-    EngineSettings, ExecutionEvent, ExecutionObserver, ExecutionRequest, ExecutionResult, WorkflowState,
+    EngineSettings, ExecutionEvent, ExecutionObserver, ExecutionRequest, ExecutionResult, ExecutionSpec, WorkflowState,
 };
 use serde_json::{Value, json};
 
@@ -150,9 +150,7 @@ pub fn engine() -> (Engine<FakeRunner>, Arc<FakeRunner>) {
 pub fn request(state: WorkflowState) -> ExecutionRequest {
     ExecutionRequest {
         execution_id: "exec-1".into(),
-        workflow_id: "wf-1".into(),
-        state,
-        input: json!({"n": 1}),
+        spec: ExecutionSpec { workflow_id: "wf-1".into(), state, input: json!({"n": 1}), ..Default::default() },
         ..Default::default()
     }
 }

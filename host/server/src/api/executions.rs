@@ -11,18 +11,17 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::StreamExt;
-use sandflow_engine::check_call_chain;
+use sandflow_engine::{ExecutionSpec, RunFrom};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::api::error::{ApiError, ApiResult};
-use crate::api::extract::{Body, Caller};
+use crate::api::extract::{Body, Caller, parse_workflow_state};
 use crate::api::schemas;
 use crate::api::state::AppState;
-use crate::api::workflows::{check_id, validated_state};
+use crate::api::workflows::check_id;
 use crate::auth::Scope;
 use crate::run::pass::Answer;
-use crate::run::request::{StoredRequest, StoredRunFrom};
 
 /// `POST /v1/workflows/execute`, field for field as the hosted API.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -90,9 +89,11 @@ pub struct ResumeBody {
 }
 
 /// 200 for a finished execution, 202 for a paused one.
-fn answer(answer: Answer) -> (StatusCode, Json<Value>) {
-    let status = if answer.paused { StatusCode::ACCEPTED } else { StatusCode::OK };
-    (status, Json(answer.result))
+impl IntoResponse for Answer {
+    fn into_response(self) -> axum::response::Response {
+        let status = if self.paused { StatusCode::ACCEPTED } else { StatusCode::OK };
+        (status, Json(self.result)).into_response()
+    }
 }
 
 /// `POST /v1/workflows/execute`: checks everything, stores the execution,
@@ -122,20 +123,20 @@ pub async fn execute(
     State(app): State<Arc<AppState>>,
     caller: Caller,
     Body(body): Body<ExecuteBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<Answer> {
     caller.require(Scope::WorkflowsExecute)?;
     let tenant = caller.tenant();
     check_id("workflowId", &body.workflow_id)?;
     if body.call_chain.iter().any(String::is_empty) {
         return Err(ApiError::bad_request("callChain entries must be at least 1 character"));
     }
-    // The engine's own rule, refused here before anything is stored.
-    check_call_chain(&body.call_chain, &body.workflow_id)?;
-    let max = app.run.engine_settings.max_parallel_nodes;
+    // Zero and above the maximum are the engine's to refuse, with the rest of its checks.
     let max_parallel_nodes = match body.options.max_parallel_nodes {
         None => None,
-        Some(n) if n >= 1 && n as usize <= max => Some(n as usize),
-        Some(n) => return Err(ApiError::bad_request(format!("maxParallelNodes must be between 1 and {max}, got {n}"))),
+        Some(n) => Some(
+            usize::try_from(n)
+                .map_err(|_| ApiError::bad_request(format!("maxParallelNodes must be at least 1, got {n}")))?,
+        ),
     };
     let state = match body.workflow {
         Some(inline) => {
@@ -161,8 +162,7 @@ pub async fn execute(
             None => return Err(ApiError::not_found("workflow", &body.workflow_id)),
         },
     };
-    let provided_env = body.options.environment_variables.keys().cloned().collect();
-    let state = validated_state(&app, &tenant, state, &provided_env).await?;
+    let state = parse_workflow_state(state, app.run.limits.max_blocks_per_workflow)?;
     let run_from = match body.run_from_block {
         None => None,
         Some(from) => {
@@ -173,27 +173,20 @@ pub async fn execute(
                 .await?
                 .filter(|e| e.workflow_id == body.workflow_id)
                 .ok_or_else(|| ApiError::not_found("execution", &from.execution_id))?;
-            let final_state = previous
+            let previous = previous
                 .result
                 .and_then(|r| r.get("finalState").cloned())
                 .and_then(|s| serde_json::from_value(s).ok())
                 .ok_or_else(|| {
                     ApiError::bad_request(format!("execution `{}` has no final state", from.execution_id))
                 })?;
-            let run_from = StoredRunFrom { start_block_id: from.start_block_id, previous: final_state };
-            // Refused here, before anything is stored, rather than by the engine later.
-            let check = sandflow_engine::RunFrom {
-                start_block_id: run_from.start_block_id.clone(),
-                previous: run_from.previous.clone(),
-            };
-            sandflow_engine::check_run_from(&state, &check)?;
-            Some(run_from)
+            Some(RunFrom { start_block_id: from.start_block_id, previous })
         }
     };
     let execution_id = body.options.execution_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     check_execution_id(&execution_id)?;
-    let request = StoredRequest {
-        workflow_id: body.workflow_id.clone(),
+    let spec = ExecutionSpec {
+        workflow_id: body.workflow_id,
         state,
         input: body.options.input.unwrap_or_else(|| json!({})),
         env: body.options.environment_variables,
@@ -203,10 +196,7 @@ pub async fn execute(
         parent_execution_id: body.parent_execution_id,
         run_from,
     };
-
-    // Refused before anything is stored: the caller may retry later.
-    app.dispatch.admit(&tenant)?;
-    Ok(answer(app.dispatch.execute(tenant, execution_id, request).await?))
+    Ok(app.dispatch.execute(tenant, execution_id, spec).await?)
 }
 
 /// Longest execution ID.
@@ -289,9 +279,9 @@ pub async fn resume(
     caller: Caller,
     Path(id): Path<String>,
     Body(body): Body<ResumeBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<Answer> {
     caller.require(Scope::WorkflowsExecute)?;
-    Ok(answer(app.dispatch.resume(caller.tenant(), id, body.context_id, body.input).await?))
+    Ok(app.dispatch.resume(caller.tenant(), id, body.context_id, body.input).await?)
 }
 
 /// `POST /v1/executions/{id}/cancel`.

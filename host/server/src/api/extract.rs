@@ -1,5 +1,6 @@
 //! Request extractors that answer in the API's error envelope: the bearer
-//! principal and JSON bodies with unknown fields refused.
+//! principal, JSON bodies with unknown fields refused, and the workflow
+//! state a body carries.
 
 use std::sync::Arc;
 
@@ -8,10 +9,11 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
-use sandflow_engine::MAX_JSON_DEPTH;
+use sandflow_engine::{MAX_JSON_DEPTH, WorkflowState};
 
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, ApiResult};
 use crate::api::state::AppState;
 use crate::auth::{AuthError, Principal, Scope, parse_bearer};
 use crate::tenant::Tenant;
@@ -134,6 +136,25 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
 /// axum's message without its generic prefix, e.g. `options: unknown field `x``.
 fn body_text(text: &str) -> String {
     text.strip_prefix("Failed to deserialize the JSON body into the target type: ").unwrap_or(text).to_string()
+}
+
+/// A workflow state as a request carries it: parsed, and refused with a 400
+/// above `max_blocks` blocks before anything more costly looks at it.
+pub fn parse_workflow_state(state: Value, max_blocks: usize) -> ApiResult<WorkflowState> {
+    let parsed: WorkflowState = serde_json::from_value(state).map_err(|e| {
+        ApiError::invalid_workflow(&[sandflow_engine::Problem {
+            block_id: None,
+            field: None,
+            message: format!("not a workflow state: {e}"),
+        }])
+    })?;
+    if parsed.blocks.len() > max_blocks {
+        return Err(ApiError::bad_request(format!(
+            "the workflow has {} blocks, over the limit of {max_blocks}",
+            parsed.blocks.len()
+        )));
+    }
+    Ok(parsed)
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
 //! Workflow routes: create, read, replace the draft, deploy, delete.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::Json;
@@ -12,7 +11,7 @@ use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
 use crate::api::error::{ApiError, ApiResult};
-use crate::api::extract::{Body, Caller};
+use crate::api::extract::{Body, Caller, parse_workflow_state};
 use crate::api::schemas;
 use crate::api::state::AppState;
 use crate::auth::Scope;
@@ -54,31 +53,12 @@ pub fn check_id(what: &str, id: &str) -> ApiResult<()> {
     }
 }
 
-/// Parses and validates a workflow state against the tenant's blocks, for an
-/// execution that provides the environment variables `provided_env` (none for a
-/// draft): a `{{NAME}}` of a provided variable needs its block's grant.
-pub async fn validated_state(
-    app: &AppState,
-    tenant: &Tenant,
-    state: Value,
-    provided_env: &BTreeSet<String>,
-) -> ApiResult<WorkflowState> {
-    let parsed: WorkflowState = serde_json::from_value(state).map_err(|e| {
-        ApiError::invalid_workflow(&[sandflow_engine::Problem {
-            block_id: None,
-            field: None,
-            message: format!("not a workflow state: {e}"),
-        }])
-    })?;
-    if parsed.blocks.len() > app.run.limits.max_blocks_per_workflow {
-        return Err(ApiError::bad_request(format!(
-            "the workflow has {} blocks, over the limit of {}",
-            parsed.blocks.len(),
-            app.run.limits.max_blocks_per_workflow
-        )));
-    }
+/// Parses and validates a draft against the tenant's blocks (no environment
+/// is provided to a draft, so no grant is checked: see `Engine::validate`).
+async fn validated_draft(app: &AppState, tenant: &Tenant, state: Value) -> ApiResult<WorkflowState> {
+    let parsed = parse_workflow_state(state, app.run.limits.max_blocks_per_workflow)?;
     let engine = Engine::new(app.run.blocks.runner_for(tenant).await, app.run.engine_settings.clone());
-    engine.validate_with_env(&parsed, provided_env).map_err(|problems| ApiError::invalid_workflow(&problems))?;
+    engine.validate(&parsed).map_err(|problems| ApiError::invalid_workflow(&problems))?;
     Ok(parsed)
 }
 
@@ -129,7 +109,7 @@ pub async fn create(
     if body.name.trim().is_empty() || body.name.len() > 256 {
         return Err(ApiError::bad_request("name must be 1 to 256 characters"));
     }
-    let state = validated_state(&app, &tenant, body.state, &BTreeSet::new()).await?;
+    let state = validated_draft(&app, &tenant, body.state).await?;
     let state = serde_json::to_value(state).map_err(ApiError::internal)?;
     app.run.store.create_workflow(tenant.as_str(), &id, &body.name, state).await.map_err(|e| match e {
         sandflow_store::StoreError::Conflict(_) => {
@@ -189,7 +169,7 @@ pub async fn replace_draft(
     let tenant = caller.tenant();
     // Unknown first, so a bad state for another tenant's ID reveals nothing.
     view(&app, &tenant, &id).await?;
-    let state = validated_state(&app, &tenant, body.state, &BTreeSet::new()).await?;
+    let state = validated_draft(&app, &tenant, body.state).await?;
     let state = serde_json::to_value(state).map_err(ApiError::internal)?;
     app.run.store.update_draft(tenant.as_str(), &id, state).await.map_err(|e| match e {
         sandflow_store::StoreError::NotFound => ApiError::not_found("workflow", &id),

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use sandflow_engine::{Engine, ExecutionSpec};
 use sandflow_store::{ExecutionStatus as StoredStatus, NewExecution, WorkQueue};
 use serde_json::{Value, json};
 
@@ -14,7 +15,6 @@ use crate::run::events::{Elsewhere, EventStream, events};
 use crate::run::local::Local;
 use crate::run::pass::Answer;
 use crate::run::queued::Queued;
-use crate::run::request::StoredRequest;
 use crate::tenant::Tenant;
 
 /// Runs executions where this server's mode says.
@@ -67,8 +67,8 @@ impl Dispatch {
     }
 
     /// Refuses a new execution while this server is at its maximum, or the
-    /// tenant at its share; nothing is stored then.
-    pub fn admit(&self, tenant: &Tenant) -> Result<(), RunError> {
+    /// tenant at its share.
+    fn admit(&self, tenant: &Tenant) -> Result<(), RunError> {
         // Embedded: the executions running here; queued: the executes this server waits on.
         let (busy, of_tenant) = match &self.mode {
             Mode::Local(local) => local.busy(tenant),
@@ -85,16 +85,22 @@ impl Dispatch {
         Ok(())
     }
 
-    /// Stores a new execution of `request` (its environment values sealed)
-    /// and runs it to completion or pause, on its own task so that a caller
-    /// who hangs up does not stop it.
+    /// Checks a new execution of `request` as the engine will run it (the
+    /// tenant's blocks, the call chain, parallelism, a run from a block) and
+    /// against this server's room for it, then stores it (its environment
+    /// values sealed) and runs it to completion or pause, on its own task so
+    /// that a caller who hangs up does not stop it. Nothing is stored for a
+    /// refused execution.
     pub async fn execute(
         &self,
         tenant: Tenant,
         execution_id: String,
-        request: StoredRequest,
+        request: ExecutionSpec,
     ) -> Result<Answer, RunError> {
         let app = &self.app;
+        Engine::new(app.blocks.runner_for(&tenant).await, app.engine_settings.clone()).check(&request)?;
+        // The caller may retry later.
+        self.admit(&tenant)?;
         let execution = NewExecution {
             tenant: tenant.as_str().to_string(),
             id: execution_id.clone(),

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sandflow_engine::{ExecuteError, ExecutionResult};
+use sandflow_engine::{ExecuteError, ExecutionResult, ExecutionSpec};
 use sandflow_store::{ExecutionStatus as StoredStatus, NewExecution};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -13,7 +13,6 @@ use time::OffsetDateTime;
 use crate::run::context::RunContext;
 use crate::run::error::RunError;
 use crate::run::pass::{Pass, failed_before_running, run_pass};
-use crate::run::request::StoredRequest;
 use crate::run::resume::{Attempt, claim, resume_claimed};
 use crate::tenant::Tenant;
 
@@ -41,7 +40,7 @@ impl Local {
         &self,
         tenant: &Tenant,
         execution: NewExecution,
-        request: &StoredRequest,
+        request: &ExecutionSpec,
     ) -> Result<ExecutionResult, RunError> {
         let app = &self.app;
         let id = execution.id.clone();

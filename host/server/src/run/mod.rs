@@ -13,7 +13,6 @@ pub mod live;
 pub mod local;
 pub mod pass;
 pub mod queued;
-pub mod request;
 pub mod resume;
 pub mod sealed;
 pub mod worker;

@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 use sandflow_engine::reference::Redactor;
 use sandflow_engine::{
     Checkpoint, Engine, ExecuteError, ExecutionEvent, ExecutionObserver, ExecutionRequest, ExecutionResult,
-    ExecutionStatus, PauseKind, ResumeRequest, ResumeStatus, RunFrom, WorkflowSource, WorkflowState,
+    ExecutionSpec, ExecutionStatus, PauseKind, ResumeRequest, ResumeStatus, WorkflowSource, WorkflowState,
 };
 use sandflow_store::{ExecutionStatus as StoredStatus, PausePointRow, Store, StoreError};
 use serde_json::{Value, json};
@@ -22,7 +22,6 @@ use tokio::sync::{OwnedMutexGuard, mpsc, oneshot};
 use crate::run::context::RunContext;
 use crate::run::error::RunError;
 use crate::run::live::ProgressEvent;
-use crate::run::request::StoredRequest;
 use crate::tenant::Tenant;
 
 /// Whatever makes an execution this process's to store while a pass runs:
@@ -129,7 +128,7 @@ pub async fn run_pass(
     app: &RunContext,
     tenant: &Tenant,
     execution_id: &str,
-    request: &StoredRequest,
+    request: &ExecutionSpec,
     pass: Pass,
     hold: &dyn Hold,
 ) -> Result<ExecutionResult, RunError> {
@@ -214,21 +213,10 @@ pub async fn run_pass(
 
     let engine_request = ExecutionRequest {
         execution_id: execution_id.to_string(),
-        workflow_id: request.workflow_id.clone(),
-        state: request.state.clone(),
-        input: request.input.clone(),
-        env: request.env.clone(),
-        workflow_variables: request.workflow_variables.clone(),
-        max_parallel_nodes: request.max_parallel_nodes,
+        spec: request.clone(),
         cancel: cancel.clone(),
         checkpoints,
         resume,
-        run_from: request
-            .run_from
-            .as_ref()
-            .map(|r| RunFrom { start_block_id: r.start_block_id.clone(), previous: r.previous.clone() }),
-        call_chain: request.call_chain.clone(),
-        parent_execution_id: request.parent_execution_id.clone(),
         workflows: Some(Arc::new(TenantWorkflows {
             store: store.clone(),
             tenant: tenant.clone(),

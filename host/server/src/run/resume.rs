@@ -2,14 +2,13 @@
 //! claim the point (one winner among concurrent resumes), run the pass, then
 //! complete the point, or release it when the pass was refused.
 
-use sandflow_engine::{ExecuteError, ExecutionResult, ResumeRequest};
+use sandflow_engine::{ExecuteError, ExecutionResult, ExecutionSpec, ResumeRequest};
 use sandflow_store::{ClaimResult, ExecutionStatus as StoredStatus, PauseStatus};
 use serde_json::Value;
 
 use crate::run::context::RunContext;
 use crate::run::error::RunError;
 use crate::run::pass::{Hold, Pass, run_pass};
-use crate::run::request::StoredRequest;
 use crate::tenant::Tenant;
 
 /// Which attempt at a resume this is, as far as its caller knows.
@@ -77,7 +76,7 @@ pub async fn resume_claimed(
     app: &RunContext,
     tenant: &Tenant,
     id: &str,
-    request: &StoredRequest,
+    request: &ExecutionSpec,
     context_id: &str,
     input: Value,
     attempt: Attempt,

@@ -22,10 +22,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use sandflow_engine::{Checkpoint, CheckpointOutcome};
+use sandflow_engine::{Checkpoint, CheckpointOutcome, ExecutionSpec};
 use serde_json::{Map, Value, json};
-
-use crate::run::request::StoredRequest;
 
 /// Prefix of every sealed text: the format version.
 const SEALED_PREFIX: &str = "sf1.";
@@ -139,7 +137,7 @@ impl Sealer {
     }
 
     /// The request as the store keeps it: its environment values sealed.
-    pub fn seal_request(&self, tenant: &str, execution_id: &str, request: &StoredRequest) -> Value {
+    pub fn seal_request(&self, tenant: &str, execution_id: &str, request: &ExecutionSpec) -> Value {
         let mut value = serde_json::to_value(request).expect("a stored request is JSON");
         if let Some(fields) = value.as_object_mut()
             && !request.env.is_empty()
@@ -154,7 +152,7 @@ impl Sealer {
 
     /// A stored request read back, its environment values opened. Rows
     /// stored in the clear (before sealing existed) read as they are.
-    pub fn open_request(&self, tenant: &str, execution_id: &str, stored: Value) -> Result<StoredRequest, SealError> {
+    pub fn open_request(&self, tenant: &str, execution_id: &str, stored: Value) -> Result<ExecutionSpec, SealError> {
         let what = "stored request";
         let mut stored = stored;
         if let Some(fields) = stored.as_object_mut()

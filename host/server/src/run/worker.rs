@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use sandflow_engine::{PauseKind, ResumeStatus};
+use sandflow_engine::{ExecutionSpec, PauseKind, ResumeStatus};
 use sandflow_store::{
     ClaimedJob, ExecutionStatus as StoredStatus, JobId, JobKind, JobOutcome, PauseStatus, StoreError, WorkQueue,
 };
@@ -22,7 +22,6 @@ use crate::metrics::Metrics;
 use crate::run::context::RunContext;
 use crate::run::error::RunError;
 use crate::run::pass::{Hold, Pass, fail_execution, run_pass};
-use crate::run::request::StoredRequest;
 use crate::run::resume::{Attempt, claim, resume_claimed};
 use crate::settings::WorkerConfig;
 use crate::tenant::Tenant;
@@ -381,7 +380,7 @@ async fn run_job(
     if retried {
         store.record_restart(tenant.as_str(), id).await?;
     }
-    let request: StoredRequest = app
+    let request: ExecutionSpec = app
         .sealer
         .open_request(tenant.as_str(), id, record.request)
         .map_err(|e| JobError::Lost(RunError::Store(StoreError::Backend(format!("stored request of {id}: {e}")))))?;
