@@ -69,9 +69,6 @@ pub struct BlockLog {
     pub iteration_index: Option<u64>,
     pub fuel_consumed: u64,
     pub memory_peak_bytes: u64,
-    // `GuestLog` lives in `runner.rs`, which derives no schema; the server's
-    // document points these items at its `GuestLog` schema.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub guest_logs: Vec<GuestLog>,
 }
 

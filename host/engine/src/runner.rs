@@ -65,6 +65,7 @@ pub enum BlockOutcome {
 
 /// Severity and text of one line a block logged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GuestLog {
     pub level: String,
     pub message: String,

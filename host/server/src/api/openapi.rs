@@ -10,9 +10,7 @@ use std::sync::LazyLock;
 
 use axum::http::header;
 use axum::response::IntoResponse;
-use utoipa::openapi::schema::{ArrayBuilder, Schema};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::schemas::*;
@@ -69,7 +67,7 @@ use crate::api::schemas::*;
         VariableDef,
         VariableType,
     )),
-    modifiers(&BearerAuth, &GuestLogItems),
+    modifiers(&BearerAuth),
     tags(
         (name = "workflows", description = "Create, read, edit, deploy and delete workflows"),
         (name = "executions", description = "Run workflows, follow, resume and cancel executions"),
@@ -101,23 +99,6 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
-    }
-}
-
-/// Points `BlockLog.guestLogs` at the `GuestLog` schema. The engine's
-/// `GuestLog` (in its `runner.rs`) derives no schema, so `BlockLog` describes
-/// the field as an array of objects and `schemas.rs` mirrors `GuestLog`.
-struct GuestLogItems;
-
-impl Modify for GuestLogItems {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let block_log = openapi.components.as_mut().and_then(|components| components.schemas.get_mut("BlockLog"));
-        let Some(RefOr::T(Schema::Object(block_log))) = block_log else {
-            panic!("the document has a BlockLog object schema")
-        };
-        let items = ArrayBuilder::new().items(Ref::from_schema_name("GuestLog")).build();
-        let replaced = block_log.properties.insert("guestLogs".into(), RefOr::T(Schema::Array(items)));
-        assert!(replaced.is_some(), "BlockLog has guestLogs");
     }
 }
 

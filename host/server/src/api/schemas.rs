@@ -9,6 +9,7 @@
 use serde_json::Value;
 use utoipa::ToSchema;
 
+pub use sandflow_engine::GuestLog;
 pub use sandflow_engine::model::{
     BlockDef, BlockLimits, Edge, LoopDef, LoopType, ParallelDef, ParallelType, VariableDef, VariableType, WorkflowState,
 };
@@ -45,15 +46,6 @@ pub struct ErrorDetail {
     pub block_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    pub message: String,
-}
-
-/// One line a block logged.
-// The engine's `GuestLog` lives in its `runner.rs`, which derives no schema;
-// `openapi.rs` points `BlockLog.guestLogs` here, and a test there checks the fields.
-#[derive(ToSchema)]
-pub struct GuestLog {
-    pub level: String,
     pub message: String,
 }
 
