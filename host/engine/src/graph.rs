@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Edge, WorkflowState};
 
 /// One problem found in a workflow; validation reports all of them at once.
+/// The API answers with it as an entry of an error's `details`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ErrorDetail))]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -62,22 +62,10 @@ impl ApiError {
 
     /// 400 `invalid_workflow` with every problem.
     pub fn invalid_workflow(problems: &[Problem]) -> Self {
-        let details = problems
-            .iter()
-            .map(|p| {
-                let mut detail = serde_json::Map::new();
-                if let Some(block) = &p.block_id {
-                    detail.insert("blockId".into(), json!(block));
-                }
-                if let Some(field) = &p.field {
-                    detail.insert("field".into(), json!(field));
-                }
-                detail.insert("message".into(), json!(p.message));
-                Value::Object(detail)
-            })
-            .collect();
+        // A problem serializes as the API's detail: `blockId` and `field` when set, and `message`.
+        let details = serde_json::to_value(problems).expect("problems are JSON");
         Self {
-            details: Some(Box::new(Value::Array(details))),
+            details: Some(Box::new(details)),
             ..Self::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_workflow",

@@ -10,6 +10,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 pub use sandflow_engine::GuestLog;
+/// One problem in `details`: the engine's `Problem`, as the API answers with it.
+pub use sandflow_engine::Problem as ErrorDetail;
 pub use sandflow_engine::model::{
     BlockDef, BlockLimits, Edge, LoopDef, LoopType, ParallelDef, ParallelType, VariableDef, VariableType, WorkflowState,
 };
@@ -36,17 +38,6 @@ pub struct ErrorBody {
     /// One entry per problem, e.g. every problem of an invalid workflow.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<Vec<ErrorDetail>>,
-}
-
-/// One problem in `details`.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ErrorDetail {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub block_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    pub message: String,
 }
 
 /// A workflow with its draft and deployed versions.
