@@ -83,7 +83,7 @@ pub(crate) fn admit(
 
 /// The number of block runs an execution may have at once: `requested`, or
 /// the engine's default, refused unless between 1 and the engine's maximum.
-pub fn check_parallelism(settings: &EngineSettings, requested: Option<usize>) -> Result<usize, ExecuteError> {
+pub(crate) fn check_parallelism(settings: &EngineSettings, requested: Option<usize>) -> Result<usize, ExecuteError> {
     let parallel = requested.unwrap_or(settings.default_parallel_nodes);
     if parallel == 0 || parallel > settings.max_parallel_nodes {
         return Err(ExecuteError::MaxParallelNodes { got: parallel, max: settings.max_parallel_nodes });
@@ -93,7 +93,7 @@ pub fn check_parallelism(settings: &EngineSettings, requested: Option<usize>) ->
 
 /// Refuses to run `workflow_id` under `call_chain` (the workflows that led to
 /// it, outermost first) when it is already in the chain or the chain is too long.
-pub fn check_call_chain(call_chain: &[String], workflow_id: &str) -> Result<(), ExecuteError> {
+pub(crate) fn check_call_chain(call_chain: &[String], workflow_id: &str) -> Result<(), ExecuteError> {
     if call_chain.iter().any(|id| id == workflow_id) {
         return Err(ExecuteError::WorkflowCycle(workflow_id.to_string()));
     }

@@ -1,7 +1,6 @@
 //! The engine: admits an execution, runs it with the scheduler, and answers
 //! with its `ExecutionResult`.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -16,7 +15,7 @@ use crate::runner::BlockRunner;
 use crate::scheduler::ExecutionContext;
 use crate::settings::EngineSettings;
 use crate::subworkflow::{ChildExecutions, Parent, Subworkflows, block_schemas};
-use crate::validate::validate_with_env;
+use crate::validate::validate;
 
 /// Runs workflows with a [`BlockRunner`].
 pub struct Engine<R> {
@@ -41,19 +40,10 @@ impl<R: BlockRunner> Engine<R> {
     }
 
     /// Validates a workflow against the runner's block catalogue (a draft: no
-    /// environment variables provided, so no grant is checked).
+    /// environment variables provided, so no grant is checked; an execution's
+    /// grants are checked by [`Engine::check`] and [`Engine::execute`]).
     pub fn validate(&self, state: &WorkflowState) -> Result<(), Vec<Problem>> {
-        self.validate_with_env(state, &BTreeSet::new())
-    }
-
-    /// Validates a workflow for an execution that provides `provided_env`: also
-    /// every `{{NAME}}` of a provided variable must be granted by its block's `env`.
-    pub fn validate_with_env(
-        &self,
-        state: &WorkflowState,
-        provided_env: &BTreeSet<String>,
-    ) -> Result<(), Vec<Problem>> {
-        validate_with_env(state, &block_schemas(&*self.runner), &self.settings.validation, provided_env)
+        validate(state, &block_schemas(&*self.runner), &self.settings.validation)
     }
 
     /// Refuses an execution of `spec` as [`Engine::execute`] would, without

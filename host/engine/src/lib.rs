@@ -24,7 +24,7 @@ pub mod settings;
 pub mod subworkflow;
 pub mod validate;
 
-pub use admission::{MAX_CALL_DEPTH, check_call_chain, check_parallelism, check_resume_input};
+pub use admission::{MAX_CALL_DEPTH, check_resume_input};
 pub use block_error::{BlockError, BlockErrorKind};
 pub use budget::{ExecutionBudgets, MAX_JSON_DEPTH};
 pub use error::ExecuteError;
