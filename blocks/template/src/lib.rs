@@ -10,6 +10,7 @@ mod python_repr;
 #[cfg(test)]
 mod tests;
 
+use std::cell::OnceCell;
 use std::io;
 
 use minijinja::{Environment, ErrorKind};
@@ -61,17 +62,44 @@ pub struct Output {
     pub text: String,
 }
 
-/// Renders `template` over `data`: a template that does not parse is
-/// [`BlockError::InvalidInput`]; a failure while rendering (unknown filter, bad
-/// operation, out of fuel, output over [`MAX_OUTPUT_BYTES`]) is [`BlockError::Failed`].
-/// `references` is bound as [`REFERENCES`] (over a `__refs` key of `data`).
-pub fn render(template: &str, data: Value, references: Vec<Value>) -> Result<String, BlockError> {
-    let source = percent_operator::rewrite(template);
+thread_local! {
+    /// The environment every render uses, built by [`prepare`] before the component's snapshot
+    /// was taken, else by the first render. It holds only settings, filters and functions:
+    /// the template and its data are given to each render, and nothing of a render is kept.
+    static ENVIRONMENT: OnceCell<Environment<'static>> = const { OnceCell::new() };
+}
+
+/// Builds, ahead of any run, the environment [`render`] uses: the block's init calls it, so the
+/// component's snapshot holds it. It calls no import (no clock, randomness or output) and
+/// creates no hash map. A component that was not pre-initialized builds it in the run instead.
+pub fn prepare() {
+    ENVIRONMENT.with(|environment| {
+        environment.get_or_init(environment_for_render);
+    });
+}
+
+/// Jinja2's filters and printing, with [`FUEL`] for each render.
+fn environment_for_render() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_fuel(Some(FUEL));
     jinja2_filters::add_to_environment(&mut env);
     percent_operator::add_to_environment(&mut env);
     env.set_formatter(print_as_jinja2);
+    env
+}
+
+/// Renders `template` over `data`: a template that does not parse is
+/// [`BlockError::InvalidInput`]; a failure while rendering (unknown filter, bad
+/// operation, out of fuel, output over [`MAX_OUTPUT_BYTES`]) is [`BlockError::Failed`].
+/// `references` is bound as [`REFERENCES`] (over a `__refs` key of `data`).
+pub fn render(template: &str, data: Value, references: Vec<Value>) -> Result<String, BlockError> {
+    ENVIRONMENT
+        .with(|environment| render_in(environment.get_or_init(environment_for_render), template, data, references))
+}
+
+/// [`render`] in `env`.
+fn render_in(env: &Environment<'_>, template: &str, data: Value, references: Vec<Value>) -> Result<String, BlockError> {
+    let source = percent_operator::rewrite(template);
     let compiled =
         env.template_from_named_str("template", &source).map_err(|e| BlockError::InvalidInput(describe(&e)))?;
 
@@ -99,7 +127,11 @@ pub fn render(template: &str, data: Value, references: Vec<Value>) -> Result<Str
 }
 
 /// Jinja2 prints `str(value)`: `[1, 'a']`, `{'a': 1}`, `True`, `None`, `1e+16`.
-fn print_as_jinja2(out: &mut minijinja::Output, state: &minijinja::State, value: &minijinja::Value) -> Result<(), minijinja::Error> {
+fn print_as_jinja2(
+    out: &mut minijinja::Output,
+    state: &minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
     if value.is_undefined() || value.is_safe() {
         return minijinja::escape_formatter(out, state, value);
     }
@@ -161,4 +193,4 @@ impl Block for Template {
     }
 }
 
-sandflow_sdk::export_block!(Template);
+sandflow_sdk::export_block!(Template, init = prepare);

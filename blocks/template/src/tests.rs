@@ -1,12 +1,13 @@
 //! Native tests of rendering and of the error mapping.
 
 use std::borrow::Cow;
+use std::time::{Duration, Instant};
 
 use sandflow_sdk::BlockError;
 use sandflow_sdk::serde_json::{self, json};
 
 use crate::percent_operator::rewrite;
-use crate::{MAX_OUTPUT_BYTES, Params, render};
+use crate::{MAX_OUTPUT_BYTES, Params, environment_for_render, prepare, render, render_in};
 
 fn failed(template: &str) -> String {
     match render(template, json!({}), vec![]) {
@@ -165,4 +166,135 @@ fn references_are_variables_never_template_source() {
 fn references_win_over_a_data_key_of_the_same_name() {
     let text = render("{{ __refs[0] }}", json!({"__refs": ["from data"]}), vec![json!("from the engine")]).unwrap();
     assert_eq!(text, "from the engine");
+}
+
+/// How a template is rendered, each on a thread of its own so nothing is left from another.
+#[derive(Debug, Clone, Copy)]
+enum Start {
+    /// As a component that was not pre-initialized: the run builds the environment itself.
+    Unprepared,
+    /// As a pre-initialized component: [`prepare`] ran before.
+    Prepared,
+    /// In an environment of its own, as the block did before it kept one.
+    OwnEnvironment,
+}
+
+fn on_fresh_thread(
+    start: Start,
+    template: &str,
+    data: &serde_json::Value,
+    references: &[serde_json::Value],
+) -> Result<String, BlockError> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| match start {
+                Start::Unprepared => render(template, data.clone(), references.to_vec()),
+                Start::Prepared => {
+                    prepare();
+                    render(template, data.clone(), references.to_vec())
+                }
+                Start::OwnEnvironment => {
+                    render_in(&environment_for_render(), template, data.clone(), references.to_vec())
+                }
+            })
+            .join()
+            .unwrap()
+    })
+}
+
+#[test]
+fn prepared_unprepared_and_own_environment_renders_agree() {
+    let data = json!({"n": 1, "user": {"name": "Ada"}, "items": [3, 1, 2], "text": "one two three four"});
+    let references = [json!({"ref": [1, 2]})];
+    let templates = [
+        "{{ n }}",
+        "Hello {{ user.name }}! {{ items | sort | join(', ') }} {{ items | sum }} {{ data.n }}",
+        "{% for i in items %}{{ loop.index }}:{{ i * 2 }}{% if not loop.last %},{% endif %}{% endfor %}",
+        "{{ user }} {{ items }} {{ 1e16 }} {{ none }} {{ true }} {{ __refs[0] }} {{ __refs[0].ref | tojson }}",
+        "{{ '%05.1f|%s|%r' % (3.14159, user.name, items) }} {{ '%d items' % n }} {{ '%s' | format(n) }}",
+        "{{ text | truncate(9) }}|{{ text | wordwrap(9) }}|{{ text | wordcount }}|{{ text | title }}|{{ text.split() }}",
+        "{{ 2.5 | round }} {{ 2.567 | round(1, 'floor') }} {{ '42' | int }} {{ 'x' | float(1.5) }} {{ 'ab' | center(6) }}",
+        "{{ '<a href=\"x\">&</a>' | e }} {{ 'a b&c' | urlencode }} {{ {'b': 1, 'a': [1]} | tojson }} {{ items | string }}",
+        "{% macro m(x) %}[{{ x }}]{% endmacro %}{{ m(n) }}{% set j = joiner('/') %}{% for i in items %}{{ j() }}{{ i }}{% endfor %}",
+        "{% for i in range(100000) %}{% for j in range(100) %}{% endfor %}{% endfor %}",
+        "{% autoescape true %}{{ '<b>' }} {{ user }}{% endautoescape %}",
+        "{{ user.name.upper() }} {{ text.replace('two', '2') }} {{ user.items() | list }} {{ '{:>4}'.format(n) if false else n }}",
+        "{% for i in range(100000000) %}{{ i }}{% endfor %}",
+        "{{ 'x' * 2000000 }}",
+        "{{ n | nosuchfilter }}",
+        "{{ n + 'a' }}",
+        "{{ 'abc' % n }}",
+        "{% if %}",
+        "{{ n ",
+        "{% for %}{% endfor %}",
+        "{% include 'other' %}",
+        "{% extends 'base' %}",
+        "{{ undefined_thing.attr }}",
+        "",
+    ];
+    for template in templates {
+        let unprepared = on_fresh_thread(Start::Unprepared, template, &data, &references);
+        assert_eq!(on_fresh_thread(Start::Prepared, template, &data, &references), unprepared, "{template}: prepared");
+        assert_eq!(
+            on_fresh_thread(Start::OwnEnvironment, template, &data, &references),
+            unprepared,
+            "{template}: own environment"
+        );
+    }
+}
+
+/// One render of each template, on a fresh thread as on a fresh sandbox:
+/// `cargo test --release -p sandflow-block-template -- --ignored bench --nocapture`.
+#[test]
+#[ignore = "a benchmark"]
+fn bench_render() {
+    const RUNS: u32 = 200;
+    let data = json!({"n": 1, "items": [1, 2, 3]});
+    let time = |start: Start, template: &'static str| {
+        let total: Duration = (0..RUNS)
+            .map(|_| {
+                std::thread::scope(|scope| {
+                    scope
+                        .spawn(|| {
+                            if let Start::Prepared = start {
+                                prepare();
+                            }
+                            let began = Instant::now();
+                            let result = match start {
+                                Start::OwnEnvironment => {
+                                    render_in(&environment_for_render(), template, data.clone(), vec![])
+                                }
+                                _ => render(template, data.clone(), vec![]),
+                            };
+                            let took = began.elapsed();
+                            assert!(result.is_ok(), "{template}: {result:?}");
+                            took
+                        })
+                        .join()
+                        .unwrap()
+                })
+            })
+            .sum();
+        total / RUNS
+    };
+    for template in ["{{ n }}", "{% for i in items %}{{ i | string | upper }}{% endfor %}"] {
+        for start in [Start::Unprepared, Start::Prepared, Start::OwnEnvironment] {
+            println!("{template:>56} {start:>14?}: {:>9.1?} per run", time(start, template));
+        }
+    }
+}
+
+/// One render of `{{ n }}`, for instruction counts of a prepared and an unprepared run:
+/// `valgrind --tool=callgrind --toggle-collect='*render*' <test binary> --ignored --exact tests::bench_one_render_prepared`.
+#[test]
+#[ignore = "a benchmark"]
+fn bench_one_render_prepared() {
+    prepare();
+    assert_eq!(render("{{ n }}", json!({"n": 1}), vec![]).unwrap(), "1");
+}
+
+#[test]
+#[ignore = "a benchmark"]
+fn bench_one_render_unprepared() {
+    assert_eq!(render("{{ n }}", json!({"n": 1}), vec![]).unwrap(), "1");
 }

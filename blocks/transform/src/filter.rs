@@ -1,16 +1,21 @@
 //! jq evaluation with jaq, and the conversions between `serde_json` values and jaq values.
 
+use std::cell::{OnceCell, RefCell};
+use std::collections::BTreeSet;
 use std::fmt;
 
-use jaq_core::load::{self, Arena, File, Loader, lex, parse};
+use jaq_core::load::lex::{StrPart, Tok, Token};
+use jaq_core::load::parse::Def;
+use jaq_core::load::{self, Arena, File, Lexer, Loader, lex, parse};
 use jaq_core::native::{Filter, Fun, bome, run, v};
 use jaq_core::{Compiler, Ctx, RunPtr, Vars, compile, data};
 use jaq_json::{Num, Val};
 use sandflow_sdk::Value;
 use serde::Deserialize;
 
-use crate::{alternatives, natives, prelude};
+use crate::prelude::Prelude;
 use crate::value::{self, JqVal, MAX_COLLECTED_LEN};
+use crate::{alternatives, natives, prelude};
 
 /// Why a filter produced no result.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +65,9 @@ fn native_funs() -> impl Iterator<Item = Fun<Data>> {
 
 /// jq's `builtins`: every definition and native filter as `name/arity`, without internal ones.
 fn builtin_names() -> JqVal {
-    let mut names: Vec<String> = (prelude::full().into_iter().map(|def| (def.name, def.args.len())))
+    let defs: Vec<(&str, usize)> =
+        with_prelude(true, |full| full.defs().iter().map(|def| (def.name, def.args.len())).collect());
+    let mut names: Vec<String> = (defs.into_iter())
         .chain(native_funs().map(|(name, args, _)| (name, args.len())))
         .filter(|(name, _)| !name.starts_with(['_', '!']) && !name.ends_with("_empty"))
         .map(|(name, arity)| format!("{name}/{arity}"))
@@ -70,10 +77,95 @@ fn builtin_names() -> JqVal {
     names.into_iter().map(JqVal::from).collect()
 }
 
+thread_local! {
+    /// jaq's core definitions ([`prelude::core`]) and the full prelude ([`prelude::full`]),
+    /// parsed by [`prepare`] before the component's snapshot was taken, else by the first
+    /// filter that needs them. Nothing of a run is kept in them, and each run starts from its
+    /// own copy of the snapshot.
+    static PRELUDES: [OnceCell<Prelude>; 2] = const { [OnceCell::new(), OnceCell::new()] };
+    /// The native filters for a compilation with the core definitions and with the full
+    /// prelude, built by [`prepare`] and taken by the first compilation of each kind (a jaq
+    /// native cannot be cloned); a later one builds its own.
+    static NATIVES: RefCell<[Option<Vec<Fun<Data>>>; 2]> = const { RefCell::new([None, None]) };
+}
+
+/// Builds, ahead of any run, what compiling a filter needs: the block's init calls it, so the
+/// component's snapshot holds the parsed definitions and the natives. It calls no import (no
+/// clock, randomness or output), and creates no hash map. A component that was not
+/// pre-initialized builds them in the run instead.
+pub fn prepare() {
+    for full in [false, true] {
+        with_prelude(full, |_| ());
+    }
+    NATIVES.with(|natives| *natives.borrow_mut() = [Some(natives_for(false)), Some(natives_for(true))]);
+}
+
+/// `f` of the core definitions, or of the full prelude when `full`, parsing them if no one has.
+fn with_prelude<T>(full: bool, f: impl FnOnce(&Prelude) -> T) -> T {
+    PRELUDES.with(|preludes| {
+        let prelude = preludes[usize::from(full)]
+            .get_or_init(|| Prelude::new(if full { prelude::full() } else { prelude::core() }));
+        f(prelude)
+    })
+}
+
+/// The natives for a compilation with the core definitions, or with the full prelude when `full`.
+fn natives_for(full: bool) -> Vec<Fun<Data>> {
+    // The core definitions lack the block's replacements of natives, so those natives must be missing too.
+    let replaced = if full { Default::default() } else { prelude::block_sigs() };
+    native_funs().filter(|(name, args, _)| !replaced.contains(&(*name, args.len()))).collect()
+}
+
+fn take_natives(full: bool) -> Vec<Fun<Data>> {
+    let prepared = NATIVES.with(|natives| natives.borrow_mut()[usize::from(full)].take());
+    prepared.unwrap_or_else(|| natives_for(full))
+}
+
+/// The words and `@format`s of `filter`: every name it can call a definition by.
+fn called_names(filter: &str) -> BTreeSet<&str> {
+    fn collect<'a>(tokens: &[Token<&'a str>], names: &mut BTreeSet<&'a str>) {
+        for Token(text, tok) in tokens {
+            match tok {
+                Tok::Word | Tok::Fmt => {
+                    names.insert(*text);
+                }
+                Tok::Block(inner) => collect(inner, names),
+                Tok::Str(parts) => parts.iter().for_each(|part| {
+                    if let StrPart::Term(term) = part {
+                        collect(std::slice::from_ref(term), names);
+                    }
+                }),
+                Tok::Var | Tok::Num | Tok::Sym => {}
+            }
+        }
+    }
+    let mut names = BTreeSet::new();
+    // A filter that does not lex fails to load with the same errors whatever the definitions.
+    if let Ok(tokens) = Lexer::new(filter).lex() {
+        collect(&tokens, &mut names);
+    }
+    names
+}
+
+/// The definitions to compile `filter` with, whose names are `names`: those it can reach.
+fn prelude_defs(full: bool, names: &BTreeSet<&str>) -> Vec<Def> {
+    #[cfg(test)]
+    if crate::tests::WHOLE_PRELUDE.with(std::cell::Cell::get) {
+        return with_prelude(full, |prelude| prelude.defs().to_vec());
+    }
+    with_prelude(full, |prelude| prelude.reachable(names.iter().copied()))
+}
+
 /// Loads and compiles `filter` with jaq's core definitions and natives (less those the block
-/// replaces), or with the whole prelude and every native when `full`.
-fn compile_filter<'a>(arena: &'a Arena, filter: &'a str, full: bool) -> Result<jaq_core::Filter<Data>, FilterError> {
-    let defs = if full { prelude::full() } else { prelude::core() };
+/// replaces), or with the whole prelude and every native when `full`; of the definitions only
+/// those `filter` can call, by `names`.
+fn compile_filter<'a>(
+    arena: &'a Arena,
+    filter: &'a str,
+    names: &BTreeSet<&str>,
+    full: bool,
+) -> Result<jaq_core::Filter<Data>, FilterError> {
+    let defs: Vec<Def<&'a str>> = prelude_defs(full, names);
     // The default module reader refuses every `import`/`include`, which is what a sandboxed block wants.
     let modules = Loader::new(defs)
         .load(arena, File { code: filter, path: () })
@@ -81,11 +173,8 @@ fn compile_filter<'a>(arena: &'a Arena, filter: &'a str, full: bool) -> Result<j
     // Data imports (`import "x" as $x;`) would leave a global variable unbound at run time, so refuse them here.
     load::import(&modules, |_| Err("data imports are not supported".into()))
         .map_err(|errors| FilterError::Invalid(load_message(filter, errors)))?;
-    // The core definitions lack the block's replacements of natives, so those natives must be missing too.
-    let replaced = if full { Default::default() } else { prelude::block_sigs() };
-    let funs = native_funs().filter(|(name, args, _)| !replaced.contains(&(*name, args.len())));
     Compiler::<_, Data>::default()
-        .with_funs(funs)
+        .with_funs(take_natives(full))
         .with_global_vars(GLOBAL_VARS)
         .compile(modules)
         .map_err(|errors| FilterError::Invalid(compile_message(filter, errors)))
@@ -115,21 +204,28 @@ pub fn run_filter_each(filter: &str, input: Value, emit: impl FnMut(Value)) -> R
     run_each(filter, input, Vec::new(), emit)
 }
 
-fn run_each(filter: &str, input: Value, references: Vec<Value>, mut emit: impl FnMut(Value)) -> Result<(), FilterError> {
-    // Each run is a fresh sandbox, so parsing and compiling jq's standard
-    // library (over a hundred definitions) would be paid on every run. Most
-    // filters need only the core: try that first, and the full library only
-    // when the filter names something outside it.
+fn run_each(
+    filter: &str,
+    input: Value,
+    references: Vec<Value>,
+    mut emit: impl FnMut(Value),
+) -> Result<(), FilterError> {
+    // Only the definitions the filter can call are compiled, the rest of jq's standard
+    // library (over a hundred definitions) is left out. Most filters need only the core: try
+    // that first, and the full library only when the filter names something outside it.
     let filter = &*alternatives::desugar(filter);
+    let names = called_names(filter);
     let core_arena = Arena::default();
     let full_arena = Arena::default();
-    let compiled = match compile_filter(&core_arena, filter, false) {
+    let compiled = match compile_filter(&core_arena, filter, &names, false) {
         Ok(compiled) => compiled,
-        Err(_) => compile_filter(&full_arena, filter, true)?,
+        Err(_) => compile_filter(&full_arena, filter, &names, true)?,
     };
 
     let input = JqVal(Val::deserialize(input).map_err(|e| FilterError::Runtime(format!("input: {e}")))?);
-    let references = JqVal(Val::deserialize(Value::Array(references)).map_err(|e| FilterError::Runtime(format!("references: {e}")))?);
+    let references = JqVal(
+        Val::deserialize(Value::Array(references)).map_err(|e| FilterError::Runtime(format!("references: {e}")))?,
+    );
     let ctx = Ctx::<Data>::new(&compiled.lut, Vars::new(global_values(references)));
     value::clear_collection_cut();
     let cut = || {

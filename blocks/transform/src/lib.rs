@@ -4,9 +4,9 @@ mod alternatives;
 mod filter;
 mod natives;
 mod prelude;
-mod value;
 #[cfg(test)]
 mod tests;
+mod value;
 
 use sandflow_sdk::{Block, BlockError, Context, Outcome, Value};
 use serde::{Deserialize, Serialize};
@@ -61,4 +61,9 @@ impl Block for Transform {
     }
 }
 
-sandflow_sdk::export_block!(Transform);
+/// The block's init: parses jq's definitions and builds the natives once, at build time.
+fn prepare() {
+    filter::prepare();
+}
+
+sandflow_sdk::export_block!(Transform, init = prepare);

@@ -5,7 +5,7 @@
 //! Instead jaq's replaced definitions are dropped and the rest put in an order where every
 //! definition follows those it calls.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jaq_core::load::lex::StrPart;
 use jaq_core::load::parse::{BinaryOp, Def, Pattern, Term};
@@ -54,6 +54,58 @@ pub fn core() -> Vec<Def> {
     kept
 }
 
+/// Definitions in order, each with the definitions it may call, so that a filter is compiled
+/// with only the definitions it can reach rather than all of them.
+pub struct Prelude {
+    defs: Vec<Def>,
+    by_name: BTreeMap<&'static str, Vec<usize>>,
+    /// For each definition, the definitions named like a filter its body calls, of any arity.
+    callees: Vec<Vec<usize>>,
+}
+
+impl Prelude {
+    pub fn new(defs: Vec<Def>) -> Self {
+        let mut by_name: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
+        for (index, def) in defs.iter().enumerate() {
+            by_name.entry(def.name).or_default().push(index);
+        }
+        let callees = (defs.iter())
+            .map(|def| {
+                let mut found = BTreeSet::new();
+                term_calls(&def.body, &mut found);
+                let names: BTreeSet<&str> = found.into_iter().map(|(name, _)| name).collect();
+                names.into_iter().flat_map(|name| by_name.get(name).into_iter().flatten().copied()).collect()
+            })
+            .collect();
+        Self { defs, by_name, callees }
+    }
+
+    /// Every definition, in order.
+    pub fn defs(&self) -> &[Def] {
+        &self.defs
+    }
+
+    /// The definitions named in `names` and those they call, transitively, in their order.
+    ///
+    /// jaq's parser makes a call only from a word or a `@format` token, so a program whose
+    /// tokens are `names` can call no other definition; the rest would be compiled and never
+    /// run. A definition is resolved against those before it, all of which are kept when it
+    /// calls them, so the program compiles to the same filter as with [`Prelude::defs`], with
+    /// the same errors. A name matches every arity and local names match too: keeping a
+    /// definition the program cannot call changes nothing but the work.
+    pub fn reachable<'n>(&self, names: impl IntoIterator<Item = &'n str>) -> Vec<Def> {
+        let mut kept = vec![false; self.defs.len()];
+        let mut pending: Vec<usize> =
+            names.into_iter().filter_map(|name| self.by_name.get(name)).flatten().copied().collect();
+        while let Some(index) = pending.pop() {
+            if !std::mem::replace(&mut kept[index], true) {
+                pending.extend(&self.callees[index]);
+            }
+        }
+        (self.defs.iter().zip(kept)).filter(|(_, kept)| *kept).map(|(def, _)| def.clone()).collect()
+    }
+}
+
 /// `ours` in place of the same-named ones of `theirs`, every definition after those it calls.
 fn merge(theirs: Vec<Def>, ours: Vec<Def>) -> Vec<Def> {
     let replaced: BTreeSet<Sig> = ours.iter().map(sig).collect();
@@ -65,7 +117,9 @@ fn merge(theirs: Vec<Def>, ours: Vec<Def>) -> Vec<Def> {
         let before = pending.len();
         let mut waiting = Vec::new();
         for def in pending {
-            let ready = calls(&def).iter().all(|callee| *callee == sig(&def) || !defined.contains(callee) || placed.contains(callee));
+            let ready = calls(&def)
+                .iter()
+                .all(|callee| *callee == sig(&def) || !defined.contains(callee) || placed.contains(callee));
             if ready {
                 placed.insert(sig(&def));
                 ordered.push(def);
@@ -97,12 +151,20 @@ fn term_calls(term: &Term<&'static str>, found: &mut BTreeSet<Sig>) {
     let mut children: Vec<&Term<&'static str>> = Vec::new();
     match term {
         Term::Id | Term::Recurse | Term::Num(_) | Term::Var(_) | Term::Break(_) | Term::Arr(None) => {}
-        Term::Str(_, parts) => children.extend(parts.iter().filter_map(|part| match part {
-            StrPart::Term(t) => Some(t),
-            _ => None,
-        })),
+        Term::Str(format, parts) => {
+            // `@base64 "\(.)"` calls the filter `@base64` on each interpolated value.
+            if let Some(format) = format {
+                found.insert((format, 0));
+            }
+            children.extend(parts.iter().filter_map(|part| match part {
+                StrPart::Term(t) => Some(t),
+                _ => None,
+            }))
+        }
         Term::Arr(Some(t)) | Term::Neg(t) | Term::Label(_, t) => children.push(t),
-        Term::Obj(entries) => children.extend(entries.iter().flat_map(|(key, value)| std::iter::once(key).chain(value))),
+        Term::Obj(entries) => {
+            children.extend(entries.iter().flat_map(|(key, value)| std::iter::once(key).chain(value)))
+        }
         Term::BinOp(l, op, r) => {
             children.extend([&**l, &**r]);
             if let BinaryOp::Pipe(Some(pattern)) = op {

@@ -1,9 +1,18 @@
 //! Native tests of the jq evaluation and of the block's error mapping.
 
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
 use sandflow_sdk::BlockError;
 use sandflow_sdk::serde_json::{self, json};
 
-use crate::{FilterError, Params, run_filter};
+use crate::{FilterError, Params, filter, run_filter, run_filter_with};
+
+thread_local! {
+    /// Set by a test to compile filters with every definition of the prelude, as the block
+    /// did before it kept only those a filter can reach.
+    pub(crate) static WHOLE_PRELUDE: Cell<bool> = const { Cell::new(false) };
+}
 
 fn invalid(filter: &str) -> String {
     match run_filter(filter, json!(null)) {
@@ -215,7 +224,8 @@ fn references_are_the_variable_refs_bound_as_data() {
     use crate::run_filter_with;
     let hostile = json!("\") | $ENV | (\"");
     let references = vec![json!(2), hostile.clone(), json!({"a": [1]})];
-    let filter = "[.[] | select(. > $__refs[0])] | {big: ., who: $__refs[1], label: \"for \\($__refs[1]) \\($__refs[2])\"}";
+    let filter =
+        "[.[] | select(. > $__refs[0])] | {big: ., who: $__refs[1], label: \"for \\($__refs[1]) \\($__refs[2])\"}";
     assert_eq!(
         run_filter_with(filter, json!([1, 2, 3]), references),
         Ok(json!({"big": [3], "who": hostile, "label": "for \") | $ENV | (\" {\"a\":[1]}"}))
@@ -238,7 +248,8 @@ fn huge_arrays_fail_with_the_limit_named() {
 #[test]
 fn fractional_and_nan_bounds_as_jq_reads_them() {
     let slices = "[.[nan:2], .[1:nan], .[nan:nan], .[nan], .[1.5:3.5], (.[1.1] = 9), .[-1.5:], .[:-1.5]]";
-    let expected = json!([[0, 1], [1, 2, 3, 4], [0, 1, 2, 3, 4], null, [1, 2, 3], [0, 9, 2, 3, 4], [3, 4], [0, 1, 2, 3]]);
+    let expected =
+        json!([[0, 1], [1, 2, 3, 4], [0, 1, 2, 3, 4], null, [1, 2, 3], [0, 9, 2, 3, 4], [3, 4], [0, 1, 2, 3]]);
     assert_eq!(run_filter(slices, json!([0, 1, 2, 3, 4])), Ok(expected));
     assert_eq!(run_filter(".[1.5:3.5]", json!("abcdef")), Ok(json!("bcd")));
 }
@@ -254,7 +265,9 @@ fn deletions_address_the_original_arrays() {
 
 /// Values 10,000 levels deep need more stack than a test thread has, natively.
 fn on_deep_stack<T: Send>(run: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|scope| std::thread::Builder::new().stack_size(256 << 20).spawn_scoped(scope, run).unwrap().join().unwrap())
+    std::thread::scope(|scope| {
+        std::thread::Builder::new().stack_size(256 << 20).spawn_scoped(scope, run).unwrap().join().unwrap()
+    })
 }
 
 // Expected values from jq 1.8 (the PyPI `jq` package 1.13).
@@ -264,7 +277,10 @@ fn deep_values_print_parse_and_merge_within_jq_depth_limits() {
         let arrays = "reduce range(10001) as $_ ([];[.]) | tojson | .[9995:10030]";
         assert_eq!(run_filter(arrays, json!(null)), Ok(json!("[[[[[[<skipped: too deep>]]]]]]]]]]")));
         let objects = "reduce range(10001) as $_ ({};{a:.}) | tojson | (length, .[49990:50040])";
-        assert_eq!(run_filter(objects, json!(null)), Ok(json!([60025, "{\"a\":{\"a\":{\"a\":<skipped: too deep>}}}}}}}}}}}}}}}}"])));
+        assert_eq!(
+            run_filter(objects, json!(null)),
+            Ok(json!([60025, "{\"a\":{\"a\":{\"a\":<skipped: too deep>}}}}}}}}}}}}}}}}"]))
+        );
         let shallower = "reduce range(10000) as $_ ({};{a:.}) | tojson | length";
         assert_eq!(run_filter(shallower, json!(null)), Ok(json!(60002)));
         let parse = "reduce range(10000) as $_ ([];[.]) | tojson | try fromjson catch startswith(\"Exceeds depth limit for parsing\")";
@@ -272,4 +288,136 @@ fn deep_values_print_parse_and_merge_within_jq_depth_limits() {
         let merge = "try (reduce range(10001) as $_ ({}; {a: .}) as $x | $x * $x) catch .";
         assert_eq!(run_filter(merge, json!(null)), Ok(json!("Object merge too deep")));
     });
+}
+
+/// How a filter is compiled, each on a thread of its own so nothing is left from another.
+#[derive(Debug, Clone, Copy)]
+enum Start {
+    /// As a component that was not pre-initialized: the run parses the definitions itself.
+    Unprepared,
+    /// As a pre-initialized component: [`filter::prepare`] ran before.
+    Prepared,
+    /// With the whole prelude rather than the definitions the filter can reach.
+    WholePrelude,
+}
+
+fn on_fresh_thread<T: Send>(start: Start, run: impl FnOnce() -> T + Send) -> T {
+    on_deep_stack(|| {
+        match start {
+            Start::Unprepared => {}
+            Start::Prepared => filter::prepare(),
+            Start::WholePrelude => WHOLE_PRELUDE.with(|whole| whole.set(true)),
+        }
+        run()
+    })
+}
+
+#[test]
+fn prepared_unprepared_and_whole_prelude_runs_agree() {
+    let input = json!({"n": 1, "items": [3, 1, 2], "s": "Hello, World", "t": 1700000000});
+    let filters = [
+        ".n + 1",
+        ".items | map(. * 2)",
+        ".items | sort | map(. * 10)",
+        "[.items[] | select(. > 1)] | add",
+        "[limit(2; .items[])], first(.items[]), [range(3)]",
+        ".s | ascii_downcase, ascii_upcase, test(\"world\"; \"i\"), [splits(\", \")]",
+        ".s | @base64 \"b64: \\(.)\", @json, @text, @html \"<\\(.)>\"",
+        ".t | todate, (gmtime | mktime), strftime(\"%Y\")",
+        "to_entries | map(.key) | join(\",\")",
+        "([paths] | length), (walk(if type == \"number\" then . + 1 else . end) | .items)",
+        "[paths(type == \"number\")], getpath([\"items\", 0]), [tostream | select(length == 2)] | tojson",
+        "def f(g): def h: g; [h, h]; f(.n), (reduce .items[] as $x (0; . + $x))",
+        "def map(f): \"mine\"; map(.)",
+        "$ENV, ($__refs | length), label $out | 1, break $out, 2",
+        "builtins | length > 100, (builtins | map(select(startswith(\"map\"))) | sort)",
+        "input_line_number? // \"none\", (try error(\"boom\") catch .), (.nope | not), $__loc__",
+        ".items as [$a, $b] | {$a, b: $b} | has(\"a\"), ([.[]?] | length)",
+        "getpath([\"a\"]) //= 3 | .a, (.items |= map(. - 1) | .items), (.n += 1 | .n)",
+        "[.items[] as $x ?// [$x] | $x]",
+        "(.items | indices(1)), (.s | ltrimstr(\"Hello\") | rtrimstr(\"World\")), (.items | min_by(.), unique)",
+        "@sh \"echo \\(.s)\", (.items | @csv), ([.s] | @tsv), (.s | @uri)",
+        "tojson | fromjson | .n, ([1, [2]] | flatten), ({} | .a.b.c = 1)",
+        "limit(-1; 1)",
+        "error(\"boom\")",
+        "error({a: 1})",
+        "halt_error",
+        ".n | halt",
+        "[.[] | tostring] | .[0] + 1",
+        ".a |",
+        "map(",
+        "\"\\(1;2)\"",
+        "nonexistent(1; 2)",
+        "map(.; .)",
+        "$undefined | @nosuchformat",
+        "@nosuchformat \"x\\(.)\"",
+        "import \"a\" as a; .",
+        "include \"x\"; .",
+        "import \"data\" as $d; $d",
+        "break $nolabel",
+        "1 as $x | 2 as $y | [$x, $y, $__refs[0]]",
+        "",
+        "   ",
+        "[range(1e6)] | length",
+    ];
+    for filter in filters {
+        let run = |start| on_fresh_thread(start, || run_filter_with(filter, input.clone(), vec![json!({"ref": true})]));
+        let unprepared = run(Start::Unprepared);
+        assert_eq!(run(Start::Prepared), unprepared, "{filter}: prepared");
+        assert_eq!(run(Start::WholePrelude), unprepared, "{filter}: whole prelude");
+    }
+}
+
+#[test]
+fn a_run_after_the_prepared_natives_were_taken_builds_its_own() {
+    on_fresh_thread(Start::Prepared, || {
+        for _ in 0..3 {
+            // `ascii` is outside jaq's core: each run compiles with the core and then the full prelude.
+            assert_eq!(run_filter(".n + 1", json!({"n": 1})), Ok(json!(2)));
+            assert_eq!(run_filter("65 | ascii", json!(null)), Ok(json!("A")));
+            assert!(matches!(run_filter("nonexistent", json!(null)), Err(FilterError::Invalid(_))));
+        }
+    });
+}
+
+/// One run's compile and evaluation of each filter, on a fresh thread as on a fresh sandbox:
+/// `cargo test --release -p sandflow-block-transform -- --ignored bench --nocapture`.
+#[test]
+#[ignore = "a benchmark"]
+fn bench_compile_and_run() {
+    const RUNS: u32 = 200;
+    let time = |start: Start, filter: &'static str| {
+        let total: Duration = (0..RUNS)
+            .map(|_| {
+                on_fresh_thread(start, || {
+                    let began = Instant::now();
+                    let result = run_filter(filter, json!({"n": 1, "s": "a"}));
+                    let took = began.elapsed();
+                    assert!(result.is_ok(), "{filter}: {result:?}");
+                    took
+                })
+            })
+            .sum();
+        total / RUNS
+    };
+    for filter in [".n + 1", "map_values(. // 0) | to_entries", ".s | ascii_downcase"] {
+        for start in [Start::Unprepared, Start::Prepared, Start::WholePrelude] {
+            println!("{filter:>34} {start:>12?}: {:>9.1?} per run", time(start, filter));
+        }
+    }
+}
+
+/// One run of `.n + 1`, for instruction counts of a prepared and an unprepared run:
+/// `valgrind --tool=callgrind --toggle-collect='*run_filter_with*' <test binary> --ignored --exact tests::bench_one_run_prepared`.
+#[test]
+#[ignore = "a benchmark"]
+fn bench_one_run_prepared() {
+    filter::prepare();
+    assert_eq!(run_filter_with(".n + 1", json!({"n": 1}), vec![]), Ok(json!(2)));
+}
+
+#[test]
+#[ignore = "a benchmark"]
+fn bench_one_run_unprepared() {
+    assert_eq!(run_filter_with(".n + 1", json!({"n": 1}), vec![]), Ok(json!(2)));
 }

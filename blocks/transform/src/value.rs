@@ -93,7 +93,13 @@ fn integral(value: &Val, round_up: bool) -> Val {
     match value {
         Val::Num(n @ (Num::Float(_) | Num::Dec(_))) => {
             let f = num_f64(n);
-            let f = if f.is_nan() { 0.0 } else if round_up { f.ceil() } else { f.floor() };
+            let f = if f.is_nan() {
+                0.0
+            } else if round_up {
+                f.ceil()
+            } else {
+                f.floor()
+            };
             if f.abs() < isize::MAX as f64 { Val::from(f as isize) } else { Val::from(f) }
         }
         other => other.clone(),
@@ -141,12 +147,14 @@ fn lower<'a>(result: ValX<'a, Val>) -> ValX<'a, JqVal> {
     result.map(JqVal).map_err(convert_exn)
 }
 
-fn index_message(value: &Val, index: &Val) -> String {
+/// jq's message for indexing a value of type `value_type` with `index` (built only on failure:
+/// it is a good share of an index's work).
+fn index_message(value_type: &str, index: &Val) -> String {
     let index = match index {
         Val::Null | Val::Bool(_) => type_name(index).to_string(),
         _ => describe(index),
     };
-    format!("Cannot index {} with {index}", type_name(value))
+    format!("Cannot index {value_type} with {index}")
 }
 
 impl fmt::Display for JqVal {
@@ -242,17 +250,21 @@ impl Add for JqVal {
         {
             return too_long("String concatenation");
         }
-        let message = || format!("{} and {} cannot be added", describe(&self.0), describe(&rhs.0));
-        let message = message();
-        reword(self.0.clone() + rhs.0, || message).map(JqVal)
+        binary(self.0, rhs.0, |l, r| l + r, "added")
     }
+}
+
+/// `op(l, r)`, failing with jq's `<l> and <r> cannot be <done>`: the message is built only on
+/// failure, as describing the operands is most of the work of `1 + 1`.
+fn binary(l: Val, r: Val, op: impl FnOnce(Val, Val) -> ValR<Val, Val>, done: &str) -> Result<JqVal> {
+    let operands = (l.clone(), r.clone());
+    reword(op(l, r), || format!("{} and {} cannot be {done}", describe(&operands.0), describe(&operands.1))).map(JqVal)
 }
 
 impl Sub for JqVal {
     type Output = Result<JqVal>;
     fn sub(self, rhs: Self) -> Self::Output {
-        let message = format!("{} and {} cannot be subtracted", describe(&self.0), describe(&rhs.0));
-        reword(self.0 - rhs.0, || message).map(JqVal)
+        binary(self.0, rhs.0, |l, r| l - r, "subtracted")
     }
 }
 
@@ -260,15 +272,13 @@ impl Mul for JqVal {
     type Output = Result<JqVal>;
     fn mul(self, rhs: Self) -> Self::Output {
         let (text, times) = match (&self.0, &rhs.0) {
-            (text @ (Val::TStr(_) | Val::BStr(_)), Val::Num(n)) | (Val::Num(n), text @ (Val::TStr(_) | Val::BStr(_))) => {
-                (text.clone(), num_f64(n))
-            }
+            (text @ (Val::TStr(_) | Val::BStr(_)), Val::Num(n))
+            | (Val::Num(n), text @ (Val::TStr(_) | Val::BStr(_))) => (text.clone(), num_f64(n)),
             _ => {
                 if merge_depth(&self.0, &rhs.0, MAX_MERGE_DEPTH + 1) > MAX_MERGE_DEPTH {
                     return fail("Object merge too deep");
                 }
-                let message = format!("{} and {} cannot be multiplied", describe(&self.0), describe(&rhs.0));
-                return reword(self.0 * rhs.0, || message).map(JqVal);
+                return binary(self.0, rhs.0, |l, r| l * r, "multiplied");
             }
         };
         // jq: a negative count (or NaN) gives null, a fractional one counts its whole part.
@@ -323,11 +333,11 @@ impl Div for JqVal {
     type Output = Result<JqVal>;
     fn div(self, rhs: Self) -> Self::Output {
         if number(&self.0).is_some() && number(&rhs.0) == Some(0.0) {
-            let message = format!("{} and {} cannot be divided because the divisor is zero", describe(&self.0), describe(&rhs.0));
+            let message =
+                format!("{} and {} cannot be divided because the divisor is zero", describe(&self.0), describe(&rhs.0));
             return fail(message);
         }
-        let message = format!("{} and {} cannot be divided", describe(&self.0), describe(&rhs.0));
-        reword(self.0 / rhs.0, || message).map(JqVal)
+        binary(self.0, rhs.0, |l, r| l / r, "divided")
     }
 }
 
@@ -354,8 +364,8 @@ impl Rem for JqVal {
 impl Neg for JqVal {
     type Output = Result<JqVal>;
     fn neg(self) -> Self::Output {
-        let message = format!("{} cannot be negated", describe(&self.0));
-        reword(-self.0, || message).map(JqVal)
+        let operand = self.0.clone();
+        reword(-self.0, || format!("{} cannot be negated", describe(&operand))).map(JqVal)
     }
 }
 
@@ -400,7 +410,8 @@ impl jaq_core::ValT for JqVal {
             return Ok(JqVal(Val::Null));
         }
         let key = integral(&index.0, false);
-        let message = index_message(&self.0, &index.0);
+        let value_type = type_name(&self.0);
+        let message = || index_message(value_type, &index.0);
         let valid = matches!(
             (&self.0, &key),
             (Val::Null, _)
@@ -409,9 +420,9 @@ impl jaq_core::ValT for JqVal {
                 | (Val::Arr(_), Val::Num(_) | Val::Arr(_))
         );
         if !valid {
-            return fail(message);
+            return fail(message());
         }
-        reword(self.0.index(&key), || message).map(JqVal)
+        reword(self.0.index(&key), message).map(JqVal)
     }
 
     fn range(self, range: val::Range<&Self>) -> Result<Self> {
@@ -425,12 +436,18 @@ impl jaq_core::ValT for JqVal {
 
     fn map_values<'a, I: Iterator<Item = ValX<'a, Self>>>(self, opt: Opt, f: impl Fn(Self) -> I) -> ValX<'a, Self> {
         if !matches!(self.0, Val::Arr(_) | Val::Obj(_)) {
-            return opt.fail(self, |v| Exn::from(Error::new(JqVal::from(format!("Cannot iterate over {}", describe(&v.0))))));
+            return opt
+                .fail(self, |v| Exn::from(Error::new(JqVal::from(format!("Cannot iterate over {}", describe(&v.0))))));
         }
         lower(self.0.map_values(opt, lift(f)))
     }
 
-    fn map_index<'a, I: Iterator<Item = ValX<'a, Self>>>(self, index: &Self, opt: Opt, f: impl Fn(Self) -> I) -> ValX<'a, Self> {
+    fn map_index<'a, I: Iterator<Item = ValX<'a, Self>>>(
+        self,
+        index: &Self,
+        opt: Opt,
+        f: impl Fn(Self) -> I,
+    ) -> ValX<'a, Self> {
         let key = integral(&index.0, false);
         let container = match (&self.0, &key) {
             // Like jq, updating null makes the container that the key asks for.
@@ -439,7 +456,7 @@ impl jaq_core::ValT for JqVal {
             (Val::Obj(_), Val::TStr(_)) | (Val::Arr(_) | Val::TStr(_) | Val::BStr(_), Val::Obj(_)) => self.0.clone(),
             (Val::Arr(_), Val::Num(_)) => self.0.clone(),
             _ => {
-                let message = index_message(&self.0, &index.0);
+                let message = index_message(type_name(&self.0), &index.0);
                 return opt.fail(self, |_| Exn::from(Error::new(JqVal::from(message))));
             }
         };
@@ -466,12 +483,18 @@ impl jaq_core::ValT for JqVal {
         lower(container.map_index(&key, opt, lift(f)))
     }
 
-    fn map_range<'a, I: Iterator<Item = ValX<'a, Self>>>(self, range: val::Range<&Self>, opt: Opt, f: impl Fn(Self) -> I) -> ValX<'a, Self> {
+    fn map_range<'a, I: Iterator<Item = ValX<'a, Self>>>(
+        self,
+        range: val::Range<&Self>,
+        opt: Opt,
+        f: impl Fn(Self) -> I,
+    ) -> ValX<'a, Self> {
         let container = match &self.0 {
             Val::Null => Val::from_iter([]),
             Val::Arr(_) => self.0.clone(),
             Val::TStr(_) | Val::BStr(_) => {
-                return opt.fail(self, |_| Exn::from(Error::new(JqVal::from("Cannot update string slices".to_string()))));
+                return opt
+                    .fail(self, |_| Exn::from(Error::new(JqVal::from("Cannot update string slices".to_string()))));
             }
             _ => {
                 let message = format!("Cannot update field at object index of {}", type_name(&self.0));
