@@ -72,10 +72,8 @@ fn wordwrap(value: &Value, args: Rest<Value>) -> Result<Value, Error> {
         .break_words(break_long_words)
         .word_splitter(splitter);
     let text = python_str(value);
-    let paragraphs: Vec<String> = text
-        .lines()
-        .map(|line| textwrap::wrap(line, &options).join(wrapstring.as_str()))
-        .collect();
+    let paragraphs: Vec<String> =
+        text.lines().map(|line| textwrap::wrap(line, &options).join(wrapstring.as_str())).collect();
     Ok(Value::from(paragraphs.join(wrapstring.as_str())))
 }
 
@@ -97,7 +95,10 @@ fn round(value: Value, precision: Option<i32>, method: Option<String>, kwargs: K
         "floor" => (number * scale).floor() / scale,
         "ceil" => (number * scale).ceil() / scale,
         other => {
-            return Err(Error::new(ErrorKind::InvalidOperation, format!("method must be common, ceil or floor, not {other}")));
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("method must be common, ceil or floor, not {other}"),
+            ));
         }
     };
     Ok(Value::from(rounded))
@@ -111,7 +112,13 @@ fn lookup(item: &Value, path: &str) -> Value {
     })
 }
 
-fn sum(state: &State, values: Value, attribute: Option<String>, start: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+fn sum(
+    state: &State,
+    values: Value,
+    attribute: Option<String>,
+    start: Option<Value>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
     let attribute = kwargs.get::<Option<String>>("attribute")?.or(attribute);
     let start = kwargs.get::<Option<Value>>("start")?.or(start);
     kwargs.assert_all_used()?;
@@ -182,13 +189,22 @@ fn center(value: &Value, width: Option<usize>) -> Result<String, Error> {
 /// A width no output could hold is refused before it is allocated.
 fn within_output_limit(width: usize) -> Result<usize, Error> {
     if width > crate::MAX_OUTPUT_BYTES {
-        return Err(Error::new(ErrorKind::InvalidOperation, format!("width {width} exceeds {} bytes", crate::MAX_OUTPUT_BYTES)));
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("width {width} exceeds {} bytes", crate::MAX_OUTPUT_BYTES),
+        ));
     }
     Ok(width)
 }
 
 /// `indent(width=4, first=False, blank=False)`; `width` may be the indentation text itself.
-fn indent(text: String, width: Option<Value>, first: Option<bool>, blank: Option<bool>, kwargs: Kwargs) -> Result<String, Error> {
+fn indent(
+    text: String,
+    width: Option<Value>,
+    first: Option<bool>,
+    blank: Option<bool>,
+    kwargs: Kwargs,
+) -> Result<String, Error> {
     let width = kwargs.get::<Option<Value>>("width")?.or(width).unwrap_or(Value::from(4));
     let first = kwargs.get::<Option<bool>>("first")?.or(first).unwrap_or(false);
     let blank = kwargs.get::<Option<bool>>("blank")?.or(blank).unwrap_or(false);
@@ -233,11 +249,14 @@ fn urlencode(value: &Value) -> Result<String, Error> {
             .collect(),
         ValueKind::Seq | ValueKind::Iterable => value
             .try_iter()?
-            .map(|pair| (pair.get_item(&Value::from(0)).unwrap_or_default(), pair.get_item(&Value::from(1)).unwrap_or_default()))
+            .map(|pair| {
+                (pair.get_item(&Value::from(0)).unwrap_or_default(), pair.get_item(&Value::from(1)).unwrap_or_default())
+            })
             .collect(),
         _ => return Ok(utf8_percent_encode(&python_str(value), PATH_SAFE).to_string()),
     };
-    let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", quote_for_query(k), quote_for_query(v))).collect();
+    let query: Vec<String> =
+        pairs.iter().map(|(k, v)| format!("{}={}", quote_for_query(k), quote_for_query(v))).collect();
     Ok(query.join("&"))
 }
 

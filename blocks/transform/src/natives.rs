@@ -10,7 +10,8 @@ use crate::value::{JqVal, depth, describe, fail, num_f64, type_name};
 type Data = data::JustLut<JqVal>;
 
 /// The names of the jaq-std natives that [`funs`] replaces.
-pub const REPLACED: &[&str] = &["utf8bytelength", "implode", "trim", "ltrim", "rtrim", "ltrimstr", "rtrimstr", "env", "mktime"];
+pub const REPLACED: &[&str] =
+    &["utf8bytelength", "implode", "trim", "ltrim", "rtrim", "ltrimstr", "rtrimstr", "env", "mktime"];
 
 /// The block's native filters.
 pub fn funs() -> impl Iterator<Item = Fun<Data>> {
