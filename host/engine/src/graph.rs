@@ -1,7 +1,7 @@
 //! The workflow as a graph of scopes: the top level and one scope per
 //! container (loop or parallel), each a DAG of its direct nodes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +77,24 @@ impl Scope {
             let done: BTreeSet<_> = order.iter().map(String::as_str).collect();
             Err(self.nodes.iter().filter(|n| !done.contains(n.as_str())).cloned().collect())
         }
+    }
+
+    /// Whether `ancestor` has a path to `node` inside this scope: one entry of
+    /// [`Scope::ancestors`], found without building the whole set.
+    pub fn has_ancestor(&self, node: &str, ancestor: &str) -> bool {
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut queue = vec![node];
+        while let Some(current) = queue.pop() {
+            for edge in self.incoming.get(current).into_iter().flatten() {
+                if edge.source == ancestor {
+                    return true;
+                }
+                if seen.insert(edge.source.as_str()) {
+                    queue.push(edge.source.as_str());
+                }
+            }
+        }
+        false
     }
 
     /// Every node with a path to `node` inside this scope.
@@ -227,5 +245,16 @@ impl WorkflowGraph {
             upstream.extend(self.scope(&self.scope_of(&container)).ancestors(&container));
         }
         upstream
+    }
+
+    /// Whether `target` is in [`WorkflowGraph::upstream`] of `node`, without building that
+    /// set: validation asks this once per reference, and the sets of a chain of n blocks
+    /// hold n²/2 IDs in all.
+    pub fn is_upstream(&self, node: &str, target: &str) -> bool {
+        self.scope(&self.scope_of(node)).has_ancestor(node, target)
+            || self
+                .enclosing_containers(node)
+                .iter()
+                .any(|container| self.scope(&self.scope_of(container)).has_ancestor(container, target))
     }
 }

@@ -2,6 +2,7 @@
 //! every `{{NAME}}` naming a variable the execution provides must be granted.
 
 use std::collections::BTreeSet;
+use std::fmt::Write;
 
 use serde_json::Value;
 
@@ -22,8 +23,9 @@ pub(super) struct ReferenceCheck<'a> {
 struct Site<'a> {
     /// The block or container whose field holds the text.
     owner: &'a str,
-    /// Outputs that will exist when the text is resolved.
-    upstream: BTreeSet<String>,
+    /// Outputs visible besides what is upstream of `owner` (a loop's direct
+    /// members, for its `whileCondition`).
+    also_visible: Option<&'a BTreeSet<String>>,
     /// Containers still running when the text is resolved, innermost first.
     running: Vec<String>,
 }
@@ -36,11 +38,17 @@ const MIN_TYPO_NAME_CHARS: usize = 4;
 impl ReferenceCheck<'_> {
     /// Checks the references in every block's params and every container's fields.
     pub(super) fn run(&self, problems: &mut Vec<Problem>) {
+        // One buffer for every field path: most strings hold no problem, so
+        // their paths are never turned into a `Problem`'s field.
+        let mut field = String::new();
         for (id, block) in &self.state.blocks {
             let Some(params) = &block.params else { continue };
             let mut site = None;
             for (key, value) in params {
-                self.walk(value, format!("params.{key}"), &mut |text, field| {
+                field.clear();
+                field.push_str("params.");
+                field.push_str(key);
+                walk(value, &mut field, &mut |text, field| {
                     let site = site.get_or_insert_with(|| self.block_site(id));
                     self.check_text(site, text, field, problems);
                 });
@@ -49,55 +57,38 @@ impl ReferenceCheck<'_> {
         for (id, def) in &self.state.loops {
             if let Some(items) = &def.for_each_items {
                 let site = self.block_site(id);
-                self.walk(items, "forEachItems".into(), &mut |text, field| {
-                    self.check_text(&site, text, field, problems)
-                });
+                field.clear();
+                field.push_str("forEachItems");
+                walk(items, &mut field, &mut |text, field| self.check_text(&site, text, field, problems));
             }
             if let Some(condition) = &def.while_condition {
                 // The condition runs between iterations: the loop's own
                 // `<loop.*>` and its direct members' latest outputs are visible.
                 let mut site = self.block_site(id);
                 site.running.insert(0, id.clone());
-                site.upstream.extend(self.graph.scope(&Some(id.clone())).nodes.iter().cloned());
-                self.check_text(&site, condition, "whileCondition", problems);
+                site.also_visible = Some(&self.graph.scope(&Some(id.clone())).nodes);
+                self.check_text(&site, condition, &mut || "whileCondition".into(), problems);
             }
         }
         for (id, def) in &self.state.parallels {
             if let Some(items) = &def.distribution {
                 let site = self.block_site(id);
-                self.walk(items, "distribution".into(), &mut |text, field| {
-                    self.check_text(&site, text, field, problems)
-                });
+                field.clear();
+                field.push_str("distribution");
+                walk(items, &mut field, &mut |text, field| self.check_text(&site, text, field, problems));
             }
         }
     }
 
-    fn block_site<'s>(&self, owner: &'s str) -> Site<'s> {
-        Site { owner, upstream: self.graph.upstream(owner), running: self.graph.enclosing_containers(owner) }
+    fn block_site<'s>(&'s self, owner: &'s str) -> Site<'s> {
+        Site { owner, also_visible: None, running: self.graph.enclosing_containers(owner) }
     }
 
-    /// Calls `visit` with every string in `value` and its field path.
-    fn walk(&self, value: &Value, field: String, visit: &mut dyn FnMut(&str, &str)) {
-        match value {
-            Value::String(text) => visit(text, &field),
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    self.walk(item, format!("{field}[{i}]"), visit);
-                }
-            }
-            Value::Object(map) => {
-                for (key, item) in map {
-                    self.walk(item, format!("{field}.{key}"), visit);
-                }
-            }
-            Value::Null | Value::Bool(_) | Value::Number(_) => {}
-        }
-    }
-
-    fn check_text(&self, site: &Site<'_>, text: &str, field: &str, problems: &mut Vec<Problem>) {
+    /// `field` is called for the text's field path only when there is a problem to report.
+    fn check_text(&self, site: &Site<'_>, text: &str, field: &mut dyn FnMut() -> String, problems: &mut Vec<Problem>) {
         for found in find_references(text) {
             if let Some(message) = self.problem_with(site, &found.reference) {
-                problems.push(Problem::at(site.owner, field, message));
+                problems.push(Problem { block_id: Some(site.owner.into()), field: Some(field()), message });
             }
         }
     }
@@ -181,7 +172,7 @@ impl ReferenceCheck<'_> {
                 "`{reference}` refers to `{id}`, which is still running around this reference; use <loop.…> or <parallel.…>"
             ));
         }
-        if site.upstream.contains(id) {
+        if site.also_visible.is_some_and(|visible| visible.contains(id)) || self.graph.is_upstream(site.owner, id) {
             return None;
         }
         let hint = match self.graph.container_of.get(id) {
@@ -191,5 +182,31 @@ impl ReferenceCheck<'_> {
             _ => String::new(),
         };
         Some(format!("`{reference}` refers to `{id}`, which is not upstream of `{}`{hint}", site.owner))
+    }
+}
+
+/// Calls `visit` with every string in `value` and a way to write its field
+/// path (`field` as given, extended with `.key` and `[i]` on the way down).
+fn walk(value: &Value, field: &mut String, visit: &mut dyn FnMut(&str, &mut dyn FnMut() -> String)) {
+    match value {
+        Value::String(text) => visit(text, &mut || field.clone()),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = field.len();
+                let _ = write!(field, "[{i}]");
+                walk(item, field, visit);
+                field.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let len = field.len();
+                field.push('.');
+                field.push_str(key);
+                walk(item, field, visit);
+                field.truncate(len);
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
 }
