@@ -135,15 +135,12 @@ pub(crate) fn check_depth(what: &str, value: &Value, max: usize) -> Result<(), S
 pub fn exceeds_depth(value: &Value, max: usize) -> bool {
     let mut pending = vec![(value, 0usize)];
     while let Some((value, depth)) = pending.pop() {
-        let children: Box<dyn Iterator<Item = &Value>> = match value {
-            Value::Array(items) => Box::new(items.iter()),
-            Value::Object(map) => Box::new(map.values()),
-            _ => continue,
-        };
-        if depth + 1 > max {
-            return true;
+        match value {
+            Value::Array(_) | Value::Object(_) if depth + 1 > max => return true,
+            Value::Array(items) => pending.extend(items.iter().map(|child| (child, depth + 1))),
+            Value::Object(map) => pending.extend(map.values().map(|child| (child, depth + 1))),
+            _ => {}
         }
-        pending.extend(children.map(|child| (child, depth + 1)));
     }
     false
 }

@@ -247,8 +247,18 @@ pub fn resolve_block_params(
     scope: &dyn ReferenceScope,
 ) -> Result<Value, ReferenceError> {
     let Value::Object(map) = params else { return resolve_under(params, scope) };
+    resolve_block_param_map(block_type, map, scope)
+}
+
+/// [`resolve_block_params`] of an object of params, read where it is (a
+/// block's definition) rather than copied into a `Value` first.
+pub(crate) fn resolve_block_param_map(
+    block_type: &str,
+    map: &serde_json::Map<String, Value>,
+    scope: &dyn ReferenceScope,
+) -> Result<Value, ReferenceError> {
     let code = CODE_PARAMS.iter().find(|(ty, key, _)| *ty == block_type && map.get(*key).is_some_and(Value::is_string));
-    let Some(&(_, code_key, syntax)) = code else { return resolve_under(params, scope) };
+    let Some(&(_, code_key, syntax)) = code else { return resolve_map(map, scope) };
     let mut references = Vec::new();
     let mut out = serde_json::Map::new();
     for (key, value) in map {
@@ -272,27 +282,29 @@ fn resolve_under(value: &Value, scope: &dyn ReferenceScope) -> Result<Value, Ref
         Value::Array(items) => {
             Value::Array(items.iter().map(|item| resolve_under(item, scope)).collect::<Result<_, _>>()?)
         }
-        Value::Object(map) => {
-            // Every script of one object shares one `references` array, so the
-            // block finds the values beside the code that indexes them.
-            let mut references = Vec::new();
-            let mut out = serde_json::Map::new();
-            for (key, value) in map {
-                let resolved = match value {
-                    Value::String(text) if SCRIPT_KEYS.contains(&key.as_str()) => {
-                        Value::String(embed::rewrite(text, scope, Syntax::JavaScript, &mut references)?)
-                    }
-                    other => resolve_under(other, scope)?,
-                };
-                out.insert(key.clone(), resolved);
-            }
-            if !references.is_empty() {
-                out.insert(REFERENCES_PARAM.into(), Value::Array(references));
-            }
-            Value::Object(out)
-        }
+        Value::Object(map) => resolve_map(map, scope)?,
         Value::Null | Value::Bool(_) | Value::Number(_) => value.clone(),
     })
+}
+
+fn resolve_map(map: &serde_json::Map<String, Value>, scope: &dyn ReferenceScope) -> Result<Value, ReferenceError> {
+    // Every script of one object shares one `references` array, so the
+    // block finds the values beside the code that indexes them.
+    let mut references = Vec::new();
+    let mut out = serde_json::Map::with_capacity(map.len());
+    for (key, value) in map {
+        let resolved = match value {
+            Value::String(text) if SCRIPT_KEYS.contains(&key.as_str()) => {
+                Value::String(embed::rewrite(text, scope, Syntax::JavaScript, &mut references)?)
+            }
+            other => resolve_under(other, scope)?,
+        };
+        out.insert(key.clone(), resolved);
+    }
+    if !references.is_empty() {
+        out.insert(REFERENCES_PARAM.into(), Value::Array(references));
+    }
+    Ok(Value::Object(out))
 }
 
 /// Resolves one string param: exactly one reference keeps the referenced JSON

@@ -1,6 +1,7 @@
 //! One block run: its params resolved, a slot taken, the run itself, what it
 //! produced held to the execution's limits, and its checkpoint recorded.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -34,7 +35,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
         let context_id = format!("{}{id}", frame.prefix);
         if let Some(checkpoint) = self.memo.get(&context_id) {
             self.spent.charge_replayed(checkpoint);
-            return self.replay(checkpoint);
+            return self.replay(Cow::Borrowed(checkpoint));
         }
         let block = self.request.spec.state.blocks.get(id).expect("scheduled blocks exist");
         let params = self.params(block, &frame);
@@ -76,7 +77,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
         if over_budget && let CheckpointOutcome::Failed { message, .. } = &checkpoint.outcome {
             self.fail(format!("{}: {message}", block.name));
         }
-        self.replay(&checkpoint)
+        self.replay(Cow::Owned(checkpoint))
     }
 
     /// The block's params with every reference resolved from `frame`; the
@@ -85,9 +86,12 @@ impl<R: BlockRunner> ExecutionContext<R> {
         if block.block_type == "start" && frame.prefix.is_empty() {
             return Ok(self.request.spec.input.clone());
         }
-        let params = Value::Object(block.params.clone().unwrap_or_default());
         let scope = FrameScope { context: self, frame, grants: block.env.as_deref().unwrap_or_default() };
-        reference::resolve_block_params(&block.block_type, &params, &scope).map_err(|e| e.to_string())
+        let resolved = match &block.params {
+            Some(params) => reference::resolve_block_param_map(&block.block_type, params, &scope),
+            None => reference::resolve_block_param_map(&block.block_type, &serde_json::Map::new(), &scope),
+        };
+        resolved.map_err(|e| e.to_string())
     }
 
     /// Reports the run as started and starts its clocks.

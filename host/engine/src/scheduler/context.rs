@@ -132,10 +132,11 @@ impl<R: BlockRunner> ExecutionContext<R> {
         self.request.spec.state.blocks.get(id).map(|b| b.name.clone()).unwrap_or_else(|| id.to_string())
     }
 
-    /// Assembles the `ExecutionResult`, with environment values redacted.
+    /// Assembles the `ExecutionResult`, with environment values redacted. It
+    /// takes what the execution gathered rather than copy it: nothing runs after it.
     fn result(&self, top: &Frame) -> ExecutionResult {
         let failure = self.failure.lock().expect("failure lock").clone();
-        let pause_points: Vec<PausePoint> = self.pause_points.lock().expect("pause lock").clone();
+        let pause_points: Vec<PausePoint> = std::mem::take(&mut *self.pause_points.lock().expect("pause lock"));
         let waiting = pause_points.iter().any(|p| p.resume_status == ResumeStatus::Paused);
         let status = if let Some(_failure) = &failure {
             ExecutionStatus::Failed
@@ -154,11 +155,12 @@ impl<R: BlockRunner> ExecutionContext<R> {
             ExecutionStatus::Cancelled => Some("execution cancelled".to_string()),
             _ => failure,
         };
-        let output: BTreeMap<String, Value> = top.outputs.lock().expect("outputs lock").clone().into_iter().collect();
-        let mut logs = self.logs.lock().expect("logs lock").clone();
+        let output: BTreeMap<String, Value> =
+            std::mem::take(&mut *top.outputs.lock().expect("outputs lock")).into_iter().collect();
+        let mut logs = std::mem::take(&mut *self.logs.lock().expect("logs lock"));
         logs.sort_by_key(|log| log.execution_order);
         let execution_times: HashMap<&str, u64> = logs.iter().map(|l| (l.block_id.as_str(), l.duration_ms)).collect();
-        let executed_blocks = self.executed.lock().expect("executed lock").clone();
+        let executed_blocks = std::mem::take(&mut *self.executed.lock().expect("executed lock"));
         let block_states = output
             .iter()
             .map(|(id, value)| {
@@ -173,8 +175,8 @@ impl<R: BlockRunner> ExecutionContext<R> {
         let final_state = FinalState {
             block_states,
             executed_blocks,
-            decisions: self.decisions.lock().expect("decisions lock").clone(),
-            variables: self.variables.lock().expect("variables lock").clone(),
+            decisions: std::mem::take(&mut *self.decisions.lock().expect("decisions lock")),
+            variables: std::mem::take(&mut *self.variables.lock().expect("variables lock")),
         };
         let mut result = ExecutionResult {
             success: matches!(status, ExecutionStatus::Completed | ExecutionStatus::Paused),

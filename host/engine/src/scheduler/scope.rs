@@ -1,6 +1,7 @@
 //! Runs a scope as a DAG: nodes start when their last incoming edge is
 //! decided and one fired; untaken branches are skipped transitively.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -55,6 +56,27 @@ fn settle(settled: Settled, target: &str, ready: &mut Vec<String>, skipped: &mut
         Settled::Ready => ready.push(target.to_string()),
         Settled::Skipped => skipped.push(target.to_string()),
         Settled::Pending => {}
+    }
+}
+
+/// Which outgoing edges of a finished node fire.
+enum Fired {
+    /// It succeeded, choosing `route` if it routes.
+    Success { route: Option<String> },
+    /// It failed into its error edges.
+    Error,
+}
+
+impl Fired {
+    fn fires(&self, handle: &Handle) -> bool {
+        match (self, handle) {
+            (Fired::Success { .. }, Handle::Source) => true,
+            (Fired::Success { route }, Handle::Condition(id) | Handle::Router(id)) => {
+                route.as_deref() == Some(id.as_str())
+            }
+            (Fired::Error, Handle::Error) => true,
+            _ => false,
+        }
     }
 }
 
@@ -115,20 +137,15 @@ impl<R: BlockRunner> ExecutionContext<R> {
                 let Some((node, end)) = running.next().await else { break };
                 let outgoing = definition.outgoing.get(&node).map(Vec::as_slice).unwrap_or_default();
                 let has_error_edge = outgoing.iter().any(|e| e.handle() == Handle::Error);
-                let fires: Box<dyn Fn(&Handle) -> bool> = match &end {
+                let fired = match end {
                     NodeEnd::Succeeded { output, route } => {
-                        frame.outputs.lock().expect("outputs lock").insert(node.clone(), output.clone());
-                        if let Some(route) = route
+                        frame.outputs.lock().expect("outputs lock").insert(node.clone(), output);
+                        if let Some(route) = &route
                             && frame.prefix.is_empty()
                         {
                             self.decisions.lock().expect("decisions lock").insert(node.clone(), route.clone());
                         }
-                        let route = route.clone();
-                        Box::new(move |handle: &Handle| match handle {
-                            Handle::Source => true,
-                            Handle::Condition(id) | Handle::Router(id) => route.as_deref() == Some(id.as_str()),
-                            Handle::Error | Handle::Unknown(_) => false,
-                        })
+                        Fired::Success { route }
                     }
                     NodeEnd::Failed { output_error, .. } if has_error_edge => {
                         frame
@@ -136,10 +153,10 @@ impl<R: BlockRunner> ExecutionContext<R> {
                             .lock()
                             .expect("outputs lock")
                             .insert(node.clone(), json!({"error": output_error}));
-                        Box::new(|handle: &Handle| *handle == Handle::Error)
+                        Fired::Error
                     }
                     NodeEnd::Failed { message, .. } => {
-                        failed.get_or_insert(message.clone());
+                        failed.get_or_insert(message);
                         continue;
                     }
                     NodeEnd::Paused => {
@@ -152,7 +169,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
                     self.executed.lock().expect("executed lock").push(node.clone());
                 }
                 for edge in outgoing {
-                    let settled = tally.decide(&edge.target, fires(&edge.handle()));
+                    let settled = tally.decide(&edge.target, fired.fires(&edge.handle()));
                     settle(settled, &edge.target, &mut ready, &mut skipped);
                 }
             }
@@ -171,10 +188,11 @@ impl<R: BlockRunner> ExecutionContext<R> {
 
     pub(super) async fn run_node(self: Arc<Self>, node: &str, frame: Arc<Frame>) -> NodeEnd {
         // A container's output carried over by a run from a block.
-        if let Some(checkpoint) = self.memo.get(&format!("{}{node}", frame.prefix))
+        if !self.memo.is_empty()
             && !self.request.spec.state.blocks.contains_key(node)
+            && let Some(checkpoint) = self.memo.get(&format!("{}{node}", frame.prefix))
         {
-            return self.replay(checkpoint);
+            return self.replay(Cow::Borrowed(checkpoint));
         }
         if let Some(container) = self.request.spec.state.loops.get(node) {
             let container = container.clone();
