@@ -16,10 +16,11 @@ use self::resume::resumed_pause;
 use self::run_from::carried_over;
 use crate::error::ExecuteError;
 use crate::graph::WorkflowGraph;
+use crate::reference::BlockIndex;
 use crate::request::{Checkpoint, ExecutionSpec, ResumeRequest};
 use crate::result::PausePoint;
 use crate::settings::EngineSettings;
-use crate::validate::validated_graph;
+use crate::validate::{CompiledSchemas, validated_graph};
 
 /// Longest call chain (SPEC 3): a deeper child is refused.
 pub const MAX_CALL_DEPTH: usize = 25;
@@ -29,6 +30,8 @@ pub(crate) struct Admitted {
     /// At most this many block runs at once.
     pub parallel: usize,
     pub graph: WorkflowGraph,
+    /// Resolves reference keys (IDs, normalized names) to block IDs.
+    pub blocks: BlockIndex,
     /// Finished runs to replay instead of running, by context ID: the
     /// request's checkpoints (less the pause point being resumed) and the
     /// outputs a run from a block carries over.
@@ -44,10 +47,11 @@ pub(crate) struct Admitted {
 
 /// Checks an execution of `spec` before anything of it runs, continuing from
 /// `checkpoints` and resuming `resume`; `schemas` are the params schemas of
-/// every block type the execution may run.
+/// every block type the execution may run, `compiled` those compiled so far.
 pub(crate) fn admit(
     settings: &EngineSettings,
     schemas: &HashMap<String, Value>,
+    compiled: &CompiledSchemas,
     spec: &ExecutionSpec,
     checkpoints: &[Checkpoint],
     resume: Option<&ResumeRequest>,
@@ -55,8 +59,8 @@ pub(crate) fn admit(
     let parallel = check_parallelism(settings, spec.max_parallel_nodes)?;
     check_call_chain(&spec.call_chain, &spec.workflow_id)?;
     let provided_env: BTreeSet<String> = spec.env.keys().cloned().collect();
-    let graph =
-        validated_graph(&spec.state, schemas, &settings.validation, &provided_env).map_err(ExecuteError::Invalid)?;
+    let (graph, blocks) = validated_graph(&spec.state, schemas, compiled, &settings.validation, &provided_env)
+        .map_err(ExecuteError::Invalid)?;
     let mut memo: HashMap<String, Checkpoint> = checkpoints.iter().map(|c| (c.context_id.clone(), c.clone())).collect();
     let (resumed, timer_refused) = match resume {
         None => (None, None),
@@ -78,7 +82,7 @@ pub(crate) fn admit(
     for (name, value) in &spec.workflow_variables {
         variables.insert(name.clone(), value.clone());
     }
-    Ok(Admitted { parallel, graph, memo, resumed, timer_refused, variables })
+    Ok(Admitted { parallel, graph, blocks, memo, resumed, timer_refused, variables })
 }
 
 /// The number of block runs an execution may have at once: `requested`, or

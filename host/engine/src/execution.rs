@@ -1,6 +1,7 @@
 //! The engine: admits an execution, runs it with the scheduler, and answers
 //! with its `ExecutionResult`.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -15,23 +16,26 @@ use crate::runner::BlockRunner;
 use crate::scheduler::ExecutionContext;
 use crate::settings::EngineSettings;
 use crate::subworkflow::{ChildExecutions, Parent, Subworkflows, block_schemas};
-use crate::validate::validate;
+use crate::validate::{CompiledSchemas, validated_graph};
 
 /// Runs workflows with a [`BlockRunner`].
 pub struct Engine<R> {
     runner: Arc<R>,
     settings: EngineSettings,
+    /// The runner's input schemas as compiled by earlier validations, shared
+    /// by the engine's clones (a subworkflow's child runs on a clone).
+    compiled: Arc<CompiledSchemas>,
 }
 
 impl<R> Clone for Engine<R> {
     fn clone(&self) -> Self {
-        Self { runner: self.runner.clone(), settings: self.settings.clone() }
+        Self { runner: self.runner.clone(), settings: self.settings.clone(), compiled: self.compiled.clone() }
     }
 }
 
 impl<R: BlockRunner> Engine<R> {
     pub fn new(runner: Arc<R>, settings: EngineSettings) -> Self {
-        Self { runner, settings }
+        Self { runner, settings, compiled: Arc::default() }
     }
 
     /// The block runner.
@@ -43,20 +47,28 @@ impl<R: BlockRunner> Engine<R> {
     /// environment variables provided, so no grant is checked; an execution's
     /// grants are checked by [`Engine::check`] and [`Engine::execute`]).
     pub fn validate(&self, state: &WorkflowState) -> Result<(), Vec<Problem>> {
-        validate(state, &block_schemas(&*self.runner), &self.settings.validation)
+        let schemas = block_schemas(&*self.runner);
+        validated_graph(state, &schemas, &self.compiled, &self.settings.validation, &BTreeSet::new()).map(|_| ())
     }
 
     /// Refuses an execution of `spec` as [`Engine::execute`] would, without
     /// running anything: a server asks before it stores the execution.
     pub fn check(&self, spec: &ExecutionSpec) -> Result<(), ExecuteError> {
-        admit(&self.settings, &block_schemas(&*self.runner), spec, &[], None).map(|_| ())
+        admit(&self.settings, &block_schemas(&*self.runner), &self.compiled, spec, &[], None).map(|_| ())
     }
 
     /// Runs (or continues, or resumes) an execution to completion, failure,
     /// cancellation or pause.
     pub async fn execute(&self, request: ExecutionRequest) -> Result<ExecutionResult, ExecuteError> {
         let schemas = block_schemas(&*self.runner);
-        let admitted = admit(&self.settings, &schemas, &request.spec, &request.checkpoints, request.resume.as_ref())?;
+        let admitted = admit(
+            &self.settings,
+            &schemas,
+            &self.compiled,
+            &request.spec,
+            &request.checkpoints,
+            request.resume.as_ref(),
+        )?;
         let children: Arc<dyn ChildExecutions> = Arc::new(self.clone());
         let runner = Subworkflows::new(self.runner.clone(), children, Parent::of(&request, admitted.parallel));
         let context = ExecutionContext::new(Arc::new(runner), self.settings.clone(), request, admitted);

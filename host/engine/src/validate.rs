@@ -28,6 +28,7 @@ mod schema_bounds;
 mod structure;
 mod variables;
 
+pub(crate) use schema::CompiledSchemas;
 pub use schema_bounds::{MAX_SCHEMA_DEPTH, MAX_SCHEMA_EXPANSION, MAX_SCHEMA_NODES, SchemaRefused, check_schema_bounds};
 
 use std::collections::{BTreeSet, HashMap};
@@ -89,28 +90,30 @@ pub fn validate_with_env(
     settings: &ValidationSettings,
     provided_env: &BTreeSet<String>,
 ) -> Result<(), Vec<Problem>> {
-    validated_graph(state, input_schemas, settings, provided_env).map(|_| ())
+    validated_graph(state, input_schemas, &CompiledSchemas::default(), settings, provided_env).map(|_| ())
 }
 
-/// [`validate_with_env`], answering with the workflow's graph, which an
-/// execution then runs on rather than building it again.
+/// [`validate_with_env`] with input schemas compiled by earlier validations
+/// (`compiled`), answering with the workflow's graph and block index, which an
+/// execution then runs on rather than building them again.
 pub(crate) fn validated_graph(
     state: &WorkflowState,
     input_schemas: &HashMap<String, Value>,
+    compiled: &CompiledSchemas,
     settings: &ValidationSettings,
     provided_env: &BTreeSet<String>,
-) -> Result<WorkflowGraph, Vec<Problem>> {
+) -> Result<(WorkflowGraph, BlockIndex), Vec<Problem>> {
     let (graph, mut problems) = WorkflowGraph::build(state);
     let index = BlockIndex::new(state);
     structure::check(state, &graph, settings, &mut problems);
-    schema::check(state, input_schemas, &index, &mut problems);
+    schema::check(state, input_schemas, compiled, &index, &mut problems);
     blocks::check(state, settings, &mut problems);
     containers::check(state, &index, settings, &mut problems);
     variables::check(state, &mut problems);
     references::ReferenceCheck { state, graph: &graph, index: &index, provided_env }.run(&mut problems);
 
     if problems.is_empty() {
-        return Ok(graph);
+        return Ok((graph, index));
     }
     problems.sort();
     problems.dedup();

@@ -63,12 +63,12 @@ pub const RESPONSE_BLOCK_TYPE: &str = "response";
 impl<R: BlockRunner> ExecutionContext<R> {
     /// The shared state of an execution that passed admission, before anything runs.
     pub fn new(runner: Arc<R>, settings: EngineSettings, request: ExecutionRequest, admitted: Admitted) -> Arc<Self> {
-        let Admitted { parallel, graph, memo, resumed, timer_refused, variables } = admitted;
+        let Admitted { parallel, graph, blocks, memo, resumed, timer_refused, variables } = admitted;
         let next_order = memo.values().filter_map(|c| c.log.as_ref()).map(|l| l.execution_order + 1).max().unwrap_or(1);
         Arc::new(Self {
             runner,
             graph,
-            blocks: BlockIndex::new(&request.spec.state),
+            blocks,
             permits: Semaphore::new(parallel),
             order: AtomicU64::new(next_order),
             variables: Mutex::new(variables),

@@ -1,6 +1,7 @@
 //! Params against each block type's input schema, minus what references decide.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use jsonschema::Validator;
 use jsonschema::error::ValidationErrorKind;
@@ -20,10 +21,11 @@ const HUMAN_IN_THE_LOOP: &str = "human_in_the_loop";
 pub(super) fn check(
     state: &WorkflowState,
     input_schemas: &HashMap<String, Value>,
+    compiled: &CompiledSchemas,
     index: &BlockIndex,
     problems: &mut Vec<Problem>,
 ) {
-    let mut schemas = SchemaCache::new(input_schemas);
+    let mut schemas = SchemaCache { schemas: input_schemas, shared: compiled, compiled: HashMap::new() };
     for (id, block) in &state.blocks {
         if input_schemas.contains_key(&block.block_type) {
             schemas.check_params(id, block, index, problems);
@@ -49,27 +51,53 @@ fn check_param_schemas(id: &str, block: &BlockDef, problems: &mut Vec<Problem>) 
     }
 }
 
-/// Compiled input schemas, built once per block type on first use.
+/// An input schema checked and compiled, or why it cannot be.
+type Compiled = Arc<Result<Validator, String>>;
+
+/// Compiled input schemas by block type, kept from one validation to the next
+/// (an engine keeps one): compiling is most of what validating a workflow of a
+/// few known block types costs. An entry is used only for the very schema it
+/// was compiled from, so a runner whose schemas change gets them recompiled.
+#[derive(Default)]
+pub(crate) struct CompiledSchemas {
+    by_type: Mutex<HashMap<String, (Value, Compiled)>>,
+}
+
+impl CompiledSchemas {
+    /// `schema`, the input schema of `block_type`, checked and compiled.
+    fn get(&self, block_type: &str, schema: &Value) -> Compiled {
+        if let Some((seen, compiled)) = self.by_type.lock().expect("schemas lock").get(block_type)
+            && seen == schema
+        {
+            return compiled.clone();
+        }
+        let compiled = Arc::new(compile(schema));
+        self.by_type.lock().expect("schemas lock").insert(block_type.to_string(), (schema.clone(), compiled.clone()));
+        compiled
+    }
+}
+
+fn compile(schema: &Value) -> Result<Validator, String> {
+    // A custom block stored before its schema was checked at upload is checked here too.
+    check_schema_bounds(schema).map_err(|refused| refused.to_string())?;
+    jsonschema::validator_for(schema).map_err(|e| e.to_string())
+}
+
+/// The compiled input schemas one validation uses, by block type.
 struct SchemaCache<'a> {
     schemas: &'a HashMap<String, Value>,
-    compiled: HashMap<String, Result<Validator, String>>,
+    shared: &'a CompiledSchemas,
+    compiled: HashMap<&'a str, Compiled>,
 }
 
 impl<'a> SchemaCache<'a> {
-    fn new(schemas: &'a HashMap<String, Value>) -> Self {
-        Self { schemas, compiled: HashMap::new() }
-    }
-
     /// Reports every schema error of `block`'s params (absent params are `{}`)
     /// except those a reference may resolve away.
-    fn check_params(&mut self, id: &str, block: &BlockDef, index: &BlockIndex, problems: &mut Vec<Problem>) {
+    fn check_params(&mut self, id: &str, block: &'a BlockDef, index: &BlockIndex, problems: &mut Vec<Problem>) {
         let Some(schema) = self.schemas.get(&block.block_type) else { return };
-        let validator = self.compiled.entry(block.block_type.clone()).or_insert_with(|| {
-            // A custom block stored before its schema was checked at upload is checked here too.
-            check_schema_bounds(schema).map_err(|refused| refused.to_string())?;
-            jsonschema::validator_for(schema).map_err(|e| e.to_string())
-        });
-        let validator = match validator {
+        let shared = self.shared;
+        let validator = self.compiled.entry(&block.block_type).or_insert_with(|| shared.get(&block.block_type, schema));
+        let validator = match &**validator {
             Ok(validator) => validator,
             Err(message) => {
                 problems.push(Problem::at(
@@ -81,6 +109,9 @@ impl<'a> SchemaCache<'a> {
             }
         };
         let params = Value::Object(block.params.clone().unwrap_or_default());
+        if validator.is_valid(&params) {
+            return;
+        }
         for error in validator.iter_errors(&params) {
             let pointer = error.instance_path.as_str();
             if decided_by_reference(&params, pointer, &error.kind, index) {
