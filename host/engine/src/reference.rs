@@ -168,6 +168,14 @@ pub enum BlockLookup<'a> {
 pub trait ReferenceScope {
     /// The output of the block whose ID or normalized name is `key` (see [`BlockIndex`]).
     fn block(&self, key: &str) -> BlockLookup<'_>;
+    /// The value at `path` inside that output (see [`follow_path`]); a scope that
+    /// keeps outputs behind a lock overrides it to copy only that value, not the whole output.
+    fn block_at(&self, key: &str, path: &[String]) -> BlockLookup<'_> {
+        match self.block(key) {
+            BlockLookup::Output(output) => BlockLookup::Output(follow_path(output, path)),
+            other => other,
+        }
+    }
     /// The current value of a workflow variable, by name.
     fn variable(&self, name: &str) -> Option<Cow<'_, Value>>;
     /// A field of the innermost enclosing loop; `None` outside any loop.
@@ -361,8 +369,8 @@ pub fn lookup<'s>(
                 EnvLookup::NotGranted => Err(ReferenceError::EnvNotGranted { name: name.clone() }),
             };
         }
-        Reference::Block { key, path } => match scope.block(key) {
-            BlockLookup::Output(value) => (value, path),
+        Reference::Block { key, path } => match scope.block_at(key, path) {
+            BlockLookup::Output(value) => return Ok(Some(value)),
             BlockLookup::NotRun => return Ok(Some(Cow::Owned(Value::Null))),
             BlockLookup::Unknown if path.is_empty() => return Ok(None),
             BlockLookup::Unknown => {

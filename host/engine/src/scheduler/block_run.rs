@@ -64,7 +64,7 @@ impl<R: BlockRunner> ExecutionContext<R> {
             // a failure elsewhere, or a `response` block.
             return NodeEnd::Halted;
         }
-        let (checkpoint, over_budget) = self.record(id, context_id, &frame, params, started, report);
+        let (checkpoint, over_budget) = self.record(id, block, context_id, &frame, params, started, report);
         if let Some(observer) = &self.request.observer {
             observer.event(ExecutionEvent::BlockFinished(Box::new(checkpoint.clone())));
             // A stopped execution schedules nothing after this block, so
@@ -160,16 +160,17 @@ impl<R: BlockRunner> ExecutionContext<R> {
 
     /// Holds a finished run to the limits and makes it a checkpoint; true when
     /// it broke a budget, which fails the execution.
+    #[allow(clippy::too_many_arguments, reason = "one run's parts, each used once")]
     fn record(
         &self,
         id: &str,
+        block: &BlockDef,
         context_id: String,
         frame: &Frame,
         params: Result<Value, String>,
         started: Started,
         mut report: BlockReport,
     ) -> (Checkpoint, bool) {
-        let block = self.request.spec.state.blocks.get(id).expect("scheduled blocks exist");
         let name = &block.name;
         let over_budget = self.hold_to_limits(&mut report);
         let duration = started.started.elapsed();

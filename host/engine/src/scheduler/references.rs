@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::context::ExecutionContext;
 use super::frame::{Binding, ContainerKind, Frame};
-use crate::reference::{BlockLookup, ContainerField, EnvLookup, KeyMatch, ReferenceScope};
+use crate::reference::{BlockLookup, ContainerField, EnvLookup, KeyMatch, ReferenceScope, follow_path};
 use crate::runner::BlockRunner;
 
 /// What references resolve to from inside one frame.
@@ -26,13 +26,17 @@ impl<'a, R> FrameScope<'a, R> {
 
 impl<R: BlockRunner> ReferenceScope for FrameScope<'_, R> {
     fn block(&self, key: &str) -> BlockLookup<'_> {
+        self.block_at(key, &[])
+    }
+
+    fn block_at(&self, key: &str, path: &[String]) -> BlockLookup<'_> {
         let KeyMatch::Found(id) = self.context.blocks.resolve(key) else {
             return BlockLookup::Unknown;
         };
         let mut frame = Some(self.frame);
         while let Some(current) = frame {
             if let Some(output) = current.outputs.lock().expect("outputs lock").get(id) {
-                return BlockLookup::Output(Cow::Owned(output.clone()));
+                return BlockLookup::Output(Cow::Owned(follow_path(Cow::Borrowed(output), path).into_owned()));
             }
             frame = current.parent.as_deref();
         }

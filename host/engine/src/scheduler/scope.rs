@@ -17,8 +17,13 @@ use crate::runner::BlockRunner;
 
 /// Per node of a scope: incoming edges not yet decided, and those that fired.
 struct EdgeTally<'a> {
-    undecided: HashMap<&'a str, usize>,
-    fired: HashMap<&'a str, usize>,
+    edges: HashMap<&'a str, Tally>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Tally {
+    undecided: usize,
+    fired: usize,
 }
 
 /// What a node becomes once its last incoming edge is decided.
@@ -31,19 +36,21 @@ enum Settled {
 
 impl<'a> EdgeTally<'a> {
     fn new(scope: &'a crate::graph::Scope) -> Self {
-        let undecided = scope.nodes.iter().map(|n| (n.as_str(), scope.incoming.get(n).map_or(0, Vec::len))).collect();
-        Self { undecided, fired: HashMap::new() }
+        let edges = scope
+            .nodes
+            .iter()
+            .map(|n| (n.as_str(), Tally { undecided: scope.incoming.get(n).map_or(0, Vec::len), fired: 0 }))
+            .collect();
+        Self { edges }
     }
 
     /// Decides one edge into `target`: the node runs when its last edge is
     /// decided and at least one fired, and is skipped when none did.
     fn decide(&mut self, target: &str, fires: bool) -> Settled {
-        let (key, left) = self.undecided.get_key_value(target).map(|(k, v)| (*k, *v)).expect("edge target in scope");
-        if fires {
-            *self.fired.entry(key).or_default() += 1;
-        }
-        self.undecided.insert(key, left - 1);
-        match (left - 1, self.fired.get(key).copied().unwrap_or(0)) {
+        let tally = self.edges.get_mut(target).expect("edge target in scope");
+        tally.fired += usize::from(fires);
+        tally.undecided -= 1;
+        match (tally.undecided, tally.fired) {
             (0, 0) => Settled::Skipped,
             (0, _) => Settled::Ready,
             _ => Settled::Pending,
