@@ -1,4 +1,5 @@
-//! Builds the test guests (`tests/guests/`) from source and records their paths.
+//! Builds the test guests (`tests/guests/`) from source, pre-initializes the
+//! ones that export an init function, and records both components' paths.
 
 use std::path::Path;
 use std::{env, fs};
@@ -18,6 +19,13 @@ fn main() {
             artifact.package,
             artifact.path.display().to_string()
         ));
+        if let Some(snapshot) = sandflow_guest_build::pre_initialize(artifact) {
+            consts.push_str(&format!(
+                "/// The `{}` test guest, pre-initialized (its init ran once, at build time).\npub const {name}_SNAPSHOT: &[u8] = include_bytes!({:?});\n",
+                artifact.package,
+                snapshot.display().to_string()
+            ));
+        }
     }
     let out = Path::new(&env::var("OUT_DIR").unwrap()).join("guests.rs");
     fs::write(out, consts).unwrap();

@@ -46,7 +46,7 @@ pub use serde_json::{self, Value};
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "sandflow:block/block",
+        world: "sandflow:block/block-with-init",
         pub_export_macro: true,
         export_macro_name: "__export_block_world",
         default_bindings_module: "::sandflow_sdk::bindings",
@@ -309,9 +309,33 @@ fn schema_text<T: JsonSchema>() -> String {
 }
 
 /// Exports a [`Block`] type as the component's `sandflow:block/block` world.
+///
+/// `export_block!(MyBlock, init = prepare)` also names a function `fn()` that
+/// builds, once, what every run needs (a parsed grammar, compiled templates,
+/// a lookup table). It runs when the block is built or uploaded, and the
+/// memory it leaves becomes the starting state of every run; each run still
+/// gets its own fresh copy. Keep what it builds in a `thread_local!` (or a
+/// `static`) that `run` takes from, and build it in `run` when it is missing,
+/// so the block also works when it was not pre-initialized. Every import
+/// traps during `init`: no logging, clock, randomness or capability there.
+/// Without `init`, the component is still pre-initialized (Rust's start-up
+/// runs once, at build time).
+///
+/// ```ignore
+/// thread_local! {
+///     static TABLE: std::cell::OnceCell<Table> = const { std::cell::OnceCell::new() };
+/// }
+/// fn prepare() {
+///     TABLE.with(|table| { table.get_or_init(Table::build); });
+/// }
+/// sandflow_sdk::export_block!(Lookup, init = prepare);
+/// ```
 #[macro_export]
 macro_rules! export_block {
     ($block:ty) => {
+        $crate::export_block!($block, init = $crate::__no_init);
+    };
+    ($block:ty, init = $init:path) => {
         #[doc(hidden)]
         struct __SandflowBlockExport;
 
@@ -331,8 +355,17 @@ macro_rules! export_block {
             > {
                 $crate::__run::<$block>(info, params, env, vars)
             }
+
+            fn wizer_initialize() {
+                let init: fn() = $init;
+                init();
+            }
         }
 
         $crate::bindings::__export_block_world!(__SandflowBlockExport);
     };
 }
+
+/// The init of a block exported without one.
+#[doc(hidden)]
+pub fn __no_init() {}

@@ -100,7 +100,12 @@ impl Block for Function {
     }
 }
 
-sandflow_sdk::export_block!(Function);
+/// Builds the JavaScript context the run will use, before the snapshot is taken.
+fn prepare() {
+    sandflow_js::prepare(true).expect("a fresh JavaScript context builds");
+}
+
+sandflow_sdk::export_block!(Function, init = prepare);
 
 #[cfg(test)]
 mod tests;

@@ -14,6 +14,7 @@ use boa_engine::property::PropertyDescriptor;
 use boa_engine::{Context, JsError, JsNativeError, JsResult, JsString, JsValue, Script, Source, js_string};
 use event_loop::EventLoop;
 use serde_json::Value;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 mod event_loop;
@@ -45,11 +46,71 @@ pub struct Engine {
     event_loop: Rc<EventLoop>,
 }
 
+/// boa's clock, started at its first reading rather than when the context is built: boa's
+/// `StdClock` reads the monotonic clock in `Context::builder().build()`, which in a snapshot
+/// happens at build time, in another process, whose clock reading no run may see (and every
+/// import traps there anyway).
+#[derive(Debug, Default)]
+struct RunClock {
+    start: std::cell::OnceCell<std::time::Instant>,
+}
+
+impl boa_engine::context::Clock for RunClock {
+    fn now(&self) -> boa_engine::context::time::JsInstant {
+        let elapsed = self.start.get_or_init(std::time::Instant::now).elapsed();
+        boa_engine::context::time::JsInstant::new(elapsed.as_secs(), elapsed.subsec_nanos())
+    }
+
+    fn system_time_millis(&self) -> i64 {
+        let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+thread_local! {
+    /// Engines built by [`prepare`] before the component's snapshot was taken, one per kind,
+    /// each taken by the first [`Engine::new`] / [`Engine::with_event_loop`] of a run.
+    static PREPARED: RefCell<[Option<Engine>; 2]> = const { RefCell::new([None, None]) };
+}
+
+/// Index into [`PREPARED`]: a plain engine, or one with the event loop registered.
+const PLAIN: usize = 0;
+const WITH_EVENT_LOOP: usize = 1;
+
+/// Builds, ahead of any run, the engine [`Engine::new`] (or, with `event_loop`,
+/// [`Engine::with_event_loop`]) returns next: a block's init calls it, so the component's
+/// snapshot holds a context whose realm and built-ins are already made. A context right after
+/// it is built holds nothing of any run, and each run starts from its own copy of the snapshot,
+/// so taking it is the same as building a fresh one. A component that was not pre-initialized
+/// builds its engines in the run, as before.
+pub fn prepare(event_loop: bool) -> Result<(), String> {
+    let (slot, engine) =
+        if event_loop { (WITH_EVENT_LOOP, Engine::build_with_event_loop()?) } else { (PLAIN, Engine::build()?) };
+    PREPARED.with(|prepared| prepared.borrow_mut()[slot] = Some(engine));
+    Ok(())
+}
+
+fn take_prepared(slot: usize) -> Option<Engine> {
+    PREPARED.with(|prepared| prepared.borrow_mut()[slot].take())
+}
+
 impl Engine {
-    /// A fresh context with [`RECURSION_LIMIT`] and [`STACK_SIZE_LIMIT`] applied.
+    /// A fresh context with [`RECURSION_LIMIT`] and [`STACK_SIZE_LIMIT`] applied: the one
+    /// [`prepare`] built, if there is one left, else a new one.
     pub fn new() -> Result<Self, String> {
+        match take_prepared(PLAIN) {
+            Some(engine) => Ok(engine),
+            None => Self::build(),
+        }
+    }
+
+    fn build() -> Result<Self, String> {
         let event_loop = Rc::new(EventLoop::default());
-        let mut context = Context::builder().job_executor(event_loop.clone()).build().map_err(|e| e.to_string())?;
+        let mut context = Context::builder()
+            .job_executor(event_loop.clone())
+            .clock(Rc::new(RunClock::default()))
+            .build()
+            .map_err(|e| e.to_string())?;
         globals::install(&mut context).map_err(|e| e.to_string())?;
         let limits = context.runtime_limits_mut();
         limits.set_recursion_limit(RECURSION_LIMIT);
@@ -58,9 +119,17 @@ impl Engine {
     }
 
     /// [`Engine::new`] plus `fetch` (with `Headers`, `Request`, `Response`), the timers and
-    /// `queueMicrotask`, all driven by [`Engine::run_async_body`].
+    /// `queueMicrotask`, all driven by [`Engine::run_async_body`]: the one [`prepare`] built,
+    /// if there is one left, else a new one.
     pub fn with_event_loop() -> Result<Self, String> {
-        let mut engine = Self::new()?;
+        match take_prepared(WITH_EVENT_LOOP) {
+            Some(engine) => Ok(engine),
+            None => Self::build_with_event_loop(),
+        }
+    }
+
+    fn build_with_event_loop() -> Result<Self, String> {
+        let mut engine = Self::build()?;
         let context = &mut engine.context;
         let fetcher = fetch::HostFetcher { queue: engine.event_loop.fetches.clone() };
         boa_runtime::fetch::register(fetcher, None, context).map_err(|e| message(e, context))?;

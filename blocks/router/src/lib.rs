@@ -69,4 +69,9 @@ pub fn select(params: &Params) -> Result<String, BlockError> {
     }
 }
 
-sandflow_sdk::export_block!(Router);
+/// Builds the JavaScript context the run will use, before the snapshot is taken.
+fn prepare() {
+    sandflow_js::prepare(false).expect("a fresh JavaScript context builds");
+}
+
+sandflow_sdk::export_block!(Router, init = prepare);

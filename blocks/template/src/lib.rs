@@ -69,9 +69,13 @@ thread_local! {
     static ENVIRONMENT: OnceCell<Environment<'static>> = const { OnceCell::new() };
 }
 
-/// Builds, ahead of any run, the environment [`render`] uses: the block's init calls it, so the
-/// component's snapshot holds it. It calls no import (no clock, randomness or output) and
-/// creates no hash map. A component that was not pre-initialized builds it in the run instead.
+/// Builds, ahead of any render, the environment [`render`] uses.
+///
+/// Not the block's init hook: `Environment::new` creates an `IndexMap` with std's
+/// `RandomState`, which seeds std's per-thread hash keys from WASI randomness. In a snapshot
+/// those keys would be frozen, the same in every run and readable from the binary (so
+/// colliding keys could be computed ahead), and every import traps during init anyway. So
+/// each run builds its environment on its first render; only Rust's start-up is in the snapshot.
 pub fn prepare() {
     ENVIRONMENT.with(|environment| {
         environment.get_or_init(environment_for_render);
@@ -193,4 +197,5 @@ impl Block for Template {
     }
 }
 
-sandflow_sdk::export_block!(Template, init = prepare);
+// No init hook: see `prepare` for why the environment is built in the run.
+sandflow_sdk::export_block!(Template);

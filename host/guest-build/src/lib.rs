@@ -1,6 +1,10 @@
 //! Build-script helper: compiles a cargo workspace of guest crates to
 //! `wasm32-wasip2` components, the way wasmtime's `test-programs` artifacts do.
 //!
+//! Each component that exports the init function (every block built with the
+//! SDK does) is then pre-initialized: [`pre_initialize`] writes a snapshot of
+//! it, taken after its init ran, beside the build script's output.
+//!
 //! Used by the build scripts of `sandflow-stdblocks` (the standard blocks) and
 //! `sandflow-tests` (the hostile guests), so both share one toolchain check and
 //! one guest target directory.
@@ -66,6 +70,24 @@ pub fn build_guest_workspace(workspace_dir: &Path, watched: &[&Path]) -> Vec<Gue
     let artifacts = components_in_build_output(&output.stdout);
     assert!(!artifacts.is_empty(), "the guest workspace {} produced no components", workspace_dir.display());
     artifacts
+}
+
+/// The snapshot of `artifact` after its init export ran (see `sandflow-snapshot`),
+/// written to the build script's `OUT_DIR`; `None` when the component exports
+/// no init function. Panics with the reason when the init run fails: a block
+/// whose init fails is a build error, as a compile error is.
+pub fn pre_initialize(artifact: &GuestArtifact) -> Option<PathBuf> {
+    let wasm = std::fs::read(&artifact.path)
+        .unwrap_or_else(|e| panic!("reading the component {}: {e}", artifact.path.display()));
+    if !sandflow_snapshot::declares_init(&wasm) {
+        return None;
+    }
+    let snapshot = sandflow_snapshot::pre_initialize(&wasm, sandflow_snapshot::InitLimits::default())
+        .unwrap_or_else(|e| panic!("pre-initializing {}: {e}", artifact.package));
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR is set for build scripts"));
+    let path = out_dir.join(format!("{}.snapshot.wasm", artifact.package));
+    std::fs::write(&path, snapshot).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    Some(path)
 }
 
 /// Picks the `.wasm` files out of cargo's JSON messages.

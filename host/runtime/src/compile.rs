@@ -1,6 +1,12 @@
 //! Compiling untrusted components: off the async threads, a bounded number
 //! at once, under a deadline, and (with a child process) under a memory cap.
 //!
+//! A component that exports the init function (`sandflow-snapshot`) is
+//! pre-initialized first, as the standard blocks are at build time: its init
+//! runs once, fuel- and memory-bounded with every import trapping, inside the
+//! same child, slot and deadline as the compile, and what is compiled and
+//! cached is the snapshot.
+//!
 //! Wasmtime does not treat compile-time resource use as a vulnerability: a
 //! few megabytes of wasm can take a minute and gigabytes of memory to
 //! compile. So an uploaded component is compiled in a child process (the
@@ -22,6 +28,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use sandflow_snapshot::SnapshotError;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::Semaphore;
 use wasmtime::Engine;
@@ -30,6 +37,8 @@ use crate::error::LoadError;
 
 /// Exit code of the compiler child when the component does not compile.
 const EXIT_INVALID: i32 = 2;
+/// Exit code of the compiler child when the component's init run failed.
+const EXIT_INIT_FAILED: i32 = 3;
 /// Bytes of the child's stderr kept for the error message.
 const STDERR_BYTES: u64 = 16 << 10;
 /// Niceness of the compiler child: the API's own threads win the CPU.
@@ -114,7 +123,7 @@ impl Compiler {
                 // The slot moves into the thread: it is free only once the compile really ended.
                 let compile = tokio::task::spawn_blocking(move || {
                     let _slot = slot;
-                    engine.precompile_component(&bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))
+                    precompile_block(&engine, &bytes)
                 });
                 match tokio::time::timeout_at(deadline.into(), compile).await {
                     Err(_) => Err(timed_out()),
@@ -180,6 +189,9 @@ impl Compiler {
         if status.code() == Some(EXIT_INVALID) {
             return Err(LoadError::Compile(message));
         }
+        if status.code() == Some(EXIT_INIT_FAILED) {
+            return Err(LoadError::Init(message));
+        }
         // Killed by a signal (an allocation that failed under the rlimit aborts) or a panic
         // about memory: the memory cap is the likely cause, and the one worth naming.
         use std::os::unix::process::ExitStatusExt as _;
@@ -236,7 +248,7 @@ pub fn compile_child_main(settings: ChildSettings) -> i32 {
             return 1;
         }
     };
-    match engine.precompile_component(&bytes) {
+    match precompile_block(&engine, &bytes) {
         Ok(compiled) => match std::io::stdout().lock().write_all(&compiled) {
             Ok(()) => 0,
             Err(error) => {
@@ -244,11 +256,38 @@ pub fn compile_child_main(settings: ChildSettings) -> i32 {
                 1
             }
         },
-        Err(error) => {
-            eprintln!("{error:#}");
+        Err(LoadError::Init(message)) => {
+            eprintln!("{message}");
+            EXIT_INIT_FAILED
+        }
+        Err(LoadError::Compile(message)) => {
+            eprintln!("{message}");
             EXIT_INVALID
         }
+        Err(error) => {
+            eprintln!("{error}");
+            1
+        }
     }
+}
+
+/// Pre-initializes `bytes` when the component exports the init function,
+/// then compiles the result for `engine`.
+fn precompile_block(engine: &Engine, bytes: &[u8]) -> Result<Vec<u8>, LoadError> {
+    let snapshot;
+    let component = if sandflow_snapshot::declares_init(bytes) {
+        snapshot =
+            sandflow_snapshot::pre_initialize(bytes, sandflow_snapshot::InitLimits::default()).map_err(|error| {
+                match error {
+                    SnapshotError::Init(_) | SnapshotError::InitSignature => LoadError::Init(error.to_string()),
+                    SnapshotError::Compile(_) | SnapshotError::Unsupported(_) => LoadError::Compile(error.to_string()),
+                }
+            })?;
+        &snapshot[..]
+    } else {
+        bytes
+    };
+    engine.precompile_component(component).map_err(|e| LoadError::Compile(format!("{e:#}")))
 }
 
 /// `RLIMIT_AS` and a lower priority for this process.

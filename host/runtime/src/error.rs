@@ -89,6 +89,10 @@ pub enum LoadError {
     /// `describe` failed or returned an unusable manifest.
     #[error("bad manifest: {0}")]
     Manifest(String),
+    /// The component exports the init function and its init run failed
+    /// (trapped, ran out of fuel or memory, or called an import).
+    #[error("the component's init (pre-initialization) failed: {0}")]
+    Init(String),
     /// The on-disk component cache failed.
     #[error("component cache: {0}")]
     Cache(String),

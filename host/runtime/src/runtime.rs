@@ -120,7 +120,7 @@ impl Runtime {
             return Ok(block);
         }
         let component = self.cache.load(&self.engine, &digest, bytes)?;
-        self.finish_load(digest, component).await
+        self.finish_load(digest.clone(), digest, component).await
     }
 
     /// As [`Runtime::load`], for bytes from outside: compiled off the async
@@ -140,14 +140,20 @@ impl Runtime {
                 .await
                 .map_err(|e| LoadError::Compile(format!("hashing the component failed: {e}")))?
         };
-        if let Some(block) = self.cached_block(&digest) {
+        // An upload that exports the init function is compiled as its snapshot,
+        // which is not what `load` compiles for the same bytes: cached apart.
+        let cache_key = match sandflow_snapshot::declares_init(&bytes) {
+            true => format!("{digest}-preinitialized"),
+            false => digest.clone(),
+        };
+        if let Some(block) = self.cached_block(&cache_key) {
             return Ok(block);
         }
-        let component = match self.cache.lookup(&self.engine, &digest) {
+        let component = match self.cache.lookup(&self.engine, &cache_key) {
             Some(component) => component,
             None => {
                 let compiled = self.compiler.precompile(&self.engine, bytes, timeout).await?;
-                self.cache.store(&digest, &compiled)?;
+                self.cache.store(&cache_key, &compiled)?;
                 // SAFETY: `compiled` is the output of `precompile_component` for
                 // an engine of this configuration, from this process or from its
                 // own compiler child, never bytes from outside; `deserialize`
@@ -156,20 +162,25 @@ impl Runtime {
                     .map_err(|e| LoadError::Compile(format!("{e:#}")))?
             }
         };
-        self.finish_load(digest, component).await
+        self.finish_load(cache_key, digest, component).await
     }
 
     fn cached_block(&self, digest: &str) -> Option<Arc<LoadedBlock>> {
         self.loaded.lock().expect("block cache lock").get(digest).cloned()
     }
 
-    /// Links a compiled component and reads its manifest.
-    async fn finish_load(&self, digest: String, component: Component) -> Result<Arc<LoadedBlock>, LoadError> {
+    /// Links a compiled component and reads its manifest; kept in memory under `cache_key`.
+    async fn finish_load(
+        &self,
+        cache_key: String,
+        digest: String,
+        component: Component,
+    ) -> Result<Arc<LoadedBlock>, LoadError> {
         let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| LoadError::World(format!("{e:#}")))?;
         let pre = BlockPre::new(instance_pre).map_err(|e| LoadError::World(format!("{e:#}")))?;
         let manifest = self.describe(&pre).await?;
-        let block = Arc::new(LoadedBlock { digest: digest.clone(), manifest, pre });
-        self.loaded.lock().expect("block cache lock").entry(digest).or_insert(block.clone());
+        let block = Arc::new(LoadedBlock { digest, manifest, pre });
+        self.loaded.lock().expect("block cache lock").entry(cache_key).or_insert(block.clone());
         Ok(block)
     }
 

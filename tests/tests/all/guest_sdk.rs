@@ -15,6 +15,19 @@ fn readme_example_is_the_greet_guest_verbatim() {
     assert!(source.lines().count() < 30, "the README promises a block in under 30 lines");
 }
 
+#[test]
+fn readme_init_hook_example_is_the_prepared_guest_verbatim() {
+    let readme = include_str!("../../../guest-sdk/README.md");
+    let source = include_str!("../../guests/prepared/src/lib.rs");
+    let section = &readme[readme.find("## Work done once").expect("the README explains the init hook")..];
+    let excerpts: Vec<&str> =
+        section.split("```rust\n").skip(1).map(|block| block.split("```").next().unwrap()).collect();
+    assert_eq!(excerpts.len(), 3, "the init hook section shows three excerpts");
+    for excerpt in excerpts {
+        assert!(source.contains(excerpt), "not in tests/guests/prepared/src/lib.rs:\n{excerpt}");
+    }
+}
+
 #[tokio::test]
 async fn readme_example_runs_and_declares_its_schemas() {
     let runtime = runtime_with(|_| {});

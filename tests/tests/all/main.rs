@@ -6,6 +6,7 @@ mod api_and_wait_blocks;
 mod engine_wasm;
 mod guest_sdk;
 mod hostile_guests;
+mod snapshots;
 mod standard_blocks;
 mod standard_blocks_extra;
 mod typed_errors;

@@ -158,6 +158,7 @@ fn load_error(error: LoadError) -> ApiError {
         LoadError::CompileMemory { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "compile_memory_limit"),
         LoadError::CompileBusy { .. } => (StatusCode::TOO_MANY_REQUESTS, "overloaded"),
         LoadError::Cache(_) => return ApiError::internal(error),
+        LoadError::Init(_) => (StatusCode::UNPROCESSABLE_ENTITY, "init_failed"),
         LoadError::Compile(_) | LoadError::World(_) | LoadError::Manifest(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid_component")
         }
