@@ -152,3 +152,47 @@ fn a_refused_component_is_not_echoed_back() {
     assert_eq!(response.status, 422, "{start}");
     assert!(response.text.len() < 16 << 10, "a 1 MiB upload got a {} byte answer: {start}…", response.text.len());
 }
+
+#[test]
+fn a_component_with_an_init_hook_is_pre_initialized_at_upload_and_each_execution_starts_fresh() {
+    let server = shared();
+    let token = server.token("blocks-preinit");
+    // The component as built, not its snapshot: the server takes the snapshot.
+    register(&token, "primes", "application/wasm", sandflow_tests::guests::PREPARED).expect(201);
+    let state = json!({
+        "blocks": {
+            "start": {"type": "start", "name": "Start"},
+            "p": {"type": "primes", "name": "Primes", "params": {"index": "<start.index>"}}
+        },
+        "edges": [{"source": "start", "target": "p"}]
+    });
+    server.post("/v1/workflows", &token, &json!({"id": "primes", "name": "Primes", "state": state})).expect(201);
+    for index in [0, 999] {
+        let mut request = json!({"workflowId": "primes", "useDraftState": true});
+        request["options"] = json!({"input": {"index": index}});
+        let result = server.execute(&token, &request).expect(200);
+        assert_eq!(result["status"], "completed", "{result:#}");
+        let expected_prime = if index == 0 { 2 } else { 7919 };
+        assert_eq!(
+            result["output"]["p"],
+            json!({"prime": expected_prime, "preparedBeforeRun": true, "runsSeen": 1}),
+            "{result:#}"
+        );
+    }
+}
+
+#[test]
+fn an_init_that_spins_or_calls_an_import_is_422_init_failed_and_registers_nothing() {
+    let server = shared();
+    let token = server.token("blocks-bad-init");
+    let spins = sandflow_tests::wat_guests::init_that_spins();
+    let refused = register(&token, "spinner", "application/wasm", &spins).expect_error(422, "init_failed");
+    assert!(refused.to_string().contains("fuel"), "{refused:#}");
+    let calls = sandflow_tests::wat_guests::init_that_calls_an_import();
+    let refused = register(&token, "caller", "application/wasm", &calls).expect_error(422, "init_failed");
+    assert!(refused.to_string().contains("insecure-seed"), "{refused:#}");
+    let listed = server.get("/v1/blocks", &token).expect(200);
+    let custom: Vec<_> = listed["blocks"].as_array().unwrap().iter().filter(|b| b["kind"] == "custom").collect();
+    assert!(custom.is_empty(), "{listed:#}");
+    Resp::from(server.request(Method::GET, "/healthz", None).send()).expect(200);
+}

@@ -151,3 +151,39 @@ pub fn table_bomb(elements: u32) -> Vec<u8> {
         ),
     )
 }
+
+/// A component whose init export (`wizer-initialize`, see `sandflow-snapshot`)
+/// spins forever: pre-initializing it must end in the init's fuel limit.
+pub fn init_that_spins() -> Vec<u8> {
+    assemble(
+        r#"
+(component
+  (core module $m
+    (memory (export "memory") 1)
+    (func (export "init") (loop $forever (br $forever))))
+  (core instance $i (instantiate $m))
+  (func (export "wizer-initialize") (canon lift (core func $i "init"))))
+"#,
+    )
+}
+
+/// A component whose init export calls one of its imports: pre-initializing it
+/// must fail (every import traps during the init), naming the import.
+pub fn init_that_calls_an_import() -> Vec<u8> {
+    assemble(
+        r#"
+(component
+  (import "wasi:random/insecure-seed@0.2.6" (instance $seed
+    (export "insecure-seed" (func (result (tuple u64 u64))))))
+  (alias export $seed "insecure-seed" (func $insecure-seed))
+  (core module $libc (memory (export "memory") 1))
+  (core instance $libc (instantiate $libc))
+  (core func $seed-lowered (canon lower (func $insecure-seed) (memory (core memory $libc "memory"))))
+  (core module $m
+    (import "host" "seed" (func $seed (param i32)))
+    (func (export "init") (call $seed (i32.const 0))))
+  (core instance $i (instantiate $m (with "host" (instance (export "seed" (func $seed-lowered))))))
+  (func (export "wizer-initialize") (canon lift (core func $i "init"))))
+"#,
+    )
+}

@@ -76,7 +76,7 @@ pub fn declares_init(wasm: &[u8]) -> bool {
             Ok(Payload::ModuleSection { .. } | Payload::ComponentSection { .. }) => depth += 1,
             Ok(Payload::End(_)) => depth = depth.saturating_sub(1),
             Ok(Payload::ComponentExportSection(exports))
-                if depth == 0 && exports.into_iter().flatten().any(|export| export.name.name == INIT_EXPORT) =>
+                if depth == 0 && exports.clone().into_iter().flatten().any(|export| export.name.name == INIT_EXPORT) =>
             {
                 return true;
             }
@@ -110,6 +110,10 @@ fn snapshot(wasm: &[u8], limits: InitLimits, keep_init_func: bool) -> Result<Vec
     config.consume_fuel(true);
     // The instrumented component is compiled once and run once: compile it fast.
     config.cranelift_opt_level(wasmtime::OptLevel::None);
+    // Memories grow in place as they are used, with explicit bounds checks, instead of
+    // reserving 4 GiB of address space each: uploads are snapshotted in the compiler child,
+    // whose address space is capped.
+    config.memory_reservation(0).memory_guard_size(0).memory_reservation_for_growth(1 << 20);
     let engine = Engine::new(&config).map_err(|e| SnapshotError::Compile(format!("{e:#}")))?;
     let limiter = StoreLimitsBuilder::new().memory_size(limits.memory_bytes).trap_on_grow_failure(true).build();
     let mut store = Store::new(&engine, limiter);
@@ -147,7 +151,9 @@ fn classify(error: wasmtime::Error) -> SnapshotError {
     }
     let message = format!("{error:#}");
     if message.contains("initialization function trapped") || error.downcast_ref::<wasmtime::Trap>().is_some() {
-        SnapshotError::Init(message)
+        // The cause first (the import called, fuel used up): the wasm backtrace can be long,
+        // and an API answer quoting this is cut short.
+        SnapshotError::Init(format!("{}; {message}", error.root_cause()))
     } else if message.contains("failed to compile") {
         SnapshotError::Compile(message)
     } else {
