@@ -76,7 +76,8 @@ pub fn declares_init(wasm: &[u8]) -> bool {
             Ok(Payload::ModuleSection { .. } | Payload::ComponentSection { .. }) => depth += 1,
             Ok(Payload::End(_)) => depth = depth.saturating_sub(1),
             Ok(Payload::ComponentExportSection(exports))
-                if depth == 0 && exports.clone().into_iter().flatten().any(|export| export.name.name == INIT_EXPORT) =>
+                if depth == 0
+                    && exports.clone().into_iter().flatten().any(|export| export.name.name == INIT_EXPORT) =>
             {
                 return true;
             }
