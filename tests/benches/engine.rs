@@ -1,5 +1,6 @@
-//! Engine overhead: a chain of 40 trivial blocks, and a 1,000-branch
-//! parallel fan-out at maxParallelNodes 1, 2 and 8.
+//! Engine overhead: a chain of 40 trivial blocks (on an engine that has run
+//! it before, and on a new one), and a 1,000-branch parallel fan-out at
+//! maxParallelNodes 1, 2 and 8.
 //!
 //! Run with `cargo bench -p sandflow-tests --bench engine`.
 
@@ -93,6 +94,14 @@ fn engine_benchmarks(c: &mut Criterion) {
     let mut group = c.benchmark_group("chain_40");
     group.bench_function("wasm_blocks", |b| b.iter(|| executor.block_on(execute(&wasm, request(&chain_40, 4)))));
     group.bench_function("noop_runner", |b| b.iter(|| executor.block_on(execute(&noop, request(&chain_40, 4)))));
+    // A new engine each time: nothing remembered from earlier executions (no
+    // compiled schema, no recently validated workflow), as for a workflow run once.
+    group.bench_function("noop_runner_cold_engine", |b| {
+        b.iter(|| {
+            let cold = Engine::new(Arc::new(NoopRunner), EngineSettings::default());
+            executor.block_on(execute(&cold, request(&chain_40, 4)))
+        })
+    });
     group.bench_function("validation_only", |b| b.iter(|| noop.validate(&chain_40).expect("valid")));
     group.finish();
 

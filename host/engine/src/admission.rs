@@ -9,6 +9,7 @@ mod run_from;
 pub use resume::check_resume_input;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -20,7 +21,7 @@ use crate::reference::BlockIndex;
 use crate::request::{Checkpoint, ExecutionSpec, ResumeRequest};
 use crate::result::PausePoint;
 use crate::settings::EngineSettings;
-use crate::validate::{CompiledSchemas, validated_graph};
+use crate::validate::{ValidationMemory, validated_graph};
 
 /// Longest call chain (SPEC 3): a deeper child is refused.
 pub const MAX_CALL_DEPTH: usize = 25;
@@ -29,9 +30,12 @@ pub const MAX_CALL_DEPTH: usize = 25;
 pub(crate) struct Admitted {
     /// At most this many block runs at once.
     pub parallel: usize,
-    pub graph: WorkflowGraph,
+    pub graph: Arc<WorkflowGraph>,
     /// Resolves reference keys (IDs, normalized names) to block IDs.
-    pub blocks: BlockIndex,
+    pub blocks: Arc<BlockIndex>,
+    /// The workflow was validated now rather than found among the recent
+    /// ones: the execution hands it over to be remembered when it ends.
+    pub validated_now: bool,
     /// Finished runs to replay instead of running, by context ID: the
     /// request's checkpoints (less the pause point being resumed) and the
     /// outputs a run from a block carries over.
@@ -47,20 +51,30 @@ pub(crate) struct Admitted {
 
 /// Checks an execution of `spec` before anything of it runs, continuing from
 /// `checkpoints` and resuming `resume`; `schemas` are the params schemas of
-/// every block type the execution may run, `compiled` those compiled so far.
+/// every block type the execution may run; `memory` is what earlier
+/// validations worked out (compiled schemas, recent valid workflows).
 pub(crate) fn admit(
     settings: &EngineSettings,
     schemas: &HashMap<String, Value>,
-    compiled: &CompiledSchemas,
+    memory: &ValidationMemory,
     spec: &ExecutionSpec,
     checkpoints: &[Checkpoint],
     resume: Option<&ResumeRequest>,
 ) -> Result<Admitted, ExecuteError> {
     let parallel = check_parallelism(settings, spec.max_parallel_nodes)?;
     check_call_chain(&spec.call_chain, &spec.workflow_id)?;
-    let provided_env: BTreeSet<String> = spec.env.keys().cloned().collect();
-    let (graph, blocks) = validated_graph(&spec.state, schemas, compiled, &settings.validation, &provided_env)
-        .map_err(ExecuteError::Invalid)?;
+    let provided_env = provided_env(spec);
+    let found = memory.recent.find(&spec.state, schemas, &settings.validation, &provided_env);
+    let validated_now = found.is_none();
+    let (graph, blocks) = match found {
+        Some(found) => found,
+        None => {
+            let (graph, blocks) =
+                validated_graph(&spec.state, schemas, &memory.compiled, &settings.validation, &provided_env)
+                    .map_err(ExecuteError::Invalid)?;
+            (Arc::new(graph), Arc::new(blocks))
+        }
+    };
     let mut memo: HashMap<String, Checkpoint> = checkpoints.iter().map(|c| (c.context_id.clone(), c.clone())).collect();
     let (resumed, timer_refused) = match resume {
         None => (None, None),
@@ -82,7 +96,13 @@ pub(crate) fn admit(
     for (name, value) in &spec.workflow_variables {
         variables.insert(name.clone(), value.clone());
     }
-    Ok(Admitted { parallel, graph, blocks, memo, resumed, timer_refused, variables })
+    Ok(Admitted { parallel, graph, blocks, validated_now, memo, resumed, timer_refused, variables })
+}
+
+/// The environment variables an execution of `spec` provides, by name: what
+/// validation checks grants against.
+pub(crate) fn provided_env(spec: &ExecutionSpec) -> BTreeSet<String> {
+    spec.env.keys().cloned().collect()
 }
 
 /// The number of block runs an execution may have at once: `requested`, or

@@ -1,12 +1,13 @@
 //! The engine: admits an execution, runs it with the scheduler, and answers
 //! with its `ExecutionResult`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use serde_json::Value;
 
-use crate::admission::admit;
+use crate::admission::{admit, provided_env};
 use crate::error::ExecuteError;
 use crate::graph::Problem;
 use crate::model::WorkflowState;
@@ -16,26 +17,26 @@ use crate::runner::BlockRunner;
 use crate::scheduler::ExecutionContext;
 use crate::settings::EngineSettings;
 use crate::subworkflow::{ChildExecutions, Parent, Subworkflows, block_schemas};
-use crate::validate::{CompiledSchemas, validated_graph};
+use crate::validate::{ValidationMemory, validated_graph};
 
 /// Runs workflows with a [`BlockRunner`].
 pub struct Engine<R> {
     runner: Arc<R>,
     settings: EngineSettings,
-    /// The runner's input schemas as compiled by earlier validations, shared
-    /// by the engine's clones (a subworkflow's child runs on a clone).
-    compiled: Arc<CompiledSchemas>,
+    /// What earlier validations worked out (compiled input schemas, recent
+    /// valid workflows), shared by the engine's clones (a subworkflow's child runs on a clone).
+    memory: Arc<ValidationMemory>,
 }
 
 impl<R> Clone for Engine<R> {
     fn clone(&self) -> Self {
-        Self { runner: self.runner.clone(), settings: self.settings.clone(), compiled: self.compiled.clone() }
+        Self { runner: self.runner.clone(), settings: self.settings.clone(), memory: self.memory.clone() }
     }
 }
 
 impl<R: BlockRunner> Engine<R> {
     pub fn new(runner: Arc<R>, settings: EngineSettings) -> Self {
-        Self { runner, settings, compiled: Arc::default() }
+        Self { runner, settings, memory: Arc::default() }
     }
 
     /// The block runner.
@@ -48,13 +49,13 @@ impl<R: BlockRunner> Engine<R> {
     /// grants are checked by [`Engine::check`] and [`Engine::execute`]).
     pub fn validate(&self, state: &WorkflowState) -> Result<(), Vec<Problem>> {
         let schemas = block_schemas(&*self.runner);
-        validated_graph(state, &schemas, &self.compiled, &self.settings.validation, &BTreeSet::new()).map(|_| ())
+        validated_graph(state, &schemas, &self.memory.compiled, &self.settings.validation, &BTreeSet::new()).map(|_| ())
     }
 
     /// Refuses an execution of `spec` as [`Engine::execute`] would, without
     /// running anything: a server asks before it stores the execution.
     pub fn check(&self, spec: &ExecutionSpec) -> Result<(), ExecuteError> {
-        admit(&self.settings, &block_schemas(&*self.runner), &self.compiled, spec, &[], None).map(|_| ())
+        admit(&self.settings, &block_schemas(&*self.runner), &self.memory, spec, &[], None).map(|_| ())
     }
 
     /// Runs (or continues, or resumes) an execution to completion, failure,
@@ -64,15 +65,35 @@ impl<R: BlockRunner> Engine<R> {
         let admitted = admit(
             &self.settings,
             &schemas,
-            &self.compiled,
+            &self.memory,
             &request.spec,
             &request.checkpoints,
             request.resume.as_ref(),
         )?;
         let children: Arc<dyn ChildExecutions> = Arc::new(self.clone());
         let runner = Subworkflows::new(self.runner.clone(), children, Parent::of(&request, admitted.parallel));
+        let validated_now = admitted.validated_now;
         let context = ExecutionContext::new(Arc::new(runner), self.settings.clone(), request, admitted);
-        Ok(context.run().await)
+        let result = context.clone().run().await;
+        if validated_now {
+            self.remember(context, schemas);
+        }
+        Ok(result)
+    }
+}
+
+impl<R: BlockRunner> Engine<R> {
+    /// Keeps a finished execution's workflow, validated when it was admitted,
+    /// among the recent ones. Out of `execute`, whose future every level of a
+    /// call chain nests (see `run_block`).
+    #[inline(never)]
+    fn remember(&self, context: Arc<ExecutionContext<Subworkflows<R>>>, schemas: HashMap<String, Value>) {
+        // Nothing of the execution runs any more, so the context is ours again.
+        let Ok(context) = Arc::try_unwrap(context) else { return };
+        let provided_env = provided_env(&context.request.spec);
+        let spec = context.request.spec;
+        let validation = self.settings.validation;
+        self.memory.recent.remember(spec.state, schemas, validation, provided_env, context.graph, context.blocks);
     }
 }
 

@@ -22,13 +22,24 @@
 
 mod blocks;
 mod containers;
+mod recent;
 mod references;
 mod schema;
 mod schema_bounds;
 mod structure;
 mod variables;
 
+pub(crate) use recent::RecentWorkflows;
 pub(crate) use schema::CompiledSchemas;
+
+/// What an engine keeps from one validation to the next.
+#[derive(Default)]
+pub(crate) struct ValidationMemory {
+    /// The runner's input schemas, compiled.
+    pub compiled: CompiledSchemas,
+    /// The workflows executions were admitted with most recently.
+    pub recent: RecentWorkflows,
+}
 pub use schema_bounds::{MAX_SCHEMA_DEPTH, MAX_SCHEMA_EXPANSION, MAX_SCHEMA_NODES, SchemaRefused, check_schema_bounds};
 
 use std::collections::{BTreeSet, HashMap};

@@ -22,9 +22,9 @@ use crate::settings::EngineSettings;
 pub(crate) struct ExecutionContext<R> {
     pub runner: Arc<R>,
     pub request: ExecutionRequest,
-    pub graph: WorkflowGraph,
+    pub graph: Arc<WorkflowGraph>,
     /// Resolves reference keys (IDs, normalized names) to block IDs.
-    pub blocks: BlockIndex,
+    pub blocks: Arc<BlockIndex>,
     pub permits: Semaphore,
     pub order: AtomicU64,
     pub variables: Mutex<BTreeMap<String, Value>>,
@@ -63,7 +63,7 @@ pub const RESPONSE_BLOCK_TYPE: &str = "response";
 impl<R: BlockRunner> ExecutionContext<R> {
     /// The shared state of an execution that passed admission, before anything runs.
     pub fn new(runner: Arc<R>, settings: EngineSettings, request: ExecutionRequest, admitted: Admitted) -> Arc<Self> {
-        let Admitted { parallel, graph, blocks, memo, resumed, timer_refused, variables } = admitted;
+        let Admitted { parallel, graph, blocks, validated_now: _, memo, resumed, timer_refused, variables } = admitted;
         let next_order = memo.values().filter_map(|c| c.log.as_ref()).map(|l| l.execution_order + 1).max().unwrap_or(1);
         Arc::new(Self {
             runner,

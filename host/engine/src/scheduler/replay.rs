@@ -21,13 +21,13 @@ impl<R: BlockRunner> ExecutionContext<R> {
             resumed.resume_status = ResumeStatus::Resumed;
             self.pause_points.lock().expect("pause lock").push(resumed);
         }
-        if let CheckpointOutcome::Succeeded { outcome } = &checkpoint.outcome {
-            if matches!(outcome, BlockOutcome::Done { .. }) && self.is_response_block(&checkpoint.block_id) {
-                // Sim's rule: the response ends the execution; what still
-                // runs is stopped and nothing new starts.
-                self.responded.store(true, Ordering::SeqCst);
-                self.stop_runs.cancel();
-            }
+        if let CheckpointOutcome::Succeeded { outcome: BlockOutcome::Done { .. } } = &checkpoint.outcome
+            && self.is_response_block(&checkpoint.block_id)
+        {
+            // Sim's rule: the response ends the execution; what still
+            // runs is stopped and nothing new starts.
+            self.responded.store(true, Ordering::SeqCst);
+            self.stop_runs.cancel();
         }
         match checkpoint {
             Cow::Borrowed(checkpoint) => {
