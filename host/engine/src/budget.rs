@@ -133,6 +133,14 @@ pub(crate) fn check_depth(what: &str, value: &Value, max: usize) -> Result<(), S
 /// True when `value` nests deeper than `max` levels (a scalar is depth 0,
 /// `[1]` depth 1). Iterative, so any value can be measured.
 pub fn exceeds_depth(value: &Value, max: usize) -> bool {
+    // Most values are flat (an object or array of scalars): measured without a stack.
+    let is_scalar = |v: &Value| !matches!(v, Value::Array(_) | Value::Object(_));
+    match value {
+        Value::Array(items) if items.iter().all(is_scalar) => return max < 1,
+        Value::Object(map) if map.values().all(is_scalar) => return max < 1,
+        Value::Array(_) | Value::Object(_) => {}
+        _ => return false,
+    }
     let mut pending = vec![(value, 0usize)];
     while let Some((value, depth)) = pending.pop() {
         match value {

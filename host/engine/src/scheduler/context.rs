@@ -72,7 +72,8 @@ impl<R: BlockRunner> ExecutionContext<R> {
             permits: Semaphore::new(parallel),
             order: AtomicU64::new(next_order),
             variables: Mutex::new(variables),
-            logs: Default::default(),
+            // One log per block run: most executions run each block once.
+            logs: Mutex::new(Vec::with_capacity(request.spec.state.blocks.len())),
             pause_points: Default::default(),
             decisions: Default::default(),
             executed: Default::default(),
