@@ -17,7 +17,7 @@ use self::resume::resumed_pause;
 use self::run_from::carried_over;
 use crate::error::ExecuteError;
 use crate::graph::WorkflowGraph;
-use crate::reference::BlockIndex;
+use crate::reference::{BlockIndex, FoundByText};
 use crate::request::{Checkpoint, ExecutionSpec, ResumeRequest};
 use crate::result::PausePoint;
 use crate::settings::EngineSettings;
@@ -33,6 +33,8 @@ pub(crate) struct Admitted {
     pub graph: Arc<WorkflowGraph>,
     /// Resolves reference keys (IDs, normalized names) to block IDs.
     pub blocks: Arc<BlockIndex>,
+    /// The references of the workflow's texts, as validation found them.
+    pub found: Arc<FoundByText>,
     /// The workflow was validated now rather than found among the recent
     /// ones: the execution hands it over to be remembered when it ends.
     pub validated_now: bool,
@@ -66,13 +68,13 @@ pub(crate) fn admit(
     let provided_env = provided_env(spec);
     let found = memory.recent.find(&spec.state, schemas, &settings.validation, &provided_env);
     let validated_now = found.is_none();
-    let (graph, blocks) = match found {
+    let (graph, blocks, found) = match found {
         Some(found) => found,
         None => {
-            let (graph, blocks) =
-                validated_graph(&spec.state, schemas, &memory.compiled, &settings.validation, &provided_env)
+            let (graph, blocks, found) =
+                validated_graph(&spec.state, schemas, &memory.compiled, &settings.validation, &provided_env, true)
                     .map_err(ExecuteError::Invalid)?;
-            (Arc::new(graph), Arc::new(blocks))
+            (Arc::new(graph), Arc::new(blocks), Arc::new(found))
         }
     };
     let mut memo: HashMap<String, Checkpoint> = checkpoints.iter().map(|c| (c.context_id.clone(), c.clone())).collect();
@@ -96,7 +98,7 @@ pub(crate) fn admit(
     for (name, value) in &spec.workflow_variables {
         variables.insert(name.clone(), value.clone());
     }
-    Ok(Admitted { parallel, graph, blocks, validated_now, memo, resumed, timer_refused, variables })
+    Ok(Admitted { parallel, graph, blocks, found, validated_now, memo, resumed, timer_refused, variables })
 }
 
 /// The environment variables an execution of `spec` provides, by name: what

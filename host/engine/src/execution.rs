@@ -49,7 +49,8 @@ impl<R: BlockRunner> Engine<R> {
     /// grants are checked by [`Engine::check`] and [`Engine::execute`]).
     pub fn validate(&self, state: &WorkflowState) -> Result<(), Vec<Problem>> {
         let schemas = block_schemas(&*self.runner);
-        validated_graph(state, &schemas, &self.memory.compiled, &self.settings.validation, &BTreeSet::new()).map(|_| ())
+        validated_graph(state, &schemas, &self.memory.compiled, &self.settings.validation, &BTreeSet::new(), false)
+            .map(|_| ())
     }
 
     /// Refuses an execution of `spec` as [`Engine::execute`] would, without
@@ -93,7 +94,8 @@ impl<R: BlockRunner> Engine<R> {
         let provided_env = provided_env(&context.request.spec);
         let spec = context.request.spec;
         let validation = self.settings.validation;
-        self.memory.recent.remember(spec.state, schemas, validation, provided_env, context.graph, context.blocks);
+        let worked_out = (context.graph, context.blocks, context.found);
+        self.memory.recent.remember(spec.state, schemas, validation, provided_env, worked_out);
     }
 }
 

@@ -185,6 +185,12 @@ pub trait ReferenceScope {
     /// An environment value, if the execution provides it and the block resolving the
     /// reference is granted it.
     fn env(&self, name: &str) -> EnvLookup;
+    /// The references in `text` as [`find_references`] finds them, if this scope
+    /// kept them from earlier (validation finds every reference of a workflow).
+    fn found_in(&self, text: &str) -> Option<&[Found]> {
+        let _ = text;
+        None
+    }
 }
 
 /// What a scope answers for `{{NAME}}`.
@@ -318,8 +324,15 @@ fn resolve_map(map: &serde_json::Map<String, Value>, scope: &dyn ReferenceScope)
 /// Resolves one string param: exactly one reference keeps the referenced JSON
 /// type (`forEachItems: "<fetch.items>"` gives the array); otherwise text.
 pub fn resolve_string(text: &str, scope: &dyn ReferenceScope) -> Result<Value, ReferenceError> {
-    let found = find_references(text);
-    if let [only] = found.as_slice()
+    let parsed;
+    let found = match scope.found_in(text) {
+        Some(found) => found,
+        None => {
+            parsed = find_references(text);
+            &parsed
+        }
+    };
+    if let [only] = found
         && only.span == (0..text.len())
     {
         return Ok(match lookup(&only.reference, scope)? {
@@ -327,14 +340,21 @@ pub fn resolve_string(text: &str, scope: &dyn ReferenceScope) -> Result<Value, R
             None => Value::String(text.to_string()),
         });
     }
-    resolve_found(text, &found, scope).map(Value::String)
+    resolve_found(text, found, scope).map(Value::String)
 }
 
 /// Resolves the references in `text` as text: strings raw, everything else as
 /// compact JSON. Never for code: use [`resolve_script`] there.
 pub fn resolve_text(text: &str, scope: &dyn ReferenceScope) -> Result<String, ReferenceError> {
-    resolve_found(text, &find_references(text), scope)
+    match scope.found_in(text) {
+        Some(found) => resolve_found(text, found, scope),
+        None => resolve_found(text, &find_references(text), scope),
+    }
 }
+
+/// The references of every text in a workflow that holds one, by text: found
+/// once by validation, read by every execution of the workflow.
+pub(crate) type FoundByText = HashMap<String, Vec<Found>>;
 
 fn resolve_found(text: &str, found: &[Found], scope: &dyn ReferenceScope) -> Result<String, ReferenceError> {
     let mut out = String::with_capacity(text.len());

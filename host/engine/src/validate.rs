@@ -48,7 +48,7 @@ use serde_json::Value;
 
 use crate::graph::{Problem, WorkflowGraph};
 use crate::model::WorkflowState;
-use crate::reference::BlockIndex;
+use crate::reference::{BlockIndex, FoundByText};
 
 /// Server maxima a workflow is checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,19 +101,21 @@ pub fn validate_with_env(
     settings: &ValidationSettings,
     provided_env: &BTreeSet<String>,
 ) -> Result<(), Vec<Problem>> {
-    validated_graph(state, input_schemas, &CompiledSchemas::default(), settings, provided_env).map(|_| ())
+    validated_graph(state, input_schemas, &CompiledSchemas::default(), settings, provided_env, false).map(|_| ())
 }
 
 /// [`validate_with_env`] with input schemas compiled by earlier validations
-/// (`compiled`), answering with the workflow's graph and block index, which an
-/// execution then runs on rather than building them again.
+/// (`compiled`), answering with the workflow's graph, block index and the
+/// references of its texts (when `keep_found`; otherwise none), which an
+/// execution then runs on rather than building or finding them again.
 pub(crate) fn validated_graph(
     state: &WorkflowState,
     input_schemas: &HashMap<String, Value>,
     compiled: &CompiledSchemas,
     settings: &ValidationSettings,
     provided_env: &BTreeSet<String>,
-) -> Result<(WorkflowGraph, BlockIndex), Vec<Problem>> {
+    keep_found: bool,
+) -> Result<(WorkflowGraph, BlockIndex, FoundByText), Vec<Problem>> {
     let (graph, mut problems) = WorkflowGraph::build(state);
     let index = BlockIndex::new(state);
     structure::check(state, &graph, settings, &mut problems);
@@ -121,10 +123,12 @@ pub(crate) fn validated_graph(
     blocks::check(state, settings, &mut problems);
     containers::check(state, &index, settings, &mut problems);
     variables::check(state, &mut problems);
-    references::ReferenceCheck { state, graph: &graph, index: &index, provided_env }.run(&mut problems);
+    let mut found = FoundByText::new();
+    references::ReferenceCheck { state, graph: &graph, index: &index, provided_env, keep_found }
+        .run(&mut problems, &mut found);
 
     if problems.is_empty() {
-        return Ok((graph, index));
+        return Ok((graph, index, found));
     }
     problems.sort();
     problems.dedup();

@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 
-use super::{Found, ReferenceError, ReferenceScope, find_references, lookup};
+use super::{ReferenceError, ReferenceScope, find_references, lookup};
 
 /// The identifier a reference in code becomes an element of: `__refs[0]`, `__refs[1]`, …
 pub const REFERENCES_IDENT: &str = "__refs";
@@ -58,11 +58,18 @@ pub(super) fn rewrite(
     syntax: Syntax,
     references: &mut Vec<Value>,
 ) -> Result<String, ReferenceError> {
-    let found: Vec<Found> = find_references(text);
+    let parsed;
+    let found = match scope.found_in(text) {
+        Some(found) => found,
+        None => {
+            parsed = find_references(text);
+            &parsed
+        }
+    };
     let mut out = String::with_capacity(text.len());
     let mut lexer = Lexer::new(syntax);
     let mut copied = 0;
-    for hit in &found {
+    for hit in found {
         let before = &text[copied..hit.span.start];
         out.push_str(before);
         lexer.read(before);

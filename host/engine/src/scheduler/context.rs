@@ -12,7 +12,7 @@ use super::frame::Frame;
 use crate::admission::Admitted;
 use crate::budget::Spent;
 use crate::graph::WorkflowGraph;
-use crate::reference::{BlockIndex, Redactor};
+use crate::reference::{BlockIndex, FoundByText, Redactor};
 use crate::request::{Checkpoint, ExecutionRequest, ResumeRequest};
 use crate::result::{BlockLog, BlockState, ExecutionResult, ExecutionStatus, FinalState, PausePoint, ResumeStatus};
 use crate::runner::{BlockRunner, Cancellation};
@@ -25,6 +25,8 @@ pub(crate) struct ExecutionContext<R> {
     pub graph: Arc<WorkflowGraph>,
     /// Resolves reference keys (IDs, normalized names) to block IDs.
     pub blocks: Arc<BlockIndex>,
+    /// The references of the workflow's texts, as validation found them.
+    pub found: Arc<FoundByText>,
     pub permits: Semaphore,
     pub order: AtomicU64,
     pub variables: Mutex<BTreeMap<String, Value>>,
@@ -63,12 +65,14 @@ pub const RESPONSE_BLOCK_TYPE: &str = "response";
 impl<R: BlockRunner> ExecutionContext<R> {
     /// The shared state of an execution that passed admission, before anything runs.
     pub fn new(runner: Arc<R>, settings: EngineSettings, request: ExecutionRequest, admitted: Admitted) -> Arc<Self> {
-        let Admitted { parallel, graph, blocks, validated_now: _, memo, resumed, timer_refused, variables } = admitted;
+        let Admitted { parallel, graph, blocks, found, validated_now: _, memo, resumed, timer_refused, variables } =
+            admitted;
         let next_order = memo.values().filter_map(|c| c.log.as_ref()).map(|l| l.execution_order + 1).max().unwrap_or(1);
         Arc::new(Self {
             runner,
             graph,
             blocks,
+            found,
             permits: Semaphore::new(parallel),
             order: AtomicU64::new(next_order),
             variables: Mutex::new(variables),

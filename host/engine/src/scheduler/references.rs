@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::context::ExecutionContext;
 use super::frame::{Binding, ContainerKind, Frame};
-use crate::reference::{BlockLookup, ContainerField, EnvLookup, KeyMatch, ReferenceScope, follow_path};
+use crate::reference::{BlockLookup, ContainerField, EnvLookup, Found, KeyMatch, ReferenceScope, follow_path};
 use crate::runner::BlockRunner;
 
 /// What references resolve to from inside one frame.
@@ -53,6 +53,10 @@ impl<R: BlockRunner> ReferenceScope for FrameScope<'_, R> {
 
     fn parallel_value(&self, field: ContainerField) -> Option<Cow<'_, Value>> {
         binding_value(self.frame.binding_of(ContainerKind::Parallel)?, field).map(Cow::Owned)
+    }
+
+    fn found_in(&self, text: &str) -> Option<&[Found]> {
+        self.context.found.get(text).map(Vec::as_slice)
     }
 
     fn env(&self, name: &str) -> EnvLookup {

@@ -10,7 +10,11 @@ use serde_json::Value;
 use super::ValidationSettings;
 use crate::graph::WorkflowGraph;
 use crate::model::WorkflowState;
-use crate::reference::BlockIndex;
+use crate::reference::{BlockIndex, FoundByText};
+
+/// What validating a workflow worked out that an execution uses: its graph,
+/// its block index and the references of its texts.
+pub(crate) type WorkedOut = (Arc<WorkflowGraph>, Arc<BlockIndex>, Arc<FoundByText>);
 
 /// How many valid workflows an engine remembers.
 const REMEMBERED: usize = 16;
@@ -24,6 +28,7 @@ struct Validated {
     provided_env: BTreeSet<String>,
     graph: Arc<WorkflowGraph>,
     index: Arc<BlockIndex>,
+    found: Arc<FoundByText>,
 }
 
 impl Validated {
@@ -57,7 +62,7 @@ impl RecentWorkflows {
         input_schemas: &HashMap<String, Value>,
         settings: &ValidationSettings,
         provided_env: &BTreeSet<String>,
-    ) -> Option<(Arc<WorkflowGraph>, Arc<BlockIndex>)> {
+    ) -> Option<WorkedOut> {
         // Compared outside the lock: a comparison walks the whole workflow.
         let candidates: Vec<Arc<Validated>> = self.recent.lock().expect("recent lock").iter().cloned().collect();
         let found = candidates.iter().find(|v| v.is_for(state, input_schemas, settings, provided_env))?;
@@ -66,7 +71,7 @@ impl RecentWorkflows {
             let entry = recent.remove(at).expect("position is in range");
             recent.push_front(entry);
         }
-        Some((found.graph.clone(), found.index.clone()))
+        Some((found.graph.clone(), found.index.clone(), found.found.clone()))
     }
 
     /// Remembers a valid workflow and what its validation worked out. An
@@ -77,10 +82,9 @@ impl RecentWorkflows {
         input_schemas: HashMap<String, Value>,
         settings: ValidationSettings,
         provided_env: BTreeSet<String>,
-        graph: Arc<WorkflowGraph>,
-        index: Arc<BlockIndex>,
+        (graph, index, found): WorkedOut,
     ) {
-        let validated = Arc::new(Validated { state, input_schemas, settings, provided_env, graph, index });
+        let validated = Arc::new(Validated { state, input_schemas, settings, provided_env, graph, index, found });
         let mut recent = self.recent.lock().expect("recent lock");
         recent.push_front(validated);
         recent.truncate(REMEMBERED);
@@ -106,7 +110,7 @@ mod tests {
         let remember = |state: WorkflowState| {
             let index = Arc::new(BlockIndex::new(&state));
             let graph = Arc::new(WorkflowGraph::build(&state).0);
-            recent.remember(state, schemas.clone(), settings, env.clone(), graph, index);
+            recent.remember(state, schemas.clone(), settings, env.clone(), (graph, index, Arc::default()));
         };
         remember(state("Start"));
         assert!(recent.find(&state("Start"), &schemas, &settings, &env).is_some());

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::graph::{Problem, WorkflowGraph};
 use crate::model::WorkflowState;
-use crate::reference::{BlockIndex, KeyMatch, Reference, find_references, variable_id};
+use crate::reference::{BlockIndex, FoundByText, KeyMatch, Reference, find_references, variable_id};
 
 /// The workflow as the reference check sees it.
 pub(super) struct ReferenceCheck<'a> {
@@ -17,6 +17,8 @@ pub(super) struct ReferenceCheck<'a> {
     pub(super) index: &'a BlockIndex,
     /// The environment variables the execution provides (empty when validating a draft).
     pub(super) provided_env: &'a BTreeSet<String>,
+    /// Whether to keep the references found, for an execution to resolve.
+    pub(super) keep_found: bool,
 }
 
 /// Where a text sits, and so what it may reference.
@@ -36,8 +38,9 @@ const MAX_TYPO_EDITS: usize = 2;
 const MIN_TYPO_NAME_CHARS: usize = 4;
 
 impl ReferenceCheck<'_> {
-    /// Checks the references in every block's params and every container's fields.
-    pub(super) fn run(&self, problems: &mut Vec<Problem>) {
+    /// Checks the references in every block's params and every container's
+    /// fields, keeping what it found in `found` for executions to resolve.
+    pub(super) fn run(&self, problems: &mut Vec<Problem>, found: &mut FoundByText) {
         // One buffer for every field path: most strings hold no problem, so
         // their paths are never turned into a `Problem`'s field.
         let mut field = String::new();
@@ -50,7 +53,7 @@ impl ReferenceCheck<'_> {
                 field.push_str(key);
                 walk(value, &mut field, &mut |text, field| {
                     let site = site.get_or_insert_with(|| self.block_site(id));
-                    self.check_text(site, text, field, problems);
+                    self.check_text(site, text, field, problems, found);
                 });
             }
         }
@@ -59,7 +62,7 @@ impl ReferenceCheck<'_> {
                 let site = self.block_site(id);
                 field.clear();
                 field.push_str("forEachItems");
-                walk(items, &mut field, &mut |text, field| self.check_text(&site, text, field, problems));
+                walk(items, &mut field, &mut |text, field| self.check_text(&site, text, field, problems, found));
             }
             if let Some(condition) = &def.while_condition {
                 // The condition runs between iterations: the loop's own
@@ -67,7 +70,7 @@ impl ReferenceCheck<'_> {
                 let mut site = self.block_site(id);
                 site.running.insert(0, id.clone());
                 site.also_visible = Some(&self.graph.scope(&Some(id.clone())).nodes);
-                self.check_text(&site, condition, &mut || "whileCondition".into(), problems);
+                self.check_text(&site, condition, &mut || "whileCondition".into(), problems, found);
             }
         }
         for (id, def) in &self.state.parallels {
@@ -75,7 +78,7 @@ impl ReferenceCheck<'_> {
                 let site = self.block_site(id);
                 field.clear();
                 field.push_str("distribution");
-                walk(items, &mut field, &mut |text, field| self.check_text(&site, text, field, problems));
+                walk(items, &mut field, &mut |text, field| self.check_text(&site, text, field, problems, found));
             }
         }
     }
@@ -85,11 +88,22 @@ impl ReferenceCheck<'_> {
     }
 
     /// `field` is called for the text's field path only when there is a problem to report.
-    fn check_text(&self, site: &Site<'_>, text: &str, field: &mut dyn FnMut() -> String, problems: &mut Vec<Problem>) {
-        for found in find_references(text) {
+    fn check_text(
+        &self,
+        site: &Site<'_>,
+        text: &str,
+        field: &mut dyn FnMut() -> String,
+        problems: &mut Vec<Problem>,
+        found_by_text: &mut FoundByText,
+    ) {
+        let found = find_references(text);
+        for found in &found {
             if let Some(message) = self.problem_with(site, &found.reference) {
                 problems.push(Problem { block_id: Some(site.owner.into()), field: Some(field()), message });
             }
+        }
+        if self.keep_found && !found.is_empty() && !found_by_text.contains_key(text) {
+            found_by_text.insert(text.to_string(), found);
         }
     }
 
