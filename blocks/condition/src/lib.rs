@@ -73,7 +73,7 @@ pub fn select(params: &Params) -> Result<(String, bool), BlockError> {
 
 /// Builds the JavaScript context the run will use, before the snapshot is taken.
 fn prepare() {
-    sandflow_js::prepare(false).expect("a fresh JavaScript context builds");
+    sandflow_js::prepare().expect("a fresh JavaScript context builds");
 }
 
 sandflow_sdk::export_block!(Condition, init = prepare);

@@ -51,9 +51,11 @@ globalThis.console = { log: __print, info: __print, warn: __print, error: __prin
 /// Runs `code` as the body of an async function over `input`, with `references` bound as
 /// `__refs`; timers wait and `fetch` goes out through `host`.
 pub fn run_function(code: &str, input: &Value, references: &[Value], host: &dyn Host) -> Result<Output, String> {
-    let mut engine = sandflow_js::Engine::with_event_loop()?;
+    let mut engine = match PREPARED.take() {
+        Some(engine) => engine,
+        None => engine_with_console()?,
+    };
     engine.bind_references(references)?;
-    engine.evaluate(&CONSOLE_PRELUDE.replace("STDOUT_LIMIT", &STDOUT_LIMIT.to_string()))?;
     let result = engine.run_async_body(code, "input", input, host)?;
     let stdout = engine.evaluate("__stdout.join('\\n')")?;
     Ok(Output { result, stdout: stdout.as_str().unwrap_or_default().to_string() })
@@ -100,9 +102,23 @@ impl Block for Function {
     }
 }
 
-/// Builds the JavaScript context the run will use, before the snapshot is taken.
+thread_local! {
+    /// The context [`prepare`] built before the snapshot was taken, for the run to take.
+    static PREPARED: std::cell::Cell<Option<sandflow_js::Engine>> = const { std::cell::Cell::new(None) };
+}
+
+/// A fresh context with the event loop and the console capture installed: what every run
+/// starts from, and nothing of any run.
+fn engine_with_console() -> Result<sandflow_js::Engine, String> {
+    let mut engine = sandflow_js::Engine::with_event_loop()?;
+    engine.execute(&CONSOLE_PRELUDE.replace("STDOUT_LIMIT", &STDOUT_LIMIT.to_string()))?;
+    Ok(engine)
+}
+
+/// Builds the JavaScript context the run will use (realm, built-ins, event loop, console),
+/// before the snapshot is taken; a run from a plain component builds its own.
 fn prepare() {
-    sandflow_js::prepare(true).expect("a fresh JavaScript context builds");
+    PREPARED.set(Some(engine_with_console().expect("a fresh JavaScript context builds")));
 }
 
 sandflow_sdk::export_block!(Function, init = prepare);

@@ -14,16 +14,16 @@ use boa_engine::property::PropertyDescriptor;
 use boa_engine::{Context, JsError, JsNativeError, JsResult, JsString, JsValue, Script, Source, js_string};
 use event_loop::EventLoop;
 use serde_json::Value;
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::rc::Rc;
 
 mod event_loop;
 mod fetch;
 mod globals;
 pub mod host;
+mod positions;
 #[cfg(test)]
 mod tests;
-mod positions;
 
 pub use host::Host;
 
@@ -68,37 +68,27 @@ impl boa_engine::context::Clock for RunClock {
 }
 
 thread_local! {
-    /// Engines built by [`prepare`] before the component's snapshot was taken, one per kind,
-    /// each taken by the first [`Engine::new`] / [`Engine::with_event_loop`] of a run.
-    static PREPARED: RefCell<[Option<Engine>; 2]> = const { RefCell::new([None, None]) };
+    /// The engine [`prepare`] built before the component's snapshot was taken, taken by the
+    /// first [`Engine::new`] of a run.
+    static PREPARED: Cell<Option<Engine>> = const { Cell::new(None) };
 }
 
-/// Index into [`PREPARED`]: a plain engine, or one with the event loop registered.
-const PLAIN: usize = 0;
-const WITH_EVENT_LOOP: usize = 1;
-
-/// Builds, ahead of any run, the engine [`Engine::new`] (or, with `event_loop`,
-/// [`Engine::with_event_loop`]) returns next: a block's init calls it, so the component's
-/// snapshot holds a context whose realm and built-ins are already made. A context right after
-/// it is built holds nothing of any run, and each run starts from its own copy of the snapshot,
-/// so taking it is the same as building a fresh one. A component that was not pre-initialized
-/// builds its engines in the run, as before.
-pub fn prepare(event_loop: bool) -> Result<(), String> {
-    let (slot, engine) =
-        if event_loop { (WITH_EVENT_LOOP, Engine::build_with_event_loop()?) } else { (PLAIN, Engine::build()?) };
-    PREPARED.with(|prepared| prepared.borrow_mut()[slot] = Some(engine));
+/// Builds, ahead of any run, the engine [`Engine::new`] returns next: a block's init calls it,
+/// so the component's snapshot holds a context whose realm and built-ins are already made. A
+/// context right after it is built holds nothing of any run, and each run starts from its own
+/// copy of the snapshot, so taking it is the same as building a fresh one. A component that
+/// was not pre-initialized builds its engines in the run, as before. (A block that needs more
+/// than a plain engine, such as `function`, keeps its own prepared engine.)
+pub fn prepare() -> Result<(), String> {
+    PREPARED.set(Some(Engine::build()?));
     Ok(())
-}
-
-fn take_prepared(slot: usize) -> Option<Engine> {
-    PREPARED.with(|prepared| prepared.borrow_mut()[slot].take())
 }
 
 impl Engine {
     /// A fresh context with [`RECURSION_LIMIT`] and [`STACK_SIZE_LIMIT`] applied: the one
     /// [`prepare`] built, if there is one left, else a new one.
     pub fn new() -> Result<Self, String> {
-        match take_prepared(PLAIN) {
+        match PREPARED.take() {
             Some(engine) => Ok(engine),
             None => Self::build(),
         }
@@ -119,16 +109,8 @@ impl Engine {
     }
 
     /// [`Engine::new`] plus `fetch` (with `Headers`, `Request`, `Response`), the timers and
-    /// `queueMicrotask`, all driven by [`Engine::run_async_body`]: the one [`prepare`] built,
-    /// if there is one left, else a new one.
+    /// `queueMicrotask`, all driven by [`Engine::run_async_body`].
     pub fn with_event_loop() -> Result<Self, String> {
-        match take_prepared(WITH_EVENT_LOOP) {
-            Some(engine) => Ok(engine),
-            None => Self::build_with_event_loop(),
-        }
-    }
-
-    fn build_with_event_loop() -> Result<Self, String> {
         let mut engine = Self::build()?;
         let context = &mut engine.context;
         let fetcher = fetch::HostFetcher { queue: engine.event_loop.fetches.clone() };
@@ -159,7 +141,8 @@ impl Engine {
         let argument = JsValue::from_json(argument, context).map_err(|e| message(e, context))?;
         let function = function.as_callable().ok_or("the body did not compile to a function")?;
         self.event_loop.sync_clock(host);
-        let promise = function.call(&JsValue::undefined(), &[argument], context).map_err(|e| located(message(e, context)))?;
+        let promise =
+            function.call(&JsValue::undefined(), &[argument], context).map_err(|e| located(message(e, context)))?;
         let promise = promise.as_promise().ok_or("an async function returned no promise")?;
         let settled = || !matches!(promise.state(), PromiseState::Pending);
         self.event_loop.run(context, host, settled).map_err(|e| located(message(e, context)))?;
@@ -205,6 +188,12 @@ impl Engine {
             .define_property_or_throw(JsString::from(name), property, &mut self.context)
             .map_err(|e| message(e, &mut self.context))?;
         Ok(())
+    }
+
+    /// Runs `source` for its effects (defining globals), discarding its value: no conversion to
+    /// JSON, whose cycle check seeds std's hash keys, so a block's init may call it.
+    pub fn execute(&mut self, source: &str) -> Result<(), String> {
+        run(source, &mut self.context).map(drop)
     }
 
     /// Evaluates `expression` and converts its value to JSON (`undefined` becomes null).
@@ -303,7 +292,8 @@ fn run(source: &str, context: &mut Context) -> Result<JsValue, String> {
 fn stringified(value: &JsValue, context: &mut Context) -> JsResult<Option<Value>> {
     let json = context.intrinsics().objects().json();
     let stringify = json.get(js_string!("stringify"), context)?;
-    let stringify = stringify.as_callable().ok_or_else(|| JsNativeError::typ().with_message("JSON.stringify is not a function"))?;
+    let stringify =
+        stringify.as_callable().ok_or_else(|| JsNativeError::typ().with_message("JSON.stringify is not a function"))?;
     let text = stringify.call(&json.clone().into(), std::slice::from_ref(value), context)?;
     let Some(text) = text.as_string() else { return Ok(None) };
     serde_json::from_str(&text.to_std_string_escaped())
