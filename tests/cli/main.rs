@@ -54,6 +54,11 @@ fn blocks_inspect_prints_the_manifest_of_a_conforming_component() {
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("satisfies sandflow:block/block@0.1.0: yes"), "{stdout}");
     assert!(stdout.contains("\"name\": \"hostile\""), "{stdout}");
+    // Built with the SDK, so it exports the init function.
+    assert!(stdout.contains("pre-initialized on upload: yes"), "{stdout}");
+    let without_init = scratch_file("inspect-benign", "benign.wasm", &sandflow_tests::wat_guests::benign());
+    let stdout = text(&sandflow(&["blocks", "inspect", without_init.to_str().unwrap()]).stdout);
+    assert!(stdout.contains("pre-initialized on upload: no"), "{stdout}");
 }
 
 #[test]

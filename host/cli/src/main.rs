@@ -475,6 +475,14 @@ async fn inspect(runtime: &Runtime, file: &Path) -> anyhow::Result<ExitCode> {
     match runtime.load(&bytes).await {
         Ok(block) => {
             println!("satisfies sandflow:block/block@0.1.0: yes");
+            if sandflow_runtime::declares_init(&bytes) {
+                println!(
+                    "pre-initialized on upload: yes (exports `{}`: it runs once, and every run starts from the snapshot)",
+                    sandflow_runtime::INIT_EXPORT
+                );
+            } else {
+                println!("pre-initialized on upload: no (no `{}` export)", sandflow_runtime::INIT_EXPORT);
+            }
             println!("{}", serde_json::to_string_pretty(block.manifest())?);
             Ok(ExitCode::SUCCESS)
         }

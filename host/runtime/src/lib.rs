@@ -45,3 +45,5 @@ pub use config::RuntimeConfig;
 pub use error::{BlockRunError, LoadError};
 pub use limits::RunLimits;
 pub use runtime::{LoadedBlock, Runtime};
+/// Whether a component exports the init function, so an upload of it is pre-initialized.
+pub use sandflow_snapshot::{INIT_EXPORT, declares_init};
