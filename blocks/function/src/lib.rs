@@ -51,14 +51,14 @@ globalThis.console = { log: __print, info: __print, warn: __print, error: __prin
 /// Runs `code` as the body of an async function over `input`, with `references` bound as
 /// `__refs`; timers wait and `fetch` goes out through `host`.
 pub fn run_function(code: &str, input: &Value, references: &[Value], host: &dyn Host) -> Result<Output, String> {
-    let mut engine = match PREPARED.take() {
-        Some(engine) => engine,
+    let Prepared { mut engine, stdout } = match PREPARED.take() {
+        Some(prepared) => prepared,
         None => engine_with_console()?,
     };
     engine.bind_references(references)?;
     let result = engine.run_async_body(code, "input", input, host)?;
-    let stdout = engine.evaluate("__stdout.join('\\n')")?;
-    Ok(Output { result, stdout: stdout.as_str().unwrap_or_default().to_string() })
+    let stdout = engine.call_for_text(&stdout)?;
+    Ok(Output { result, stdout })
 }
 
 /// The SDK's capabilities as the JavaScript host: the host process enforces the SSRF policy,
@@ -104,15 +104,23 @@ impl Block for Function {
 
 thread_local! {
     /// The context [`prepare`] built before the snapshot was taken, for the run to take.
-    static PREPARED: std::cell::Cell<Option<sandflow_js::Engine>> = const { std::cell::Cell::new(None) };
+    static PREPARED: std::cell::Cell<Option<Prepared>> = const { std::cell::Cell::new(None) };
+}
+
+/// What a run starts from: a context and the reader of its captured console output.
+struct Prepared {
+    engine: sandflow_js::Engine,
+    /// `() => __stdout.join('\n')`, compiled once rather than parsed again after each body.
+    stdout: sandflow_js::KeptFunction,
 }
 
 /// A fresh context with the event loop and the console capture installed: what every run
 /// starts from, and nothing of any run.
-fn engine_with_console() -> Result<sandflow_js::Engine, String> {
+fn engine_with_console() -> Result<Prepared, String> {
     let mut engine = sandflow_js::Engine::with_event_loop()?;
     engine.execute(&CONSOLE_PRELUDE.replace("STDOUT_LIMIT", &STDOUT_LIMIT.to_string()))?;
-    Ok(engine)
+    let stdout = engine.keep_function("() => __stdout.join('\\n')")?;
+    Ok(Prepared { engine, stdout })
 }
 
 /// Builds the JavaScript context the run will use (realm, built-ins, event loop, console),

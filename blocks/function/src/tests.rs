@@ -302,3 +302,28 @@ fn a_promise_that_can_never_settle_is_an_error_not_a_hang() {
     let error = run("await new Promise(() => {}); return 1;", json!(null)).unwrap_err();
     assert!(error.contains("never settled"), "{error}");
 }
+
+/// One run of a trivial body from a prepared engine, as a run from the snapshot does it (init's
+/// work is not counted): `cargo test --release -p sandflow-block-function -- --ignored
+/// bench_run_from_prepared --exact`, under `valgrind --tool=callgrind
+/// --toggle-collect='*one_run_from_prepared*'` for the instructions of the run alone.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn bench_run_from_prepared() {
+    #[inline(never)]
+    fn one_run_from_prepared(host: &FakeHost) -> Output {
+        run_function("return input.n * 2", &json!({"n": 21}), &[], host).unwrap()
+    }
+    // A fresh thread: its PREPARED is empty until `prepare` fills it, as in the component's init.
+    std::thread::spawn(|| {
+        let host = FakeHost::new();
+        prepare();
+        let start = std::time::Instant::now();
+        let out = one_run_from_prepared(&host);
+        let elapsed = start.elapsed();
+        assert_eq!(out, Output { result: json!(42), stdout: String::new() });
+        println!("bench: {elapsed:?} for one run of `return input.n * 2` from a prepared engine");
+    })
+    .join()
+    .unwrap();
+}

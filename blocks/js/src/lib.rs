@@ -9,7 +9,7 @@
 
 use boa_engine::builtins::promise::PromiseState;
 use boa_engine::object::IntegrityLevel;
-use boa_engine::object::builtins::JsArray;
+use boa_engine::object::builtins::{JsArray, JsFunction};
 use boa_engine::property::PropertyDescriptor;
 use boa_engine::{Context, JsError, JsNativeError, JsResult, JsString, JsValue, Script, Source, js_string};
 use event_loop::EventLoop;
@@ -196,6 +196,25 @@ impl Engine {
         run(source, &mut self.context).map(drop)
     }
 
+    /// Evaluates `source`, which must give a function, and keeps that function for
+    /// [`Engine::call_for_text`]: code a block runs in every run is compiled once, in its init,
+    /// instead of parsed again in each run. Like [`Engine::execute`], converts nothing to JSON.
+    pub fn keep_function(&mut self, source: &str) -> Result<KeptFunction, String> {
+        let value = run(source, &mut self.context)?;
+        let function = value.as_object().and_then(JsFunction::from_object).ok_or("not a function")?;
+        Ok(KeptFunction(function))
+    }
+
+    /// Calls a function kept by [`Engine::keep_function`] (of this engine) without arguments;
+    /// its value if it is a string, else the empty string.
+    pub fn call_for_text(&mut self, function: &KeptFunction) -> Result<String, String> {
+        let value = function
+            .0
+            .call(&JsValue::undefined(), &[], &mut self.context)
+            .map_err(|e| message(e, &mut self.context))?;
+        Ok(value.as_string().map(|text| text.to_std_string_escaped()).unwrap_or_default())
+    }
+
     /// Evaluates `expression` and converts its value to JSON (`undefined` becomes null).
     pub fn evaluate(&mut self, expression: &str) -> Result<Value, String> {
         let value = run(expression, &mut self.context)?;
@@ -208,6 +227,9 @@ impl Engine {
         Ok(run(expression, &mut self.context)?.to_boolean())
     }
 }
+
+/// A function of an [`Engine`], from [`Engine::keep_function`].
+pub struct KeptFunction(JsFunction);
 
 /// Evaluates `expression` in a fresh [`Engine`], with `references` bound as [`REFERENCES`],
 /// and converts its value to JSON.
