@@ -55,7 +55,11 @@ pub fn run_function(code: &str, input: &Value, references: &[Value], host: &dyn 
         Some(prepared) => prepared,
         None => engine_with_console()?,
     };
-    engine.bind_references(references)?;
+    // The prepared context has `__refs` bound to a frozen empty array already, which a frozen
+    // empty array of the run would be indistinguishable from.
+    if !references.is_empty() {
+        engine.bind_references(references)?;
+    }
     let result = engine.run_async_body(code, "input", input, host)?;
     let stdout = engine.call_for_text(&stdout)?;
     Ok(Output { result, stdout })
@@ -114,12 +118,13 @@ struct Prepared {
     stdout: sandflow_js::KeptFunction,
 }
 
-/// A fresh context with the event loop and the console capture installed: what every run
-/// starts from, and nothing of any run.
+/// A fresh context with the event loop and the console capture installed, and no references
+/// bound: what every run starts from, and nothing of any run.
 fn engine_with_console() -> Result<Prepared, String> {
     let mut engine = sandflow_js::Engine::with_event_loop()?;
     engine.execute(&CONSOLE_PRELUDE.replace("STDOUT_LIMIT", &STDOUT_LIMIT.to_string()))?;
     let stdout = engine.keep_function("() => __stdout.join('\\n')")?;
+    engine.bind_references(&[])?;
     Ok(Prepared { engine, stdout })
 }
 

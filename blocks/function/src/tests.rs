@@ -327,3 +327,31 @@ fn bench_run_from_prepared() {
     .join()
     .unwrap();
 }
+
+/// What a body can see of the global scope: the same from a context prepared ahead (as the
+/// snapshot holds it) as from one built in the run, and with or without references.
+#[test]
+fn a_prepared_context_looks_like_a_fresh_one() {
+    let code = "const d = Object.getOwnPropertyDescriptor(globalThis, '__refs'); \
+                return [Object.keys(globalThis), Object.getOwnPropertyNames(globalThis).slice(-3), \
+                [d.writable, d.enumerable, d.configurable], Object.isFrozen(__refs), __refs, \
+                typeof __stdout, typeof __print, typeof console.log];";
+    let expected = |references: Value| {
+        let keys = ["Headers", "Request", "Response", "Headers Iterator", "fetch", "queueMicrotask", "console"];
+        json!([keys, ["queueMicrotask", "console", "__refs"], [false, false, true], true, references, "object", "function", "function"])
+    };
+    let seen = |prepared: bool, references: Vec<Value>| {
+        std::thread::spawn(move || {
+            if prepared {
+                prepare();
+            }
+            run_function(code, &json!(null), &references, &FakeHost::new()).unwrap().result
+        })
+        .join()
+        .unwrap()
+    };
+    for prepared in [false, true] {
+        assert_eq!(seen(prepared, vec![]), expected(json!([])), "prepared: {prepared}");
+        assert_eq!(seen(prepared, vec![json!(1)]), expected(json!([1])), "prepared: {prepared}");
+    }
+}
