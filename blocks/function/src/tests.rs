@@ -355,3 +355,18 @@ fn a_prepared_context_looks_like_a_fresh_one() {
         assert_eq!(seen(prepared, vec![json!(1)]), expected(json!([1])), "prepared: {prepared}");
     }
 }
+
+/// A primitive result (converted natively) is what JSON.stringify makes of it, as an element of
+/// an array (which still goes through JSON.stringify) shows.
+#[test]
+fn primitive_results_are_what_json_stringify_writes() {
+    for value in [
+        "42", "-7", "-0", "0.1 + 0.2", "1.5", "2 ** 31", "-(2 ** 31) - 1", "2 ** 53", "-(2 ** 53)", "2 ** 53 + 2", "2 ** 64",
+        "1e21", "NaN", "Infinity", "-Infinity", "true", "false", "null", "undefined",
+    ] {
+        let alone = run(&format!("return {value};"), json!(null)).unwrap();
+        let in_array = run(&format!("return [{value}];"), json!(null)).unwrap();
+        assert_eq!(alone, in_array[0], "{value}");
+        assert_eq!(alone.to_string(), in_array[0].to_string(), "{value}");
+    }
+}

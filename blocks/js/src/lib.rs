@@ -11,7 +11,7 @@ use boa_engine::builtins::promise::PromiseState;
 use boa_engine::object::IntegrityLevel;
 use boa_engine::object::builtins::{JsArray, JsFunction};
 use boa_engine::property::PropertyDescriptor;
-use boa_engine::{Context, JsError, JsNativeError, JsResult, JsString, JsValue, Script, Source, js_string};
+use boa_engine::{Context, JsError, JsNativeError, JsResult, JsString, JsValue, JsVariant, Script, Source, js_string};
 use event_loop::EventLoop;
 use serde_json::Value;
 use std::cell::Cell;
@@ -312,6 +312,20 @@ fn run(source: &str, context: &mut Context) -> Result<JsValue, String> {
 /// sees: `toJSON` applies (a `Date` becomes its ISO text, a `URL` its href), a `Map` is `{}`,
 /// `undefined` is `None`.
 fn stringified(value: &JsValue, context: &mut Context) -> JsResult<Option<Value>> {
+    /// 2^53: up to it, JSON.stringify writes an integral double as the integer it is.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    // The primitives whose text JSON.stringify writes (and a parse reads back) as they are.
+    match value.variant() {
+        JsVariant::Undefined => return Ok(None),
+        JsVariant::Null => return Ok(Some(Value::Null)),
+        JsVariant::Boolean(boolean) => return Ok(Some(Value::Bool(boolean))),
+        JsVariant::Integer32(integer) => return Ok(Some(Value::from(integer))),
+        // In range and integral, so the cast is exact (-0 is written as 0).
+        JsVariant::Float64(double) if double.fract() == 0.0 && double.abs() <= EXACT => {
+            return Ok(Some(Value::from(double as i64)));
+        }
+        _ => {}
+    }
     let json = context.intrinsics().objects().json();
     let stringify = json.get(js_string!("stringify"), context)?;
     let stringify =
