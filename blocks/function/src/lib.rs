@@ -51,17 +51,31 @@ globalThis.console = { log: __print, info: __print, warn: __print, error: __prin
 /// Runs `code` as the body of an async function over `input`, with `references` bound as
 /// `__refs`; timers wait and `fetch` goes out through `host`.
 pub fn run_function(code: &str, input: &Value, references: &[Value], host: &dyn Host) -> Result<Output, String> {
-    let Prepared { mut engine, stdout } = match PREPARED.take() {
+    let mut prepared = match PREPARED.take() {
         Some(prepared) => prepared,
         None => engine_with_console()?,
     };
+    let output = run_in(&mut prepared, code, input, references, host);
+    // Tearing a context down takes a while, and a run's sandbox is thrown away whole after it:
+    // the context is left for the next run on this thread, if there is one, to drop.
+    SPENT.set(Some(prepared));
+    output
+}
+
+fn run_in(
+    Prepared { engine, stdout }: &mut Prepared,
+    code: &str,
+    input: &Value,
+    references: &[Value],
+    host: &dyn Host,
+) -> Result<Output, String> {
     // The prepared context has `__refs` bound to a frozen empty array already, which a frozen
     // empty array of the run would be indistinguishable from.
     if !references.is_empty() {
         engine.bind_references(references)?;
     }
     let result = engine.run_async_body(code, "input", input, host)?;
-    let stdout = engine.call_for_text(&stdout)?;
+    let stdout = engine.call_for_text(stdout)?;
     Ok(Output { result, stdout })
 }
 
@@ -109,6 +123,8 @@ impl Block for Function {
 thread_local! {
     /// The context [`prepare`] built before the snapshot was taken, for the run to take.
     static PREPARED: std::cell::Cell<Option<Prepared>> = const { std::cell::Cell::new(None) };
+    /// The context of the last run on this thread, dropped when the next run ends.
+    static SPENT: std::cell::Cell<Option<Prepared>> = const { std::cell::Cell::new(None) };
 }
 
 /// What a run starts from: a context and the reader of its captured console output.
