@@ -46,16 +46,22 @@ fn run(code: &str, input: Value) -> Result<Value, String> {
 
 #[test]
 fn returns_the_result_and_captures_console_output() {
-    let out = run_function("console.log('n is', input.n); return input.n * 2;", &json!({"n": 21}), &[], &FakeHost::new()).unwrap();
+    let out =
+        run_function("console.log('n is', input.n); return input.n * 2;", &json!({"n": 21}), &[], &FakeHost::new())
+            .unwrap();
     assert_eq!(out, Output { result: json!(42), stdout: "n is 21".into() });
 }
 
 #[test]
 fn undefined_result_is_null_and_objects_come_back_as_json() {
     assert_eq!(run_function("let x = 1;", &json!(null), &[], &FakeHost::new()).unwrap().result, json!(null));
-    let out =
-        run_function("return {sum: input.reduce((a, b) => a + b, 0), n: input.length};", &json!([1, 2, 3]), &[], &FakeHost::new())
-            .unwrap();
+    let out = run_function(
+        "return {sum: input.reduce((a, b) => a + b, 0), n: input.length};",
+        &json!([1, 2, 3]),
+        &[],
+        &FakeHost::new(),
+    )
+    .unwrap();
     assert_eq!(out.result, json!({"sum": 6, "n": 3}));
 }
 
@@ -68,9 +74,13 @@ fn thrown_errors_and_syntax_errors_are_reported() {
 
 #[test]
 fn console_output_is_bounded() {
-    let out =
-        run_function("for (let i = 0; i < 700; i++) console.log('x'.repeat(100)); return 1;", &json!(null), &[], &FakeHost::new())
-            .unwrap();
+    let out = run_function(
+        "for (let i = 0; i < 700; i++) console.log('x'.repeat(100)); return 1;",
+        &json!(null),
+        &[],
+        &FakeHost::new(),
+    )
+    .unwrap();
     assert!(out.stdout.len() <= STDOUT_LIMIT + 200, "{}", out.stdout.len());
     assert!(out.stdout.ends_with("[stdout truncated]"));
 }
@@ -79,9 +89,13 @@ fn console_output_is_bounded() {
 fn input_is_bound_as_data_not_pasted_as_source() {
     // An object literal's `__proto__` would set the prototype; a parsed value keeps it as a key.
     let input = json!({"user": {"__proto__": {"isAdmin": true}}, "name": "\"}); globalThis.pwned = 1; ({\""});
-    let out =
-        run_function("return [input.user.isAdmin === true, typeof globalThis.pwned, input.name];", &input, &[], &FakeHost::new())
-            .unwrap();
+    let out = run_function(
+        "return [input.user.isAdmin === true, typeof globalThis.pwned, input.name];",
+        &input,
+        &[],
+        &FakeHost::new(),
+    )
+    .unwrap();
     assert_eq!(out.result, json!([false, "undefined", input["name"]]));
     let out = run_function("input.n = 2; return input;", &json!({"n": 1}), &[], &FakeHost::new()).unwrap();
     assert_eq!(out.result, json!({"n": 2}), "input is an ordinary, mutable value");
@@ -90,8 +104,13 @@ fn input_is_bound_as_data_not_pasted_as_source() {
 #[test]
 fn references_in_code_are_values() {
     let references = [json!({"__proto__": {"isAdmin": true}}), json!("bob")];
-    let out = run_function("return [__refs[0].isAdmin === true, __refs[1] === 'bob'];", &json!(null), &references, &FakeHost::new())
-        .unwrap();
+    let out = run_function(
+        "return [__refs[0].isAdmin === true, __refs[1] === 'bob'];",
+        &json!(null),
+        &references,
+        &FakeHost::new(),
+    )
+    .unwrap();
     assert_eq!(out.result, json!([false, true]));
 }
 
@@ -101,7 +120,8 @@ fn references_in_code_are_values() {
 fn await_at_the_top_of_the_body_and_returned_promises_are_awaited() {
     assert_eq!(run("await null; return 1 + (await Promise.resolve(41));", json!(null)), Ok(json!(42)));
     assert_eq!(run("return Promise.resolve({a: 1});", json!(null)), Ok(json!({"a": 1})));
-    let statuses = "const r = await Promise.allSettled([Promise.reject(new Error('x')), 1]); return r.map(x => x.status);";
+    let statuses =
+        "const r = await Promise.allSettled([Promise.reject(new Error('x')), 1]); return r.map(x => x.status);";
     assert_eq!(run(statuses, json!(null)), Ok(json!(["rejected", "fulfilled"])));
 }
 
@@ -189,7 +209,8 @@ fn text_bodies_and_the_headers_constructor() {
 
 #[test]
 fn a_refused_fetch_rejects_with_a_type_error_naming_the_reason() {
-    let code = "try { await fetch('http://169.254.169.254/'); } catch (e) { return [e instanceof TypeError, e.message]; }";
+    let code =
+        "try { await fetch('http://169.254.169.254/'); } catch (e) { return [e instanceof TypeError, e.message]; }";
     let result = run(code, json!(null)).unwrap();
     assert_eq!(result[0], json!(true));
     let message = result[1].as_str().unwrap();
@@ -212,7 +233,10 @@ fn errors_give_the_users_line_and_column() {
 
 #[test]
 fn ordinary_recursion_and_long_loops_complete() {
-    assert_eq!(run("function f(n) { return n === 0 ? 0 : 1 + f(n - 1) } return f(5000);", json!(null)), Ok(json!(5000)));
+    assert_eq!(
+        run("function f(n) { return n === 0 ? 0 : 1 + f(n - 1) } return f(5000);", json!(null)),
+        Ok(json!(5000))
+    );
     let loops = "let s = 0; for (let i = 0; i < 200000; i++) s += i; let t = 0; for (let i = 0; i < 200000; i++) t ^= i; return [s, t];";
     assert_eq!(run(loops, json!(null)), Ok(json!([19_999_900_000_u64, 0])));
     let rows: Vec<u32> = (0..20_000).collect();
@@ -271,7 +295,13 @@ fn iso_dates() {
     let code = r#"const d = new Date("2024-02-29T12:34:56.789Z"); return [d.toISOString(), d.getTime(), d.getUTCDay(), new Date(0).toISOString(), JSON.stringify(new Date(Date.UTC(2020, 0, 1)))];"#;
     assert_eq!(
         run(code, json!(null)),
-        Ok(json!(["2024-02-29T12:34:56.789Z", 1_709_210_096_789_u64, 4, "1970-01-01T00:00:00.000Z", "\"2020-01-01T00:00:00.000Z\""]))
+        Ok(json!([
+            "2024-02-29T12:34:56.789Z",
+            1_709_210_096_789_u64,
+            4,
+            "1970-01-01T00:00:00.000Z",
+            "\"2020-01-01T00:00:00.000Z\""
+        ]))
     );
 }
 
@@ -338,7 +368,16 @@ fn a_prepared_context_looks_like_a_fresh_one() {
                 typeof __stdout, typeof __print, typeof console.log];";
     let expected = |references: Value| {
         let keys = ["Headers", "Request", "Response", "Headers Iterator", "fetch", "queueMicrotask", "console"];
-        json!([keys, ["queueMicrotask", "console", "__refs"], [false, false, true], true, references, "object", "function", "function"])
+        json!([
+            keys,
+            ["queueMicrotask", "console", "__refs"],
+            [false, false, true],
+            true,
+            references,
+            "object",
+            "function",
+            "function"
+        ])
     };
     let seen = |prepared: bool, references: Vec<Value>| {
         std::thread::spawn(move || {
@@ -361,8 +400,25 @@ fn a_prepared_context_looks_like_a_fresh_one() {
 #[test]
 fn primitive_results_are_what_json_stringify_writes() {
     for value in [
-        "42", "-7", "-0", "0.1 + 0.2", "1.5", "2 ** 31", "-(2 ** 31) - 1", "2 ** 53", "-(2 ** 53)", "2 ** 53 + 2", "2 ** 64",
-        "1e21", "NaN", "Infinity", "-Infinity", "true", "false", "null", "undefined",
+        "42",
+        "-7",
+        "-0",
+        "0.1 + 0.2",
+        "1.5",
+        "2 ** 31",
+        "-(2 ** 31) - 1",
+        "2 ** 53",
+        "-(2 ** 53)",
+        "2 ** 53 + 2",
+        "2 ** 64",
+        "1e21",
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "true",
+        "false",
+        "null",
+        "undefined",
     ] {
         let alone = run(&format!("return {value};"), json!(null)).unwrap();
         let in_array = run(&format!("return [{value}];"), json!(null)).unwrap();
