@@ -53,10 +53,7 @@ fn block_overhead(c: &mut Criterion) {
         let runtime = runtime_with(|config| config.fuel = fuel);
         let plain = executor.block_on(runtime.load(guests::ECHO)).unwrap();
         let snapshot = executor.block_on(runtime.load(guests::ECHO_SNAPSHOT)).unwrap();
-        let cases = [
-            (format!("wasm_echo_{fuel_label}"), &snapshot),
-            (format!("wasm_echo_plain_{fuel_label}"), &plain),
-        ];
+        let cases = [(format!("wasm_echo_{fuel_label}"), &snapshot), (format!("wasm_echo_plain_{fuel_label}"), &plain)];
         let cases: Vec<(&str, &LoadedBlock)> = cases.iter().map(|(label, block)| (label.as_str(), &***block)).collect();
         bench_runs(c, "block_overhead", &runtime, &cases, params.clone(), params.clone());
     }
