@@ -321,17 +321,19 @@ fn resolve_map(map: &serde_json::Map<String, Value>, scope: &dyn ReferenceScope)
     Ok(Value::Object(out))
 }
 
+/// The references in `text`: those the scope kept from validation, else parsed now.
+fn references_in<'a>(text: &str, scope: &'a dyn ReferenceScope) -> std::borrow::Cow<'a, [Found]> {
+    match scope.found_in(text) {
+        Some(found) => std::borrow::Cow::Borrowed(found),
+        None => std::borrow::Cow::Owned(find_references(text)),
+    }
+}
+
 /// Resolves one string param: exactly one reference keeps the referenced JSON
 /// type (`forEachItems: "<fetch.items>"` gives the array); otherwise text.
 pub fn resolve_string(text: &str, scope: &dyn ReferenceScope) -> Result<Value, ReferenceError> {
-    let parsed;
-    let found = match scope.found_in(text) {
-        Some(found) => found,
-        None => {
-            parsed = find_references(text);
-            &parsed
-        }
-    };
+    let found = references_in(text, scope);
+    let found = &found[..];
     if let [only] = found
         && only.span == (0..text.len())
     {

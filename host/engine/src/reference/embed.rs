@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 
-use super::{ReferenceError, ReferenceScope, find_references, lookup};
+use super::{ReferenceError, ReferenceScope, lookup, references_in};
 
 /// The identifier a reference in code becomes an element of: `__refs[0]`, `__refs[1]`, …
 pub const REFERENCES_IDENT: &str = "__refs";
@@ -58,14 +58,8 @@ pub(super) fn rewrite(
     syntax: Syntax,
     references: &mut Vec<Value>,
 ) -> Result<String, ReferenceError> {
-    let parsed;
-    let found = match scope.found_in(text) {
-        Some(found) => found,
-        None => {
-            parsed = find_references(text);
-            &parsed
-        }
-    };
+    let found = references_in(text, scope);
+    let found = &found[..];
     let mut out = String::with_capacity(text.len());
     let mut lexer = Lexer::new(syntax);
     let mut copied = 0;
