@@ -134,15 +134,16 @@ impl Runtime {
         // Hashing megabytes takes a request thread for milliseconds (far more
         // in a debug build): on a blocking thread, so `/healthz` and other
         // requests are answered while uploads arrive.
-        let digest = {
+        // Reading its export section walks every section header: off the request threads too.
+        let (digest, preinitialized) = {
             let bytes = bytes.clone();
-            tokio::task::spawn_blocking(move || component_digest(&bytes))
+            tokio::task::spawn_blocking(move || (component_digest(&bytes), sandflow_snapshot::declares_init(&bytes)))
                 .await
                 .map_err(|e| LoadError::Compile(format!("hashing the component failed: {e}")))?
         };
         // An upload that exports the init function is compiled as its snapshot,
         // which is not what `load` compiles for the same bytes: cached apart.
-        let cache_key = match sandflow_snapshot::declares_init(&bytes) {
+        let cache_key = match preinitialized {
             true => format!("{digest}-preinitialized"),
             false => digest.clone(),
         };
