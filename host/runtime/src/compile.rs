@@ -280,7 +280,6 @@ fn precompile_block(engine: &Engine, bytes: &[u8]) -> Result<Vec<u8>, LoadError>
             sandflow_snapshot::pre_initialize(bytes, sandflow_snapshot::InitLimits::default()).map_err(|error| {
                 match error {
                     SnapshotError::Init(message) => LoadError::Init(message),
-                    SnapshotError::InitSignature => LoadError::Init(error.to_string()),
                     SnapshotError::Compile(_) | SnapshotError::Unsupported(_) => LoadError::Compile(error.to_string()),
                 }
             })?;

@@ -1,8 +1,8 @@
 //! Pre-initialized block components: a snapshot taken once, every run starts from it.
 //!
 //! A block that exports [`INIT_EXPORT`] (the SDK's `export_block!(Block, init = ...)`
-//! does) builds in it what every run needs: a JavaScript realm, compiled jq
-//! definitions, a template environment. [`pre_initialize`] instantiates the
+//! does) builds in it what every run needs: a JavaScript realm, parsed jq
+//! definitions. [`pre_initialize`] instantiates the
 //! component once, calls that export, and writes the instance's memories and
 //! globals back into the component as its initial state (wasmtime's wizer). The
 //! host then instantiates the snapshot fresh for every run, as before: each run
@@ -18,7 +18,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use wasmtime::component::{Component, Linker, types::ComponentItem};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wizer::Wizer;
 
@@ -48,20 +48,12 @@ pub enum SnapshotError {
     /// The bytes are not a component wasmtime compiles.
     #[error("the component does not compile: {0}")]
     Compile(String),
-    /// The init export exists but is not `func()`.
-    #[error("the component's `{INIT_EXPORT}` export is not a function without parameters or results")]
-    InitSignature,
     /// The init run trapped, ran out of fuel, grew memory past the limit, or called an import.
     #[error("the init run failed: {0}")]
     Init(String),
     /// Wizer refused the component (for example a feature it cannot snapshot).
     #[error("the component cannot be snapshotted: {0}")]
     Unsupported(String),
-}
-
-/// Whether `component` (compiled by any engine) exports [`INIT_EXPORT`].
-pub fn exports_init(component: &Component) -> bool {
-    component.get_export(None, INIT_EXPORT).is_some()
 }
 
 /// Whether the component in `wasm` exports [`INIT_EXPORT`], read from its
@@ -122,8 +114,8 @@ fn snapshot(wasm: &[u8], limits: InitLimits, keep_init_func: bool) -> Result<Vec
     store.set_fuel(limits.fuel).expect("fuel is enabled on this engine");
     let mut wizer = Wizer::new();
     wizer.init_func(INIT_EXPORT).keep_init_func(keep_init_func);
+    // Wizer itself refuses an init export that is not `func()`, before instantiating.
     let snapshot = wizer.run_component(&mut store, wasm, async |store, component| {
-        check_init_signature(component)?;
         let mut linker = Linker::new(store.engine());
         linker.define_unknown_imports_as_traps(component)?;
         linker.instantiate_async(store, component).await
@@ -134,22 +126,7 @@ fn snapshot(wasm: &[u8], limits: InitLimits, keep_init_func: bool) -> Result<Vec
     }
 }
 
-fn check_init_signature(component: &Component) -> wasmtime::Result<()> {
-    match component.get_export(None, INIT_EXPORT).map(|(item, _)| item) {
-        Some(ComponentItem::ComponentFunc(func)) if func.params().len() == 0 && func.results().len() == 0 => Ok(()),
-        Some(_) => Err(wasmtime::Error::new(InitSignatureError)),
-        None => Err(wasmtime::format_err!("the component does not export `{INIT_EXPORT}`")),
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("bad init signature")]
-struct InitSignatureError;
-
 fn classify(error: wasmtime::Error) -> SnapshotError {
-    if error.is::<InitSignatureError>() {
-        return SnapshotError::InitSignature;
-    }
     let message = format!("{error:#}");
     if message.contains("initialization function trapped") || error.downcast_ref::<wasmtime::Trap>().is_some() {
         // The cause first (the import called, fuel used up): the wasm backtrace can be long,
