@@ -276,18 +276,21 @@ pub fn select_branch<'a>(
     Ok(None)
 }
 
+/// The integer `double` stands for, when it is integral and within 2^53 (beyond it a double no
+/// longer stands for one integer): what `JSON.stringify` writes without a fraction or exponent.
+fn exact_integer(double: f64) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    // In range and integral, so the cast is exact.
+    (double.fract() == 0.0 && double.abs() <= EXACT).then_some(double as i64)
+}
+
 /// `value` with every integral double that JSON can hold exactly written as an integer, as
 /// `JSON.stringify` does: boa hands numbers beyond i32 over as doubles (`1709210096789.0`).
 fn integral_numbers(value: Value) -> Value {
-    /// 2^53: beyond it a double no longer stands for one integer.
-    const EXACT: f64 = 9_007_199_254_740_992.0;
     match value {
-        Value::Number(number) => match number.as_f64() {
-            Some(double) if number.is_f64() && double.fract() == 0.0 && double.abs() <= EXACT => {
-                // In range and integral, so the cast is exact.
-                Value::from(double as i64)
-            }
-            _ => Value::Number(number),
+        Value::Number(number) => match number.as_f64().filter(|_| number.is_f64()).and_then(exact_integer) {
+            Some(integer) => Value::from(integer),
+            None => Value::Number(number),
         },
         Value::Array(items) => Value::Array(items.into_iter().map(integral_numbers).collect()),
         Value::Object(fields) => Value::Object(fields.into_iter().map(|(k, v)| (k, integral_numbers(v))).collect()),
@@ -312,17 +315,17 @@ fn run(source: &str, context: &mut Context) -> Result<JsValue, String> {
 /// sees: `toJSON` applies (a `Date` becomes its ISO text, a `URL` its href), a `Map` is `{}`,
 /// `undefined` is `None`.
 fn stringified(value: &JsValue, context: &mut Context) -> JsResult<Option<Value>> {
-    /// 2^53: up to it, JSON.stringify writes an integral double as the integer it is.
-    const EXACT: f64 = 9_007_199_254_740_992.0;
     // The primitives whose text JSON.stringify writes (and a parse reads back) as they are.
     match value.variant() {
         JsVariant::Undefined => return Ok(None),
         JsVariant::Null => return Ok(Some(Value::Null)),
         JsVariant::Boolean(boolean) => return Ok(Some(Value::Bool(boolean))),
         JsVariant::Integer32(integer) => return Ok(Some(Value::from(integer))),
-        // In range and integral, so the cast is exact (-0 is written as 0).
-        JsVariant::Float64(double) if double.fract() == 0.0 && double.abs() <= EXACT => {
-            return Ok(Some(Value::from(double as i64)));
+        // -0 is written as 0.
+        JsVariant::Float64(double) => {
+            if let Some(integer) = exact_integer(double) {
+                return Ok(Some(Value::from(integer)));
+            }
         }
         _ => {}
     }
