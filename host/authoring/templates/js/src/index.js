@@ -1,0 +1,24 @@
+// The {{name}} block. Build it with `sandflow blocks build`, run its cases
+// with `sandflow blocks test`, upload `dist/{{name}}.wasm` with `POST /v1/blocks`.
+import { defineBlock, InvalidInput } from '@sandflow/block';
+
+export default defineBlock({
+  name: '{{name}}',
+  version: '0.1.0',
+  description: 'Says hello',
+  inputSchema: {
+    type: 'object',
+    properties: { name: { type: 'string' } },
+    required: ['name'],
+  },
+  outputSchema: {
+    type: 'object',
+    properties: { text: { type: 'string' } },
+    required: ['text'],
+  },
+  run(params, ctx) {
+    if (!params.name) throw new InvalidInput('name: must not be empty');
+    ctx.log.info(`greeting ${params.name}`);
+    return { text: `Hello, ${params.name}!` };
+  },
+});
