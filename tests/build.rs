@@ -9,7 +9,7 @@ fn main() {
     let root = tests.join("..");
     let artifacts = sandflow_guest_build::build_guest_workspace(
         &tests.join("guests"),
-        &[&root.join("guest-sdk"), &root.join("wit")],
+        &[&root.join("guest-sdk/src"), &root.join("guest-sdk/Cargo.toml"), &root.join("wit")],
     );
     let mut consts = String::new();
     for artifact in &artifacts {

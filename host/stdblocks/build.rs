@@ -8,7 +8,7 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut artifacts = sandflow_guest_build::build_guest_workspace(
         &root.join("blocks"),
-        &[&root.join("guest-sdk"), &root.join("wit")],
+        &[&root.join("guest-sdk/src"), &root.join("guest-sdk/Cargo.toml"), &root.join("wit")],
     );
     artifacts.sort_by(|a, b| a.package.cmp(&b.package));
     let mut entries = String::new();

@@ -31,20 +31,29 @@ pub struct GuestArtifact {
 ///
 /// Panics with a readable message on failure: this only runs inside build scripts.
 pub fn build_guest_workspace(workspace_dir: &Path, watched: &[&Path]) -> Vec<GuestArtifact> {
-    ensure_guest_target_installed();
+    ensure_guest_target().unwrap_or_else(|message| panic!("{message}"));
     for dir in std::iter::once(&workspace_dir).chain(watched) {
         println!("cargo:rerun-if-changed={}", dir.display());
     }
-    let target_dir = guest_target_dir();
+    let artifacts = build_components(workspace_dir, &guest_target_dir()).unwrap_or_else(|message| panic!("{message}"));
+    assert!(!artifacts.is_empty(), "the guest workspace {} produced no components", workspace_dir.display());
+    artifacts
+}
+
+/// Builds the cargo package or workspace at `dir` in release mode for the guest
+/// target, into `target_dir`, and returns its components. The compiler's
+/// diagnostics go to this process's stderr; the error says what failed.
+/// `sandflow blocks build` uses this for Rust blocks, as the build scripts do.
+pub fn build_components(dir: &Path, target_dir: &Path) -> Result<Vec<GuestArtifact>, String> {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
     command
-        .current_dir(workspace_dir)
+        .current_dir(dir)
         .args(["build", "--release", "--message-format=json-render-diagnostics"])
         .arg(format!("--target={GUEST_TARGET}"))
         .arg("--manifest-path")
-        .arg(workspace_dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target_dir)
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     // Flags and wrappers meant for the host build (clippy, coverage, sanitizers)
@@ -60,16 +69,11 @@ pub fn build_guest_workspace(workspace_dir: &Path, watched: &[&Path]) -> Vec<Gue
     ] {
         command.env_remove(var);
     }
-    let output = command.output().unwrap_or_else(|e| panic!("failed to start cargo for the guest build: {e}"));
+    let output = command.output().map_err(|e| format!("failed to start cargo for the guest build: {e}"))?;
     if !output.status.success() {
-        panic!(
-            "building the guest workspace {} for {GUEST_TARGET} failed (see the compiler output above)",
-            workspace_dir.display()
-        );
+        return Err(format!("building {} for {GUEST_TARGET} failed (see the compiler output above)", dir.display()));
     }
-    let artifacts = components_in_build_output(&output.stdout);
-    assert!(!artifacts.is_empty(), "the guest workspace {} produced no components", workspace_dir.display());
-    artifacts
+    Ok(components_in_build_output(&output.stdout))
 }
 
 /// The snapshot of `artifact` after its init export ran (see `sandflow-snapshot`),
@@ -121,10 +125,11 @@ fn components_in_build_output(stdout: &[u8]) -> Vec<GuestArtifact> {
 }
 
 /// rustup does not install a toolchain file's `targets` for a toolchain that is
-/// already installed, so add the guest target when its standard library is missing.
-fn ensure_guest_target_installed() {
+/// already installed, so add the guest target when its standard library is
+/// missing. The error names the command that would add it.
+pub fn ensure_guest_target() -> Result<(), String> {
     if guest_std_present() {
-        return;
+        return Ok(());
     }
     let toolchain = env::var("RUSTUP_TOOLCHAIN").ok();
     let mut command = Command::new("rustup");
@@ -134,12 +139,13 @@ fn ensure_guest_target_installed() {
     }
     let added = command.status().map(|s| s.success()).unwrap_or(false);
     if !added || !guest_std_present() {
-        panic!(
+        return Err(format!(
             "the Rust standard library for {GUEST_TARGET} is missing and could not be installed; \
              run `rustup target add {GUEST_TARGET}{}` and build again",
             toolchain.map(|t| format!(" --toolchain {t}")).unwrap_or_default()
-        );
+        ));
     }
+    Ok(())
 }
 
 fn guest_std_present() -> bool {

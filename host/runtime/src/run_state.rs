@@ -2,10 +2,11 @@
 //! memory limiter and the run's capabilities.
 
 use wasmtime::component::{Linker, Resource, ResourceTable};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{EnvHandle, VariablesHandle};
+use crate::capabilities::log::{GuestLog, LogLevel};
+use crate::capabilities::stdio::PrintedLines;
 use crate::capabilities::{self, Capabilities, CapabilityHost, RunGrant};
 use crate::limiter::SummedLimiter;
 
@@ -16,23 +17,37 @@ pub(crate) struct RunState {
     table: ResourceTable,
     pub limiter: SummedLimiter,
     pub capabilities: Capabilities,
+    /// What the block prints, as lines of its log.
+    stdout: PrintedLines,
+    pub stderr: PrintedLines,
 }
 
 impl RunState {
-    /// A run's state under `grant`; `stderr` captures what the guest prints there.
-    pub fn new(grant: RunGrant<'_>, stderr: Option<MemoryOutputPipe>) -> Self {
+    /// A run's state under `grant`. Besides joining the log, the first
+    /// `stderr_head` bytes of stderr are kept (a panic message explains a trap).
+    pub fn new(grant: RunGrant<'_>, stderr_head: usize) -> Self {
+        let limits = grant.limits;
+        let capabilities = Capabilities::prepare(grant);
+        let stdout = PrintedLines::new(capabilities.log.clone(), LogLevel::Info, 0);
+        let stderr = PrintedLines::new(capabilities.log.clone(), LogLevel::Warn, stderr_head);
+        // No env, no args, no preopened directory, no sockets or name lookups:
+        // a block reaches the outside only through its capabilities.
         let mut wasi = WasiCtx::builder();
-        if let Some(stderr) = stderr {
-            wasi.stderr(stderr);
-        }
+        wasi.stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
         let mut table = ResourceTable::new();
-        table.set_max_capacity(grant.limits.handles);
-        Self {
-            wasi: wasi.build(),
-            table,
-            limiter: SummedLimiter::new(grant.limits),
-            capabilities: Capabilities::prepare(grant),
-        }
+        table.set_max_capacity(limits.handles);
+        Self { wasi: wasi.build(), table, limiter: SummedLimiter::new(limits), capabilities, stdout, stderr }
+    }
+
+    /// The run's log, a last unterminated printed line included.
+    pub fn finish_log(&mut self) -> Vec<GuestLog> {
+        self.stdout.finish();
+        self.stderr.finish();
+        self.capabilities.log.clone().into_entries()
     }
 
     /// Links what a block may import: WASI and the block capabilities.

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use crate::admission::{Admission, AdmissionLimits};
 use crate::bindings::BlockPre;
@@ -193,7 +192,7 @@ impl Runtime {
             .await
             .map_err(|e| LoadError::Manifest(format!("describe was not admitted: {e}")))?;
         let deadline = Instant::now() + limits.timeout;
-        let mut store = self.new_store(limits.clone(), HashMap::new(), BTreeMap::new(), None, deadline, None);
+        let mut store = self.new_store(limits.clone(), HashMap::new(), BTreeMap::new(), deadline, None);
         watch_deadline(&mut store, deadline, limits.timeout, None);
         let described = tokio::time::timeout(limits.timeout + HOST_CALL_GRACE, async {
             let instance = pre.instantiate_async(&mut store).await?;
@@ -240,16 +239,9 @@ impl Runtime {
             Err(refused) => return BlockRun::refused(refused),
         };
         let started = Instant::now();
-        let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);
         let deadline = started + limits.timeout;
-        let mut store = self.new_store(
-            limits.clone(),
-            request.env,
-            request.variables,
-            Some(stderr.clone()),
-            deadline,
-            request.cancel.clone(),
-        );
+        let mut store =
+            self.new_store(limits.clone(), request.env, request.variables, deadline, request.cancel.clone());
         watch_deadline(&mut store, deadline, limits.timeout, request.cancel);
 
         let info = wit::BlockInfo {
@@ -270,17 +262,17 @@ impl Runtime {
 
         let outcome = match called {
             Err(_elapsed) => Err(BlockRunError::Timeout { limit: limits.timeout }),
-            Ok(Err(trap)) => Err(explain_trap(classify(trap, &limits), &stderr)),
+            Ok(Err(trap)) => Err(explain_trap(classify(trap, &limits), &store.data().stderr.head())),
             Ok(Ok(Err(wit::BlockError::InvalidInput(message)))) => Err(BlockRunError::InvalidInput(message)),
             Ok(Ok(Err(wit::BlockError::Failed(message)))) => Err(BlockRunError::Failed(message)),
             Ok(Ok(Ok(outcome))) => parse_outcome(outcome, limits.output_bytes),
         };
         let fuel_consumed =
             if self.config.fuel { limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)) } else { 0 };
-        let state = store.into_data();
+        let mut state = store.into_data();
         BlockRun {
             outcome,
-            logs: state.capabilities.log.into_entries(),
+            logs: state.finish_log(),
             variable_writes: state.capabilities.variables.into_writes(),
             usage: RunUsage {
                 fuel_consumed,
@@ -295,7 +287,6 @@ impl Runtime {
         limits: RunLimits,
         granted_env: HashMap<String, String>,
         variables: BTreeMap<String, Value>,
-        stderr: Option<MemoryOutputPipe>,
         deadline: Instant,
         cancel: Option<CancelFlag>,
     ) -> Store<RunState> {
@@ -308,7 +299,7 @@ impl Runtime {
             outbound: self.outbound.clone(),
             max_in_run_wait: self.config.max_in_run_wait,
         };
-        let state = RunState::new(grant, stderr);
+        let state = RunState::new(grant, STDERR_CAPTURE_BYTES);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
         if self.config.fuel {

@@ -2,7 +2,6 @@
 
 use wasmtime::component::ResourceTableError;
 use wasmtime::{Trap, WasmBacktrace};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use crate::error::{BlockRunError, HostLimitTrap};
 use crate::limits::RunLimits;
@@ -36,13 +35,12 @@ pub(crate) fn classify(error: wasmtime::Error, limits: &RunLimits) -> BlockRunEr
 }
 
 /// Adds what the guest printed to stderr (a Rust panic message) to a plain trap.
-pub(crate) fn explain_trap(error: BlockRunError, stderr: &MemoryOutputPipe) -> BlockRunError {
+pub(crate) fn explain_trap(error: BlockRunError, printed: &[u8]) -> BlockRunError {
     let BlockRunError::Trap(message) = error else {
         return error;
     };
-    let printed = stderr.contents();
     if printed.is_empty() {
         return BlockRunError::Trap(message);
     }
-    BlockRunError::Trap(format!("{message}\nguest stderr: {}", String::from_utf8_lossy(&printed).trim_end()))
+    BlockRunError::Trap(format!("{message}\nguest stderr: {}", String::from_utf8_lossy(printed).trim_end()))
 }

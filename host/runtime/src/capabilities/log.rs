@@ -1,5 +1,8 @@
 //! The log capability: the lines a block logs during one run, bounded in
-//! bytes and in entries (a flood stops the block).
+//! bytes and in entries (a flood stops the block). What the block prints on
+//! stdout and stderr joins the same log ([`super::stdio`]).
+
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
@@ -27,8 +30,12 @@ pub struct GuestLog {
     pub message: String,
 }
 
-/// The log of one run.
-pub(crate) struct RunLog {
+/// The log of one run, shared by the log capability and the run's stdout and
+/// stderr streams.
+#[derive(Clone)]
+pub(crate) struct RunLog(Arc<Mutex<LogState>>);
+
+struct LogState {
     entries: Vec<GuestLog>,
     /// Bytes of messages logged so far, the refused one included.
     bytes: usize,
@@ -40,12 +47,37 @@ pub(crate) struct RunLog {
 
 impl RunLog {
     pub fn new(limits: &RunLimits) -> Self {
-        Self { entries: Vec::new(), bytes: 0, byte_limit: limits.log_bytes, entry_limit: limits.log_entries }
+        Self(Arc::new(Mutex::new(LogState {
+            entries: Vec::new(),
+            bytes: 0,
+            byte_limit: limits.log_bytes,
+            entry_limit: limits.log_entries,
+        })))
+    }
+
+    /// Appends a line, or refuses it with the limit it would break.
+    pub fn append(&self, level: LogLevel, message: String) -> Result<(), BlockRunError> {
+        let mut log = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        log.bytes = log.bytes.saturating_add(message.len());
+        if log.bytes > log.byte_limit {
+            return Err(BlockRunError::LogLimit { limit: log.byte_limit });
+        }
+        if log.entries.len() >= log.entry_limit {
+            return Err(BlockRunError::LogEntryLimit { limit: log.entry_limit });
+        }
+        log.entries.push(GuestLog { level, message });
+        Ok(())
+    }
+
+    /// The bytes a line may still have.
+    pub fn bytes_left(&self) -> usize {
+        let log = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        log.byte_limit.saturating_sub(log.bytes)
     }
 
     /// The lines logged, in order.
     pub fn into_entries(self) -> Vec<GuestLog> {
-        self.entries
+        std::mem::take(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner).entries)
     }
 }
 
@@ -54,16 +86,7 @@ where
     Self: HostEnv + HostVariables,
 {
     fn log(&mut self, level: types::LogLevel, message: String) -> wasmtime::Result<()> {
-        let log = &mut *self.log;
-        log.bytes = log.bytes.saturating_add(message.len());
-        if log.bytes > log.byte_limit {
-            return Err(limit_trap(BlockRunError::LogLimit { limit: log.byte_limit }));
-        }
-        if log.entries.len() >= log.entry_limit {
-            return Err(limit_trap(BlockRunError::LogEntryLimit { limit: log.entry_limit }));
-        }
-        log.entries.push(GuestLog { level: level_of(level), message });
-        Ok(())
+        self.log.append(level_of(level), message).map_err(limit_trap)
     }
 }
 

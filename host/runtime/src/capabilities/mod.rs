@@ -9,6 +9,7 @@ mod hostcall;
 pub(crate) mod http;
 mod interface;
 pub(crate) mod log;
+pub(crate) mod stdio;
 pub(crate) mod timer;
 pub(crate) mod variables;
 mod waiting;
