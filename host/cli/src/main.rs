@@ -1,6 +1,7 @@
 //! `sandflow`: one binary for the server, the workflow runner and the block tools.
 
 mod admission_args;
+mod block_authoring;
 mod budget_args;
 mod config;
 mod run_command;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
+use sandflow_authoring::project::Language;
 use sandflow_runtime::{AllowEntry, HttpPolicy, LoadError, Runtime, RuntimeConfig};
 use sandflow_server::auth::{Scope, SigningSecret, issue_token, parse_ttl};
 use sandflow_server::{RunSettings, ServerConfig, ServerLimits, TokenKeys, WorkerConfig, WorkerLimits};
@@ -217,6 +219,37 @@ enum BlocksCommand {
     },
     /// Check a component against the sandflow:block world and print its manifest.
     Inspect { file: PathBuf },
+    /// Write a new block project at PATH (named after its last component):
+    /// source, manifest and tests/cases.json.
+    New {
+        /// rust, js, ts or python.
+        #[arg(long)]
+        lang: Language,
+        path: PathBuf,
+    },
+    /// Build a block project into DIR/dist/NAME.wasm (installing its
+    /// language's pinned toolchain on first use), check it against the world,
+    /// and time a fresh run.
+    Build {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Run a block in the sandbox the server uses: a .wasm file, or a project
+    /// (rebuilt when its sources changed). Without --params, runs the
+    /// project's tests/cases.json.
+    Test {
+        target: PathBuf,
+        /// The params of one run (JSON); its output is printed on stdout.
+        #[arg(long)]
+        params: Option<String>,
+        /// An environment variable granted to the block.
+        #[arg(long = "env", value_name = "NAME=VALUE")]
+        env: Vec<String>,
+        /// Run this many times (each in a fresh sandbox) and print the first
+        /// and the median time.
+        #[arg(long, default_value_t = 1)]
+        runs: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -346,6 +379,11 @@ async fn dispatch(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCo
             match command {
                 BlocksCommand::List { json } => list_blocks(&runtime, json).await,
                 BlocksCommand::Inspect { file } => inspect(&runtime, &file).await,
+                BlocksCommand::New { lang, path } => block_authoring::new(lang, &path),
+                BlocksCommand::Build { dir } => block_authoring::build(&runtime, &dir).await,
+                BlocksCommand::Test { target, params, env, runs } => {
+                    block_authoring::test(&runtime, &target, params.as_deref(), &env, runs).await
+                }
             }
         }
     }
