@@ -102,7 +102,9 @@ impl Project {
             Language::Rust => (language, toml_name(&text, "package").map_err(unusable)?),
             Language::Python => (language, toml_name(&text, "project").map_err(unusable)?),
         };
-        Ok(Self { dir: dir.to_path_buf(), language, name })
+        // Absolute: builds run tools in other working directories.
+        let dir = std::path::absolute(dir).map_err(AuthoringError::io(format!("resolving {}", dir.display())))?;
+        Ok(Self { dir, language, name })
     }
 
     /// Where `sandflow blocks build` writes the component.
