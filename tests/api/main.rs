@@ -16,6 +16,7 @@ mod exposure;
 mod flows;
 mod harness;
 mod ops;
+mod other_languages;
 mod pause;
 mod recovery;
 mod schema_bombs;

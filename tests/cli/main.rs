@@ -1,9 +1,11 @@
 //! Black-box tests of the `sandflow` binary: block tools and `run`.
 
+mod authoring;
 mod block_unit_tests;
 mod config;
 mod examples;
 mod readme;
+mod sdk_readmes;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

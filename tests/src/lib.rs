@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use sandflow_runtime::{Runtime, RuntimeConfig};
 
 pub mod compile_bomb;
+pub mod lang_guests;
 pub mod wat_guests;
 
 /// Components compiled from `tests/guests/`.
