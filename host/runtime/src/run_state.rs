@@ -5,8 +5,8 @@ use wasmtime::component::{Linker, Resource, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{EnvHandle, VariablesHandle};
+use crate::capabilities::log::printed::PrintedLines;
 use crate::capabilities::log::{GuestLog, LogLevel};
-use crate::capabilities::stdio::PrintedLines;
 use crate::capabilities::{self, Capabilities, CapabilityHost, RunGrant};
 use crate::limiter::SummedLimiter;
 
@@ -52,8 +52,10 @@ impl RunState {
 
     /// Links what a block may import: WASI and the block capabilities.
     pub fn add_to_linker(linker: &mut Linker<Self>) -> wasmtime::Result<()> {
-        // Blocks built by rustc import parts of WASI (stdio, clocks, random);
-        // each run gets an empty context: no env, no args, no files, no sockets.
+        // Blocks import parts of WASI: Rust ones stdio, clocks and random;
+        // componentize-js and componentize-py ones also filesystem and sockets.
+        // Each run gets an empty context (see `new`): no env, no args, no
+        // preopened directory, sockets and name lookups denied.
         wasmtime_wasi::p2::add_to_linker_async(linker)?;
         capabilities::add_to_linker(linker)
     }

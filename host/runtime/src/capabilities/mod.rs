@@ -9,7 +9,6 @@ mod hostcall;
 pub(crate) mod http;
 mod interface;
 pub(crate) mod log;
-pub(crate) mod stdio;
 pub(crate) mod timer;
 pub(crate) mod variables;
 mod waiting;

@@ -57,6 +57,10 @@ enum Attack {
     BigOutput { mib: usize },
     /// Log without end.
     LogFlood,
+    /// Print to stdout without end (WASI, not the log capability).
+    PrintFlood,
+    /// Print `stdout` lines to stdout, then `stderr` to stderr (the last without a newline).
+    Print { stdout: Vec<String>, stderr: String },
     /// Create WASI handles without ever dropping them.
     HandleFlood,
     /// Read an environment variable through the env handle and through WASI.
@@ -130,6 +134,16 @@ impl Block for Hostile {
             Attack::LogFlood => loop {
                 ctx.info(&"flood ".repeat(100));
             },
+            Attack::PrintFlood => loop {
+                println!("{}", "flood ".repeat(100));
+            },
+            Attack::Print { stdout, stderr } => {
+                for line in &stdout {
+                    println!("{line}");
+                }
+                eprint!("{stderr}");
+                json!(stdout.len())
+            }
             Attack::HandleFlood => loop {
                 std::mem::forget(wasi_clock::wasi::clocks::monotonic_clock::subscribe_duration(1));
             },

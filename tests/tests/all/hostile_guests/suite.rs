@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sandflow_runtime::{
-    BlockOutcome, BlockRun, BlockRunError, CancelFlag, LoadError, LoadedBlock, RunLimits, RunRequest, Runtime,
+    BlockOutcome, BlockRun, BlockRunError, CancelFlag, LoadError, LoadedBlock, LogLevel, RunLimits, RunRequest,
+    Runtime,
 };
 use sandflow_tests::{guests, runtime_with, wat_guests};
 use serde_json::{Value, json};
@@ -203,6 +204,34 @@ async fn log_flood_hits_the_log_limit() {
     let kept: usize = run.logs.iter().map(|l| l.message.len()).sum();
     assert!(kept <= 64 << 10, "kept {kept} bytes of logs");
     assert_healthy(&runtime).await;
+}
+
+#[tokio::test]
+async fn a_stdout_flood_hits_the_log_limit_as_a_log_flood_does() {
+    let runtime = runtime_with(|_| {});
+    let run = attack(&runtime, json!({"attack": "print_flood"}), None).await;
+    assert!(matches!(failure(&run), BlockRunError::LogLimit { .. }), "{:?}", run.outcome);
+    let kept: usize = run.logs.iter().map(|l| l.message.len()).sum();
+    assert!(kept <= 64 << 10 && kept > 60 << 10, "kept {kept} bytes of printed lines");
+    assert_healthy(&runtime).await;
+}
+
+#[tokio::test]
+async fn printed_lines_join_the_run_log_stdout_as_info_stderr_as_warn() {
+    let runtime = runtime_with(|_| {});
+    let params = json!({"attack": "print", "stdout": ["first", "", "third"], "stderr": "no newline at the end"});
+    let run = attack(&runtime, params, None).await;
+    assert_eq!(run.outcome, Ok(BlockOutcome::Done(json!(3))));
+    let logs: Vec<(LogLevel, &str)> = run.logs.iter().map(|l| (l.level, l.message.as_str())).collect();
+    assert_eq!(
+        logs,
+        [
+            (LogLevel::Info, "first"),
+            (LogLevel::Info, ""),
+            (LogLevel::Info, "third"),
+            (LogLevel::Warn, "no newline at the end")
+        ]
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,8 @@
 //! The log capability: the lines a block logs during one run, bounded in
 //! bytes and in entries (a flood stops the block). What the block prints on
-//! stdout and stderr joins the same log ([`super::stdio`]).
+//! stdout and stderr joins the same log ([`printed`]).
+
+pub(crate) mod printed;
 
 use std::sync::{Arc, Mutex, PoisonError};
 

@@ -13,7 +13,7 @@ use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 
-use super::log::{LogLevel, RunLog};
+use super::{LogLevel, RunLog};
 use crate::error::{BlockRunError, limit_trap};
 
 /// Bytes a guest may hand over in one write.
