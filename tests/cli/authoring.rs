@@ -157,10 +157,10 @@ fn blocks_build_names_the_problem_in_a_directory_that_is_not_a_project_and_in_br
     );
 }
 
-#[test]
-fn building_a_script_block_without_node_says_node_is_missing() {
-    let parent = fresh_dir("no-node");
-    assert_ok(&sandflow_in(&parent, &["blocks", "new", "--lang", "js", "lonely"]), "blocks new");
+/// `blocks build` of a new `lang` project with nothing on PATH: the error.
+fn build_with_empty_path(test: &str, lang: &str) -> String {
+    let parent = fresh_dir(test);
+    assert_ok(&sandflow_in(&parent, &["blocks", "new", "--lang", lang, "lonely"]), "blocks new");
     let empty_path = parent.join("empty-bin");
     std::fs::create_dir_all(&empty_path).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_sandflow"))
@@ -171,6 +171,22 @@ fn building_a_script_block_without_node_says_node_is_missing() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let stderr = text(&out.stderr);
+    // Nothing half-installed is left behind.
+    let installed: Vec<String> = std::fs::read_dir(parent.join("toolchains"))
+        .map(|dir| dir.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    assert!(installed.iter().all(|name| name.starts_with("sdk-")), "{installed:?}");
+    text(&out.stderr)
+}
+
+#[test]
+fn building_a_script_block_without_node_says_node_is_missing() {
+    let stderr = build_with_empty_path("no-node", "js");
     assert!(stderr.contains("`node --version` was not found") && stderr.contains("Node.js"), "{stderr}");
+}
+
+#[test]
+fn building_a_python_block_without_python_says_python_is_missing() {
+    let stderr = build_with_empty_path("no-python", "python");
+    assert!(stderr.contains("`python3 --version` was not found") && stderr.contains("Python 3.10"), "{stderr}");
 }

@@ -3,8 +3,8 @@
 //! `examples/blocks/`, built the way `sandflow blocks build` builds them.
 //!
 //! A project is built only when its component (its `dist/`) is missing or
-//! older than a source, so a test run builds each one at most once, and a
-//! second run none. The pinned toolchains are installed under the target
+//! older than a source or its language's SDK, so a test run builds each one
+//! at most once, and a second run none. The pinned toolchains are installed under the target
 //! directory on first use: a fresh clone installs its own, as a new user's
 //! machine would.
 
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use sandflow_authoring::builder;
-use sandflow_authoring::project::Project;
+use sandflow_authoring::project::{Language, Project, newest_source};
 use sandflow_authoring::toolchain::Toolchains;
 
 /// The repository's root.
@@ -33,7 +33,13 @@ static BUILDING: Mutex<()> = Mutex::new(());
 pub fn built(dir: &Path) -> Vec<u8> {
     let _one_at_a_time = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let project = Project::open(dir).unwrap_or_else(|e| panic!("{e}"));
-    if project.needs_build() {
+    // The SDK is part of what a guest is built from: an edited SDK rebuilds its guests.
+    let sdk = match project.language {
+        Language::Rust => repo_root().join("guest-sdk/src"),
+        Language::JavaScript | Language::TypeScript => repo_root().join("guest-sdk/js"),
+        Language::Python => repo_root().join("guest-sdk/python/sandflow_block"),
+    };
+    if project.needs_build() || project.built_before(newest_source(&sdk)) {
         builder::build(&project, &toolchains()).unwrap_or_else(|e| panic!("{e}"));
     }
     let path = project.component_path();

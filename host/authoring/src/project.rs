@@ -114,10 +114,15 @@ impl Project {
 
     /// Whether a source is newer than the built component (or none is built).
     pub fn needs_build(&self) -> bool {
+        self.built_before(newest_source(&self.dir))
+    }
+
+    /// Whether the component is missing or older than `time`.
+    pub fn built_before(&self, time: Option<SystemTime>) -> bool {
         let Some(built) = modified(&self.component_path()) else {
             return true;
         };
-        newest_source(&self.dir).is_some_and(|newest| newest > built)
+        time.is_some_and(|time| time > built)
     }
 }
 
@@ -144,7 +149,9 @@ fn toml_name(text: &str, table: &str) -> Result<String, String> {
 /// Directories of build products and installed dependencies, never sources.
 const NOT_SOURCES: &[&str] = &["dist", "target", "node_modules", ".sandflow", "__pycache__", ".git"];
 
-fn newest_source(dir: &Path) -> Option<SystemTime> {
+/// The newest modification time of a file under `dir`, build products and
+/// installed dependencies left out.
+pub fn newest_source(dir: &Path) -> Option<SystemTime> {
     let mut newest = None;
     for entry in fs::read_dir(dir).ok()?.flatten() {
         let name = entry.file_name();
