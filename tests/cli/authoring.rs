@@ -132,6 +132,15 @@ fn blocks_new_refuses_an_unknown_language_a_bad_name_and_a_non_empty_directory()
 }
 
 #[test]
+fn blocks_new_dot_names_the_project_after_the_current_directory() {
+    let dir = fresh_dir("dot").join("named-by-dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    assert_ok(&sandflow_in(&dir, &["blocks", "new", "--lang", "python", "."]), "blocks new .");
+    let manifest = std::fs::read_to_string(dir.join("pyproject.toml")).unwrap();
+    assert!(manifest.contains("name = \"named-by-dir\""), "{manifest}");
+}
+
+#[test]
 fn blocks_build_names_the_problem_in_a_directory_that_is_not_a_project_and_in_broken_sources() {
     let parent = fresh_dir("build-refusals");
     let out = sandflow_in(&parent, &["blocks", "build", "."]);

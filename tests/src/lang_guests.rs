@@ -33,13 +33,14 @@ static BUILDING: Mutex<()> = Mutex::new(());
 pub fn built(dir: &Path) -> Vec<u8> {
     let _one_at_a_time = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let project = Project::open(dir).unwrap_or_else(|e| panic!("{e}"));
-    // The SDK is part of what a guest is built from: an edited SDK rebuilds its guests.
+    // The SDK and the WIT are part of what a guest is built from: editing them rebuilds it.
     let sdk = match project.language {
-        Language::Rust => repo_root().join("guest-sdk/src"),
-        Language::JavaScript | Language::TypeScript => repo_root().join("guest-sdk/js"),
-        Language::Python => repo_root().join("guest-sdk/python/sandflow_block"),
+        Language::Rust => "guest-sdk/src",
+        Language::JavaScript | Language::TypeScript => "guest-sdk/js",
+        Language::Python => "guest-sdk/python",
     };
-    if project.needs_build() || project.built_before(newest_source(&sdk)) {
+    let inputs = [sdk, "wit"].map(|dir| newest_source(&repo_root().join(dir))).into_iter().max().flatten();
+    if project.needs_build() || project.built_before(inputs) {
         builder::build(&project, &toolchains()).unwrap_or_else(|e| panic!("{e}"));
     }
     let path = project.component_path();

@@ -71,10 +71,12 @@ fn run_driver(mut driver: Command, project: &Project, sdk: &Path, out: &Path) ->
         .stdout(std::process::Stdio::inherit())
         .status()
         .map_err(|e| format!("starting {:?}: {e}", driver.get_program()))?;
-    if status.success() && out.is_file() {
-        Ok(())
+    if !status.success() {
+        Err(format!("the {} build failed (its message is above)", project.language))
+    } else if !out.is_file() {
+        Err(format!("the {} build finished without writing {}", project.language, out.display()))
     } else {
-        Err(format!("the {} build did not produce {} (see its output above)", project.language, out.display()))
+        Ok(())
     }
 }
 

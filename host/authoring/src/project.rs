@@ -102,6 +102,7 @@ impl Project {
             Language::Rust => (language, toml_name(&text, "package").map_err(unusable)?),
             Language::Python => (language, toml_name(&text, "project").map_err(unusable)?),
         };
+        check_file_name(&name).map_err(|why| unusable(why))?;
         // Absolute: builds run tools in other working directories.
         let dir = std::path::absolute(dir).map_err(AuthoringError::io(format!("resolving {}", dir.display())))?;
         Ok(Self { dir, language, name })
@@ -147,7 +148,24 @@ fn toml_name(text: &str, table: &str) -> Result<String, String> {
 }
 
 /// Directories of build products and installed dependencies, never sources.
-const NOT_SOURCES: &[&str] = &["dist", "target", "node_modules", ".sandflow", "__pycache__", ".git"];
+const NOT_SOURCES: &[&str] = &["dist", "target", "node_modules", ".sandflow", "__pycache__", ".git", ".venv"];
+
+/// `dir` made absolute, with `.` and `..` resolved by name, so `new .` names
+/// the project after the current directory.
+fn normalized(dir: &Path) -> Result<PathBuf, AuthoringError> {
+    let absolute = std::path::absolute(dir).map_err(AuthoringError::io(format!("resolving {}", dir.display())))?;
+    let mut clean = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                clean.pop();
+            }
+            other => clean.push(other),
+        }
+    }
+    Ok(clean)
+}
 
 /// The newest modification time of a file under `dir`, build products and
 /// installed dependencies left out.
@@ -159,7 +177,9 @@ pub fn newest_source(dir: &Path) -> Option<SystemTime> {
             continue;
         }
         let path = entry.path();
-        let time = if path.is_dir() { newest_source(&path) } else { modified(&path) };
+        // Not through symbolic links: a link to a parent would never end.
+        let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
+        let time = if is_dir { newest_source(&path) } else { modified(&path) };
         newest = newest.max(time);
     }
     newest
@@ -179,6 +199,7 @@ pub struct TemplateValues {
 /// Writes a new project of `language` at `dir`, named after the directory's
 /// last component. Refuses a directory that exists and is not empty.
 pub fn new_project(dir: &Path, language: Language, values: &TemplateValues) -> Result<Project, AuthoringError> {
+    let dir = &normalized(dir)?;
     let name = dir
         .file_name()
         .and_then(|n| n.to_str())
@@ -212,6 +233,18 @@ pub fn new_project(dir: &Path, language: Language, values: &TemplateValues) -> R
     }
     assert!(written > 0, "no template for {language}");
     Project::open(dir)
+}
+
+/// A manifest's name becomes `dist/NAME.wasm`: it must be one plain file name.
+fn check_file_name(name: &str) -> Result<(), String> {
+    let plain = !name.is_empty()
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if plain {
+        Ok(())
+    } else {
+        Err(format!("the package name `{name}` cannot name a component file (letters, digits, `-`, `_`, `.`)"))
+    }
 }
 
 /// Block names: what every package manager accepts as a package name and the

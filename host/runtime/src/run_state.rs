@@ -8,6 +8,7 @@ use crate::bindings::{EnvHandle, VariablesHandle};
 use crate::capabilities::log::printed::PrintedLines;
 use crate::capabilities::log::{GuestLog, LogLevel};
 use crate::capabilities::{self, Capabilities, CapabilityHost, RunGrant};
+use crate::error::BlockRunError;
 use crate::limiter::SummedLimiter;
 
 /// Everything a single block run owns. Dropped with its `Store` when the run ends.
@@ -43,11 +44,13 @@ impl RunState {
         Self { wasi: wasi.build(), table, limiter: SummedLimiter::new(limits), capabilities, stdout, stderr }
     }
 
-    /// The run's log, a last unterminated printed line included.
-    pub fn finish_log(&mut self) -> Vec<GuestLog> {
-        self.stdout.finish();
-        self.stderr.finish();
-        self.capabilities.log.clone().into_entries()
+    /// The run's log, a last unterminated printed line included, and the log
+    /// limit that line broke, if it did.
+    pub fn finish_log(&mut self) -> (Vec<GuestLog>, Option<BlockRunError>) {
+        let stdout = self.stdout.finish();
+        let stderr = self.stderr.finish();
+        let broken = stdout.and(stderr).err();
+        (self.capabilities.log.clone().into_entries(), broken)
     }
 
     /// Links what a block may import: WASI and the block capabilities.

@@ -270,9 +270,15 @@ impl Runtime {
         let fuel_consumed =
             if self.config.fuel { limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)) } else { 0 };
         let mut state = store.into_data();
+        let (logs, printed_past_limit) = state.finish_log();
+        // A last printed line past the log's limit fails a run that had succeeded.
+        let outcome = match printed_past_limit {
+            Some(limit) if outcome.is_ok() => Err(limit),
+            _ => outcome,
+        };
         BlockRun {
             outcome,
-            logs: state.finish_log(),
+            logs,
             variable_writes: state.capabilities.variables.into_writes(),
             usage: RunUsage {
                 fuel_consumed,

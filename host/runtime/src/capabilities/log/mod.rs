@@ -71,6 +71,11 @@ impl RunLog {
         Ok(())
     }
 
+    /// [`RunLimits::log_bytes`].
+    pub fn byte_limit(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).byte_limit
+    }
+
     /// The bytes a line may still have.
     pub fn bytes_left(&self) -> usize {
         let log = self.0.lock().unwrap_or_else(PoisonError::into_inner);

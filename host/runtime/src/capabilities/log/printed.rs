@@ -47,33 +47,42 @@ impl PrintedLines {
         self.lock().head.clone()
     }
 
-    /// Logs the last line when it did not end in a newline.
-    pub fn finish(&self) {
+    /// Logs the last line when it did not end in a newline; the limit it
+    /// breaks, if it does not fit (the run then fails with it).
+    pub fn finish(&self) -> Result<(), BlockRunError> {
         let rest = std::mem::take(&mut self.lock().partial);
-        if !rest.is_empty() {
-            // Past a limit the run is over anyway; its error says which.
-            let _ = self.log.append(self.level, String::from_utf8_lossy(&rest).into_owned());
+        if rest.is_empty() {
+            return Ok(());
         }
+        self.log.append(self.level, String::from_utf8_lossy(&rest).into_owned())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Printed> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Logs each line `bytes` completes; keeps the unfinished rest. Only the
+    /// new bytes are searched, so many small writes cost linear time.
     fn print(&self, bytes: &[u8]) -> Result<(), BlockRunError> {
+        if bytes.len() > WRITE_BUDGET {
+            // More than `check-write` allowed: the guest broke the stream's contract.
+            return Err(BlockRunError::LogLimit { limit: self.log.byte_limit() });
+        }
         let mut printed = self.lock();
         let keep = printed.head_limit.saturating_sub(printed.head.len()).min(bytes.len());
         printed.head.extend_from_slice(&bytes[..keep]);
-        printed.partial.extend_from_slice(bytes);
-        while let Some(end) = printed.partial.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = printed.partial.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line[..line.len() - 1]);
+        let mut rest = bytes;
+        while let Some(end) = rest.iter().position(|b| *b == b'\n') {
+            let mut line = std::mem::take(&mut printed.partial);
+            line.extend_from_slice(&rest[..end]);
+            rest = &rest[end + 1..];
+            let line = String::from_utf8_lossy(&line);
             self.log.append(self.level, line.trim_end_matches('\r').to_string())?;
         }
-        // A line that never ends must not grow past what the log could hold.
-        let left = self.log.bytes_left();
-        if printed.partial.len() > left {
-            return Err(BlockRunError::LogLimit { limit: left });
+        printed.partial.extend_from_slice(rest);
+        // A line that never ends must not grow past what the log could still hold.
+        if printed.partial.len() > self.log.bytes_left() {
+            return Err(BlockRunError::LogLimit { limit: self.log.byte_limit() });
         }
         Ok(())
     }
