@@ -102,7 +102,7 @@ impl Project {
             Language::Rust => (language, toml_name(&text, "package").map_err(unusable)?),
             Language::Python => (language, toml_name(&text, "project").map_err(unusable)?),
         };
-        check_file_name(&name).map_err(|why| unusable(why))?;
+        check_file_name(&name).map_err(&unusable)?;
         // Absolute: builds run tools in other working directories.
         let dir = std::path::absolute(dir).map_err(AuthoringError::io(format!("resolving {}", dir.display())))?;
         Ok(Self { dir, language, name })
