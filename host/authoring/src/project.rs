@@ -20,9 +20,7 @@ pub enum Language {
 }
 
 impl Language {
-    pub const ALL: [Language; 4] = [Language::Rust, Language::JavaScript, Language::TypeScript, Language::Python];
-
-    /// The name `--lang` takes.
+    /// The name `--lang` takes, which is also its template's directory under `templates/`.
     pub fn flag(self) -> &'static str {
         match self {
             Language::Rust => "rust",
@@ -208,14 +206,8 @@ pub fn new_project(dir: &Path, language: Language, values: &TemplateValues) -> R
     if fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
         return Err(AuthoringError::Project(format!("{} exists and is not empty", dir.display())));
     }
-    let template = match language {
-        Language::JavaScript => "js",
-        Language::TypeScript => "ts",
-        Language::Rust => "rust",
-        Language::Python => "python",
-    };
     let sdk = values.rust_sdk_dir.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
-    let prefix = format!("{template}/");
+    let prefix = format!("{}/", language.flag());
     let mut written = 0;
     for (path, contents) in TEMPLATE_FILES {
         let Some(relative) = path.strip_prefix(&prefix) else { continue };
