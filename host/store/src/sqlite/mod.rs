@@ -7,67 +7,161 @@
 //! transaction that reads first can fail to upgrade to a writer, which `busy_timeout` does
 //! not retry.
 
+//! The embedded [`Store`](crate::Store): one SQLite file in WAL mode.
+//!
+//! Every write goes to one thread that owns the only writing connection and commits whatever
+//! has queued up meanwhile in one transaction (group commit, [`writer`]): under load one WAL
+//! sync covers the checkpoints and results of many executions. A write is answered once its
+//! transaction committed with `synchronous = FULL`, so what it was told is written survives a
+//! crash of the process and of the machine.
+//!
+//! Reads run on the caller's thread, on a connection of a small pool: a point read by key
+//! takes microseconds, less than handing it to another thread would. WAL lets them run beside
+//! the writer and see every committed write.
+//!
+//! Atomicity comes from the single writer: each write runs alone on the writing connection,
+//! in its own savepoint, so what a write reads and changes is not interleaved with any other.
+
 mod rows;
 mod store;
+mod writer;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde_json::Value;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Executor, Sqlite};
 use time::OffsetDateTime;
 
 use crate::{ExecutionStatus, StoreError};
 use rows::parse_status;
+use writer::Writer;
 
 /// Schema migrations in order; the database's `user_version` is how many were applied.
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
 
-/// Connections in the pool: WAL lets readers run beside the one writer, and the machine this
-/// targets has few cores, so more would only queue inside SQLite.
-const MAX_CONNECTIONS: u32 = 8;
+/// Read connections kept open between reads; more are opened when more threads read at once.
+const IDLE_READERS: usize = 8;
 
-/// How long a writer waits for the lock before the operation fails; writes are short, so
-/// this is only reached when something is stuck.
+/// How long a connection waits for a lock held by another process before failing; this
+/// process never makes its own connections wait (one writer, WAL readers).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Prepared statements each connection keeps.
+const STATEMENT_CACHE: usize = 64;
 
 /// A [`Store`](crate::Store) in one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    path: PathBuf,
+    writer: Writer,
+    /// The writer thread, joined by [`SqliteStore::close`].
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
 }
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `path`, readable by its owner only, and
     /// brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        make_private(path)?;
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // In WAL mode NORMAL cannot corrupt the database; a power cut may lose the last
-            // commits, which recovery then re-runs from the previous checkpoint.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
-        let pool =
-            SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS).connect_with(options).await.map_err(backend)?;
-        migrate(&pool).await?;
-        Ok(Self { pool })
+        let path = path.to_path_buf();
+        // Opening, migrating and checking the schema touch the disk: not on an async thread.
+        tokio::task::spawn_blocking(move || Self::open_blocking(path)).await.map_err(backend)?
     }
 
-    /// Closes every connection, waiting for those in use to be returned.
+    fn open_blocking(path: PathBuf) -> Result<Self, StoreError> {
+        make_private(&path)?;
+        let connection = connect(&path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
+        let mode: String = connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).map_err(backend)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!("{} cannot use WAL mode (got {mode})", path.display())));
+        }
+        // FULL: a commit is on disk when it returns. Group commit pays the sync once per group.
+        connection.execute_batch("PRAGMA synchronous = FULL").map_err(backend)?;
+        migrate(&connection)?;
+        let (writer, thread) = Writer::start(connection)?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                path,
+                writer,
+                writer_thread: Mutex::new(Some(thread)),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Commits what is queued and closes every connection; reads and writes after this fail.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.shared.writer.close().await;
+        let thread = self.shared.writer_thread.lock().expect("writer thread").take();
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        self.shared.readers.lock().expect("readers").clear();
     }
 
     /// The schema version of the open database (the number of migrations applied).
     pub async fn schema_version(&self) -> Result<u32, StoreError> {
-        let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&self.pool).await.map_err(backend)?;
+        let version: i64 = self.read(|c| c.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(backend))?;
         u32::try_from(version).map_err(backend)
     }
+
+    /// How many transactions the writer committed so far, and how many writes they held: the
+    /// second over the first is the mean group size.
+    pub fn committed_writes(&self) -> (u64, u64) {
+        self.shared.writer.committed()
+    }
+
+    /// Runs `work` on the writing connection (see [`writer`]); answers once it is committed.
+    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.shared.writer.write(work).await
+    }
+
+    /// Runs `work` on a read connection, on this thread: reads here are point lookups by key.
+    fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let idle = self.shared.readers.lock().expect("readers").pop();
+        let connection = match idle {
+            Some(connection) => connection,
+            None => connect(&self.shared.path, OpenFlags::SQLITE_OPEN_READ_WRITE)?,
+        };
+        let result = work(&connection);
+        let mut readers = self.shared.readers.lock().expect("readers");
+        if readers.len() < IDLE_READERS {
+            readers.push(connection);
+        }
+        result
+    }
+
+    /// As [`Self::read`], on a blocking thread: for reads that may move megabytes.
+    async fn read_blocking<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.read(work)).await.map_err(backend)?
+    }
+}
+
+/// A connection to `path` with this store's settings.
+fn connect(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
+    let connection =
+        Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
+            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+    connection.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
+    connection.execute_batch("PRAGMA foreign_keys = ON").map_err(backend)?;
+    connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(connection)
 }
 
 /// Creates the database file with mode 0600 before SQLite does (it would use the umask), and
@@ -106,56 +200,56 @@ fn make_private(_path: &Path) -> Result<(), StoreError> {
 
 /// Applies the migrations the database lacks, all in one immediate transaction so that two
 /// processes opening the same new file do not both apply them.
-async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
-    let applied: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut *tx).await.map_err(backend)?;
-    let applied = usize::try_from(applied).map_err(backend)?;
-    if applied > MIGRATIONS.len() {
-        return Err(StoreError::Backend(format!(
-            "database schema version {applied} is newer than this build knows ({})",
-            MIGRATIONS.len()
-        )));
+fn migrate(connection: &Connection) -> Result<(), StoreError> {
+    connection.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
+    let applied = (|| {
+        let applied: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(backend)?;
+        let applied = usize::try_from(applied).map_err(backend)?;
+        if applied > MIGRATIONS.len() {
+            return Err(StoreError::Backend(format!(
+                "database schema version {applied} is newer than this build knows ({})",
+                MIGRATIONS.len()
+            )));
+        }
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+            connection.execute_batch(sql).map_err(backend)?;
+            // PRAGMA takes no bind parameters; the number is ours.
+            connection.execute_batch(&format!("PRAGMA user_version = {}", index + 1)).map_err(backend)?;
+        }
+        Ok(())
+    })();
+    match applied {
+        Ok(()) => connection.execute_batch("COMMIT").map_err(backend),
+        Err(error) => {
+            let _ = connection.execute_batch("ROLLBACK");
+            Err(error)
+        }
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-        sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(backend)?;
-        // PRAGMA takes no bind parameters; the number is ours.
-        let set_version = format!("PRAGMA user_version = {}", index + 1);
-        sqlx::raw_sql(&set_version).execute(&mut *tx).await.map_err(backend)?;
-    }
-    tx.commit().await.map_err(backend)
 }
 
 /// The stored status of an execution, `None` if it is missing in this tenant.
-async fn execution_status<'e, E>(executor: E, tenant: &str, id: &str) -> Result<Option<ExecutionStatus>, StoreError>
-where
-    E: Executor<'e, Database = Sqlite>,
-{
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM executions WHERE tenant = ? AND id = ?")
-        .bind(tenant)
-        .bind(id)
-        .fetch_optional(executor)
-        .await
+fn execution_status(connection: &Connection, tenant: &str, id: &str) -> Result<Option<ExecutionStatus>, StoreError> {
+    let status: Option<String> = connection
+        .prepare_cached("SELECT status FROM executions WHERE tenant = ?1 AND id = ?2")
+        .and_then(|mut statement| statement.query_row((tenant, id), |row| row.get(0)).optional())
         .map_err(backend)?;
     status.map(|name| parse_status(&name)).transpose()
 }
 
 /// Why a write guarded by "the execution exists and is not final" touched no row.
-async fn execution_refusal<'e, E>(executor: E, tenant: &str, id: &str) -> StoreError
-where
-    E: Executor<'e, Database = Sqlite>,
-{
-    match execution_status(executor, tenant, id).await {
+fn execution_refusal(connection: &Connection, tenant: &str, id: &str) -> StoreError {
+    match execution_status(connection, tenant, id) {
         Err(e) => e,
         Ok(None) => StoreError::NotFound,
         Ok(Some(status)) if status.is_final() => {
             StoreError::Conflict(format!("execution {id} is already {}", status.as_str()))
         }
-        // Only reachable if the row appeared between the write and this read.
+        // The writer runs one write at a time: the guard and this read saw the same row.
         Ok(Some(_)) => StoreError::Conflict(format!("execution {id} changed concurrently")),
     }
 }
 
-/// A database or decoding failure, kept as text so that no sqlx type leaks into the API.
+/// A database or decoding failure, kept as text so that no driver type leaks into the API.
 fn backend(error: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(error.to_string())
 }

@@ -1,9 +1,8 @@
 //! Decoding stored rows back into records: every failure is a backend error, since only a
 //! damaged or foreign database can hold values this crate did not write.
 
+use rusqlite::Row;
 use serde_json::Value;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
 
 use super::backend;
@@ -29,35 +28,32 @@ pub(super) fn to_u32(value: i64) -> Result<u32, StoreError> {
     u32::try_from(value).map_err(backend)
 }
 
-/// One column of a row, decoding failures reported as backend errors.
-pub(super) fn get<T>(row: &SqliteRow, column: &str) -> Result<T, StoreError>
-where
-    T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
-{
-    row.try_get(column).map_err(backend)
+/// Column `index` of a row, decoding failures reported as backend errors.
+pub(super) fn get<T: rusqlite::types::FromSql>(row: &Row<'_>, index: usize) -> Result<T, StoreError> {
+    row.get(index).map_err(backend)
 }
 
 /// A pause point row (context_id, kind, resume_at, status, data) as a record.
-pub(super) fn pause_point_record(row: &SqliteRow) -> Result<PausePointRecord, StoreError> {
-    let kind: String = get(row, "kind")?;
-    let resume_at: Option<i64> = get(row, "resume_at")?;
+pub(super) fn pause_point_record(row: &Row<'_>) -> Result<PausePointRecord, StoreError> {
+    let kind: String = get(row, 1)?;
+    let resume_at: Option<i64> = get(row, 2)?;
     Ok(PausePointRecord {
-        context_id: get(row, "context_id")?,
+        context_id: get(row, 0)?,
         kind: PauseKind::parse(&kind)
             .ok_or_else(|| StoreError::Backend(format!("unknown stored pause kind {kind:?}")))?,
         resume_at: resume_at.map(from_millis).transpose()?,
-        status: parse_pause_status(&get::<String>(row, "status")?)?,
-        data: from_text(&get::<String>(row, "data")?)?,
+        status: parse_pause_status(&get::<String>(row, 3)?)?,
+        data: from_text(&get::<String>(row, 4)?)?,
     })
 }
 
 /// A block row (block_type, digest, manifest, created_at) as a record.
-pub(super) fn block_record(row: &SqliteRow) -> Result<BlockRecord, StoreError> {
+pub(super) fn block_record(row: &Row<'_>) -> Result<BlockRecord, StoreError> {
     Ok(BlockRecord {
-        block_type: get(row, "block_type")?,
-        digest: get(row, "digest")?,
-        manifest: from_text(&get::<String>(row, "manifest")?)?,
-        created_at: from_millis(get(row, "created_at")?)?,
+        block_type: get(row, 0)?,
+        digest: get(row, 1)?,
+        manifest: from_text(&get::<String>(row, 2)?)?,
+        created_at: from_millis(get(row, 3)?)?,
     })
 }
 

@@ -128,10 +128,7 @@ async fn a_newer_schema_is_refused() {
     let store = SqliteStore::open(&path).await.unwrap();
     store.close().await;
     // What a later build would leave behind.
-    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
-    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-    sqlx::raw_sql("PRAGMA user_version = 99").execute(&pool).await.unwrap();
-    pool.close().await;
+    rusqlite::Connection::open(&path).unwrap().execute_batch("PRAGMA user_version = 99").unwrap();
 
     match SqliteStore::open(&path).await {
         Err(StoreError::Backend(message)) => assert!(message.contains("newer"), "{message}"),
@@ -143,5 +140,51 @@ async fn a_newer_schema_is_refused() {
 async fn a_missing_directory_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let result = SqliteStore::open(&dir.path().join("no/such/dir/sandflow.db")).await;
+    assert!(matches!(result, Err(StoreError::Backend(_))), "{result:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_queued_behind_a_busy_writer_commit_together_and_a_refused_one_alone_rolls_back() {
+    let (dir, store) = fresh().await;
+    for id in ["e1", "e2"] {
+        seed_execution(&store, TENANT, id, ExecutionStatus::Running).await;
+    }
+    store.update_execution(TENANT, "e2", ExecutionStatus::Completed, Some(json!({"done": true}))).await.unwrap();
+    let (transactions_before, _) = store.committed_writes();
+
+    // Another connection holds the write lock, so the writer cannot commit: what is sent
+    // meanwhile queues up behind it.
+    let blocker = rusqlite::Connection::open(dir.path().join("sandflow.db")).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let writes = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let contexts: Vec<String> = (0..40).map(|n| format!("c{n}")).collect();
+            let appends = contexts.iter().map(|context| store.append_checkpoint(TENANT, "e1", context, json!({})));
+            // Refused: e2 is final. It must roll back alone, not with its group.
+            let refused = store.append_checkpoint(TENANT, "e2", "late", json!({}));
+            futures::join!(futures::future::join_all(appends), refused)
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    blocker.execute_batch("COMMIT").unwrap();
+    let (appended, refused) = writes.await.unwrap();
+
+    assert!(appended.iter().all(Result::is_ok), "{appended:?}");
+    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    assert_eq!(store.list_checkpoints(TENANT, "e1").await.unwrap().len(), 40);
+    assert!(store.list_checkpoints(TENANT, "e2").await.unwrap().is_empty());
+    let (transactions_after, _) = store.committed_writes();
+    // The first write may have been taken alone before the rest arrived; the rest wait together.
+    let transactions = transactions_after - transactions_before;
+    assert!(transactions <= 3, "41 queued writes took {transactions} transactions");
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_after_close_is_an_error_not_a_hang() {
+    let (_dir, store) = fresh().await;
+    store.close().await;
+    let result = store.create_workflow(TENANT, "wf", "Late", json!({})).await;
     assert!(matches!(result, Err(StoreError::Backend(_))), "{result:?}");
 }
