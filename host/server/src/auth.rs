@@ -37,6 +37,8 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use self::verified_tokens::VerifiedTokens;
+
 /// Seconds of clock skew tolerated when checking `exp` and `nbf`.
 pub const CLOCK_LEEWAY_SECS: u64 = 5;
 
@@ -359,6 +361,7 @@ pub struct Verifier {
     hs256: AcceptedKey,
     rs256: Option<AcceptedKey>,
     eddsa: Option<AcceptedKey>,
+    verified: VerifiedTokens,
 }
 
 impl fmt::Debug for Verifier {
@@ -419,11 +422,15 @@ impl Verifier {
             }
         };
 
-        Ok(Verifier { hs256, rs256, eddsa })
+        Ok(Verifier { hs256, rs256, eddsa, verified: VerifiedTokens::default() })
     }
 
     /// Verifies a bearer token (without the `Bearer ` prefix) and returns who it is for.
     pub fn verify(&self, bearer_token: &str) -> Result<Principal, AuthError> {
+        let now = unix_now();
+        if let Some(principal) = self.verified.get(bearer_token, now) {
+            return Ok(principal);
+        }
         let alg = header_algorithm(bearer_token)?;
         // The header picks among configured keys only; each key is bound to one algorithm.
         let accepted = match alg.as_str() {
@@ -441,7 +448,10 @@ impl Verifier {
         let data = jsonwebtoken::decode::<serde_json::Value>(bearer_token, &accepted.key, &accepted.validation)
             .map_err(|error| jwt_error(error.kind()))?;
         let claims: Claims = serde_json::from_value(data.claims).map_err(|_| AuthError::MalformedToken)?;
-        principal_from(claims)
+        let exp = claims.exp;
+        let principal = principal_from(claims)?;
+        self.verified.remember(bearer_token, &principal, exp, now);
+        Ok(principal)
     }
 }
 
@@ -696,6 +706,8 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
     }
     Ok(Duration::from_secs(secs))
 }
+
+mod verified_tokens;
 
 #[cfg(test)]
 mod fuzz_tests;

@@ -121,8 +121,8 @@ async fn run_context(
 ) -> anyhow::Result<Arc<RunContext>> {
     let runtime = Runtime::new(settings.runtime.clone())?;
     let standard = Arc::new(WasmBlockRunner::with_standard_blocks(runtime).await?);
-    let blocks = TenantBlocks::new(store.clone(), standard, limits.compile_timeout);
-    Ok(Arc::new(RunContext::new(store, blocks, settings.engine.clone(), limits, sealer)))
+    let blocks = TenantBlocks::new(store.clone(), standard, limits.compile_timeout, settings.engine.clone());
+    Ok(Arc::new(RunContext::new(store, blocks, limits, sealer)))
 }
 
 /// Serves the API on `listener` until the process ends. On SQLite it first

@@ -81,6 +81,12 @@ pub trait Store: Send + Sync {
     /// The highest deployed version and its state, `None` if never deployed or missing.
     async fn latest_deployed(&self, tenant: &str, id: &str) -> Result<Option<(u32, Value)>, StoreError>;
 
+    /// The highest deployed version without its state, `None` if never deployed or missing:
+    /// versions are frozen, so a caller that kept a version's state needs only this. (A
+    /// workflow deleted and created again numbers its versions from 1 again; their deploy
+    /// times tell them apart.)
+    async fn latest_deployed_version(&self, tenant: &str, id: &str) -> Result<Option<WorkflowVersionInfo>, StoreError>;
+
     /// Deletes a workflow and its versions; `false` if it did not exist.
     async fn delete_workflow(&self, tenant: &str, id: &str) -> Result<bool, StoreError>;
 

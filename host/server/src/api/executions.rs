@@ -138,20 +138,23 @@ pub async fn execute(
                 .map_err(|_| ApiError::bad_request(format!("maxParallelNodes must be at least 1, got {n}")))?,
         ),
     };
+    let max_blocks = app.run.limits.max_blocks_per_workflow;
     let state = match body.workflow {
         Some(inline) => {
             caller.require(Scope::WorkflowsWrite)?;
-            inline
+            parse_workflow_state(inline, max_blocks)?
         }
         None if body.use_draft_state => {
-            app.run
+            let draft = app
+                .run
                 .store
                 .get_workflow(tenant.as_str(), &body.workflow_id)
                 .await?
                 .ok_or_else(|| ApiError::not_found("workflow", &body.workflow_id))?
-                .draft
+                .draft;
+            parse_workflow_state(draft, max_blocks)?
         }
-        None => match app.run.store.latest_deployed(tenant.as_str(), &body.workflow_id).await? {
+        None => match app.deployed.latest(&*app.run.store, &tenant, &body.workflow_id, max_blocks).await? {
             Some((_, state)) => state,
             None if app.run.store.get_workflow(tenant.as_str(), &body.workflow_id).await?.is_some() => {
                 return Err(ApiError::conflict(
@@ -162,7 +165,6 @@ pub async fn execute(
             None => return Err(ApiError::not_found("workflow", &body.workflow_id)),
         },
     };
-    let state = parse_workflow_state(state, app.run.limits.max_blocks_per_workflow)?;
     let run_from = match body.run_from_block {
         None => None,
         Some(from) => {

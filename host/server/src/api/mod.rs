@@ -3,6 +3,7 @@
 //! layer's [`Dispatch`](crate::run::dispatch::Dispatch), whatever the mode.
 
 mod blocks;
+mod deployed;
 pub mod error;
 pub mod executions;
 pub mod extract;

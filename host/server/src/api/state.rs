@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::api::deployed::DeployedStates;
 use crate::auth::Verifier;
 use crate::run::context::RunContext;
 use crate::run::dispatch::Dispatch;
@@ -14,11 +15,13 @@ pub struct AppState {
     pub run: Arc<RunContext>,
     /// Runs executions, here or on workers.
     pub dispatch: Dispatch,
+    /// Deployed workflow states already parsed.
+    pub deployed: DeployedStates,
 }
 
 impl AppState {
     /// The routes' state over `dispatch` and its run context.
     pub fn new(verifier: Verifier, dispatch: Dispatch) -> Self {
-        Self { verifier, run: dispatch.context().clone(), dispatch }
+        Self { verifier, run: dispatch.context().clone(), dispatch, deployed: DeployedStates::default() }
     }
 }

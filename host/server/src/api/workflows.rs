@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use sandflow_engine::{Engine, WorkflowState};
+use sandflow_engine::WorkflowState;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
@@ -57,7 +57,7 @@ pub fn check_id(what: &str, id: &str) -> ApiResult<()> {
 /// is provided to a draft, so no grant is checked: see `Engine::validate`).
 async fn validated_draft(app: &AppState, tenant: &Tenant, state: Value) -> ApiResult<WorkflowState> {
     let parsed = parse_workflow_state(state, app.run.limits.max_blocks_per_workflow)?;
-    let engine = Engine::new(app.run.blocks.runner_for(tenant).await, app.run.engine_settings.clone());
+    let engine = app.run.blocks.engine_for(tenant).await;
     engine.validate(&parsed).map_err(|problems| ApiError::invalid_workflow(&problems))?;
     Ok(parsed)
 }

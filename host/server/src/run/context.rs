@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use sandflow_engine::EngineSettings;
 use sandflow_store::{ExecutionRecord, Store};
 
 use crate::limits::ServerLimits;
@@ -18,9 +17,8 @@ use crate::tenant_blocks::TenantBlocks;
 /// The shared state of everything under `run/`.
 pub struct RunContext {
     pub store: Arc<dyn Store>,
-    /// The standard blocks and the tenants' custom blocks.
+    /// The standard blocks and the tenants' custom blocks, and each tenant's engine.
     pub blocks: TenantBlocks,
-    pub engine_settings: EngineSettings,
     pub limits: ServerLimits,
     pub metrics: Metrics,
     /// Seals the environment values (and their executions' checkpoints) the store keeps.
@@ -31,17 +29,10 @@ pub struct RunContext {
 
 impl RunContext {
     /// The context over a store, the blocks and the settings, with fresh metrics.
-    pub fn new(
-        store: Arc<dyn Store>,
-        blocks: TenantBlocks,
-        engine_settings: EngineSettings,
-        limits: ServerLimits,
-        sealer: Sealer,
-    ) -> Self {
+    pub fn new(store: Arc<dyn Store>, blocks: TenantBlocks, limits: ServerLimits, sealer: Sealer) -> Self {
         Self {
             store,
             blocks,
-            engine_settings,
             limits,
             metrics: Metrics::new(),
             sealer,

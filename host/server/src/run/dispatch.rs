@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use sandflow_engine::{Engine, ExecutionSpec};
+use sandflow_engine::ExecutionSpec;
 use sandflow_store::{ExecutionStatus as StoredStatus, NewExecution, WorkQueue};
 use serde_json::{Value, json};
 
@@ -98,7 +98,8 @@ impl Dispatch {
         request: ExecutionSpec,
     ) -> Result<Answer, RunError> {
         let app = &self.app;
-        Engine::new(app.blocks.runner_for(&tenant).await, app.engine_settings.clone()).check(&request)?;
+        let engine = app.blocks.engine_for(&tenant).await;
+        engine.check(&request)?;
         // The caller may retry later.
         self.admit(&tenant)?;
         let execution = NewExecution {
@@ -115,7 +116,7 @@ impl Dispatch {
         };
         let task = match self.mode.clone() {
             Mode::Local(local) => {
-                tokio::spawn(async move { local.execute(&tenant, execution, &request).await.map(Answer::of) })
+                tokio::spawn(async move { local.execute(&tenant, engine, execution, &request).await.map(Answer::of) })
             }
             Mode::Queued(queued) => tokio::spawn(async move { queued.execute(&tenant, execution).await }),
         };

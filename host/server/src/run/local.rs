@@ -5,8 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sandflow_engine::{ExecuteError, ExecutionResult, ExecutionSpec};
+use sandflow_engine::{Engine, ExecuteError, ExecutionResult, ExecutionSpec};
 use sandflow_store::{ExecutionStatus as StoredStatus, NewExecution};
+use sandflow_wasm_runner::WasmBlockRunner;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -35,10 +36,12 @@ impl Local {
         (self.app.live.running(), self.app.live.running_for(tenant))
     }
 
-    /// Stores a new execution (running) and runs its first pass.
+    /// Stores a new execution (running) and runs its first pass with the
+    /// engine that admitted it.
     pub async fn execute(
         &self,
         tenant: &Tenant,
+        engine: Engine<WasmBlockRunner>,
         execution: NewExecution,
         request: &ExecutionSpec,
     ) -> Result<ExecutionResult, RunError> {
@@ -48,7 +51,7 @@ impl Local {
         app.store.create_execution(execution).await.map_err(|error| RunError::creating(&id, error))?;
         // From now on a cancel or an event stream finds the execution.
         app.live.begin(tenant, &id);
-        run_pass(app, tenant, &id, request, Pass::First, &run_lock).await
+        run_pass(app, tenant, &id, request, Pass::First(engine), &run_lock).await
     }
 
     /// Resumes one pause point: claims it (one winner), runs the pass, and

@@ -14,6 +14,7 @@ use sandflow_engine::{
     ExecutionSpec, ExecutionStatus, PauseKind, ResumeRequest, ResumeStatus, WorkflowSource, WorkflowState,
 };
 use sandflow_store::{ExecutionStatus as StoredStatus, PausePointRow, Store, StoreError};
+use sandflow_wasm_runner::WasmBlockRunner;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -111,8 +112,8 @@ impl WorkflowSource for TenantWorkflows {
 
 /// Which engine pass of an execution to run.
 pub enum Pass {
-    /// The first run of a new execution.
-    First,
+    /// The first run of a new execution, by the engine that admitted it.
+    First(Engine<WasmBlockRunner>),
     /// Resume one pause point.
     Resume(ResumeRequest),
     /// Continue after a crash from the stored checkpoints.
@@ -133,10 +134,10 @@ pub async fn run_pass(
     hold: &dyn Hold,
 ) -> Result<ExecutionResult, RunError> {
     let store = app.store.clone();
-    let (resume, is_first_pass) = match pass {
-        Pass::First => (None, true),
-        Pass::Resume(resume) => (Some(resume), false),
-        Pass::Recover => (None, false),
+    let (engine, resume, is_first_pass) = match pass {
+        Pass::First(engine) => (engine, None, true),
+        Pass::Resume(resume) => (app.blocks.engine_for(tenant).await, Some(resume), false),
+        Pass::Recover => (app.blocks.engine_for(tenant).await, None, false),
     };
     // A first pass has nothing to replay: no need to ask the store.
     let checkpoints: Vec<Checkpoint> = if is_first_pass {
@@ -156,8 +157,6 @@ pub async fn run_pass(
             })
             .collect()
     };
-    let runner = app.blocks.runner_for(tenant).await;
-    let engine = Engine::new(runner, app.engine_settings.clone());
     let live = app.live.begin(tenant, execution_id);
     let cancel = live.cancel.clone();
     let sender = live.events.clone();

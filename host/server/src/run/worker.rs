@@ -388,7 +388,7 @@ async fn run_job(
     let result = match &job.kind {
         JobKind::Run => {
             store.update_execution(tenant.as_str(), id, StoredStatus::Running, None).await?;
-            let pass = if retried { Pass::Recover } else { Pass::First };
+            let pass = if retried { Pass::Recover } else { Pass::First(app.blocks.engine_for(tenant).await) };
             match run_pass(app, tenant, id, &request, pass, held).await {
                 Ok(result) => result,
                 Err(lost @ RunError::HoldLost(_)) => return Err(JobError::Lost(lost)),

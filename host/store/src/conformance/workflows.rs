@@ -53,7 +53,10 @@ pub async fn workflow_draft_update_replaces_draft(store: &dyn Store) {
 pub async fn workflow_deploy_freezes_numbered_versions(store: &dyn Store) {
     store.create_workflow(TENANT, "wf", "Flow", json!({"v": 1})).await.unwrap();
     assert_eq!(store.latest_deployed(TENANT, "wf").await.unwrap(), None);
+    assert_eq!(store.latest_deployed_version(TENANT, "wf").await.unwrap(), None);
+    assert_eq!(store.latest_deployed_version(TENANT, "wf").await.unwrap(), None);
     assert_eq!(store.deploy_workflow(TENANT, "wf").await.unwrap(), 1);
+    assert_eq!(store.latest_deployed_version(TENANT, "wf").await.unwrap().map(|v| v.version), Some(1));
     store.update_draft(TENANT, "wf", json!({"v": 2})).await.unwrap();
     assert_eq!(store.deploy_workflow(TENANT, "wf").await.unwrap(), 2);
     store.update_draft(TENANT, "wf", json!({"v": 3})).await.unwrap();
@@ -63,6 +66,7 @@ pub async fn workflow_deploy_freezes_numbered_versions(store: &dyn Store) {
     assert_eq!(store.get_workflow_version(TENANT, "wf", 3).await.unwrap(), None);
     assert_eq!(store.get_workflow_version(TENANT, "wf", 0).await.unwrap(), None);
     assert_eq!(store.latest_deployed(TENANT, "wf").await.unwrap(), Some((2, json!({"v": 2}))));
+    assert_eq!(store.latest_deployed_version(TENANT, "wf").await.unwrap().map(|v| v.version), Some(2));
 
     let got = store.get_workflow(TENANT, "wf").await.unwrap().unwrap();
     assert_eq!(got.draft, json!({"v": 3}));
@@ -115,6 +119,7 @@ pub async fn workflow_other_tenant_sees_nothing(store: &dyn Store) {
     assert_eq!(store.get_workflow(OTHER, "wf").await.unwrap(), None);
     assert_eq!(store.get_workflow_version(OTHER, "wf", 1).await.unwrap(), None);
     assert_eq!(store.latest_deployed(OTHER, "wf").await.unwrap(), None);
+    assert_eq!(store.latest_deployed_version(OTHER, "wf").await.unwrap(), None);
     assert_error(store.update_draft(OTHER, "wf", json!({"hijacked": true})).await, "not found");
     assert_error(store.deploy_workflow(OTHER, "wf").await, "not found");
     assert!(!store.delete_workflow(OTHER, "wf").await.unwrap());

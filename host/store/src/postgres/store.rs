@@ -151,6 +151,25 @@ impl Store for PostgresStore {
         row.map(|row| Ok((to_u32(get(&row, "version")?)?, from_text(&get::<String>(&row, "state")?)?))).transpose()
     }
 
+    async fn latest_deployed_version(&self, tenant: &str, id: &str) -> Result<Option<WorkflowVersionInfo>, StoreError> {
+        let row = sqlx::query(
+            "SELECT version, deployed_at FROM workflow_versions \
+             WHERE tenant = $1 AND workflow_id = $2 ORDER BY version DESC LIMIT 1",
+        )
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|row| {
+            Ok(WorkflowVersionInfo {
+                version: to_u32(get(&row, "version")?)?,
+                deployed_at: from_millis(get(&row, "deployed_at")?)?,
+            })
+        })
+        .transpose()
+    }
+
     async fn delete_workflow(&self, tenant: &str, id: &str) -> Result<bool, StoreError> {
         // Versions go with it through ON DELETE CASCADE.
         let deleted = sqlx::query("DELETE FROM workflows WHERE tenant = $1 AND id = $2")

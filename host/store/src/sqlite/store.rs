@@ -173,6 +173,18 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn latest_deployed_version(&self, tenant: &str, id: &str) -> Result<Option<WorkflowVersionInfo>, StoreError> {
+        self.read(|c| {
+            query_one(
+                c,
+                "SELECT version, deployed_at FROM workflow_versions \
+                 WHERE tenant = ?1 AND workflow_id = ?2 ORDER BY version DESC LIMIT 1",
+                (tenant, id),
+                |row| Ok(WorkflowVersionInfo { version: to_u32(get(row, 0)?)?, deployed_at: from_millis(get(row, 1)?)? }),
+            )
+        })
+    }
+
     async fn delete_workflow(&self, tenant: &str, id: &str) -> Result<bool, StoreError> {
         let [tenant, id] = owned([tenant, id]);
         // Versions go with it through ON DELETE CASCADE.
