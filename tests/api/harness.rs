@@ -543,3 +543,178 @@ async fn hit(
     }
     axum::Json(json!({"block": id, "hit": count}))
 }
+
+/// Hits of one path of a [`CrashHitServer`]: those that arrived before
+/// [`CrashHitServer::restarting`] was called, and those after.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EpochHits {
+    pub before: u32,
+    pub after: u32,
+}
+
+impl EpochHits {
+    pub fn total(self) -> u32 {
+        self.before + self.after
+    }
+}
+
+/// When a [`CrashHitServer`] SIGKILLs a process: on the `nth` hit of a
+/// path ending with `suffix`.
+struct KillTrigger {
+    pid: i32,
+    suffix: String,
+    nth: u32,
+    seen: u32,
+}
+
+struct CrashHits {
+    delay: Duration,
+    hits: Mutex<HashMap<String, EpochHits>>,
+    after_restart: std::sync::atomic::AtomicBool,
+    trigger: Mutex<Option<KillTrigger>>,
+    killed: (Mutex<bool>, std::sync::Condvar),
+    last_hit: Mutex<Option<Instant>>,
+    /// Per path, answers released while the killed process still lived.
+    answered_before_kill: Mutex<HashMap<String, u32>>,
+}
+
+/// An HTTP server in this process for crash tests: it counts the hits of
+/// every `/hit/{id}` separately before and after a restart, answers each
+/// one only after `delay` with `{"id", "hit", "epoch"}` (`hit`: the path's
+/// hits so far, `epoch`: 0 before the restart, 1 after), and can SIGKILL a
+/// process at the exact moment a given hit arrives, before answering it.
+pub struct CrashHitServer {
+    port: u16,
+    state: Arc<CrashHits>,
+}
+
+impl CrashHitServer {
+    pub fn start(delay: Duration) -> CrashHitServer {
+        let state = Arc::new(CrashHits {
+            delay,
+            hits: Mutex::default(),
+            after_restart: std::sync::atomic::AtomicBool::new(false),
+            trigger: Mutex::default(),
+            killed: (Mutex::new(false), std::sync::Condvar::new()),
+            last_hit: Mutex::default(),
+            answered_before_kill: Mutex::default(),
+        });
+        let (port_sender, port) = std::sync::mpsc::channel();
+        let app_state = state.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                port_sender.send(listener.local_addr().expect("addr").port()).expect("port");
+                let app = Router::new().route("/hit/{id}", get(crash_hit)).with_state(app_state);
+                axum::serve(listener, app).await.expect("crash hit server");
+            });
+        });
+        CrashHitServer { port: port.recv().expect("crash hit server port"), state }
+    }
+
+    /// The URL of `/hit/{id}` (`id` may hold references, such as `<start.key>-a1`).
+    pub fn url(&self, id: &str) -> String {
+        format!("http://127.0.0.1:{}/hit/{id}", self.port)
+    }
+
+    /// SIGKILLs `pid` when the `nth` hit (from 1) of a path ending with
+    /// `suffix` arrives, before that hit is answered.
+    pub fn kill_on(&self, pid: u32, suffix: &str, nth: u32) {
+        let pid = i32::try_from(pid).expect("pid");
+        *self.state.trigger.lock().expect("trigger") =
+            Some(KillTrigger { pid, suffix: suffix.to_string(), nth, seen: 0 });
+    }
+
+    /// Whether the kill of [`CrashHitServer::kill_on`] happened.
+    pub fn killed(&self) -> bool {
+        *self.state.killed.0.lock().expect("killed")
+    }
+
+    /// Waits up to `timeout` for the kill; false if it did not happen.
+    pub fn wait_killed(&self, timeout: Duration) -> bool {
+        let (lock, condvar) = &self.state.killed;
+        let guard = lock.lock().expect("killed");
+        let (guard, _) = condvar.wait_timeout_while(guard, timeout, |killed| !*killed).expect("killed");
+        *guard
+    }
+
+    /// Waits until no hit has arrived for `quiet` (at most `timeout`), so that
+    /// requests a killed process sent before it died are counted before the
+    /// restart.
+    pub fn wait_quiet(&self, quiet: Duration, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            let last = *self.state.last_hit.lock().expect("last hit");
+            if last.is_none_or(|last| last.elapsed() >= quiet) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// From now on hits count as after the restart.
+    pub fn restarting(&self) {
+        self.state.after_restart.store(true, Ordering::SeqCst);
+    }
+
+    /// The hits of `/hit/{id}` so far (counted when the request arrives).
+    pub fn hits(&self, id: &str) -> EpochHits {
+        self.state.hits.lock().expect("hits").get(id).copied().unwrap_or_default()
+    }
+
+    /// How many answers to `/hit/{id}` were released before the kill (the
+    /// caller may still have died before reading them).
+    pub fn answered_before_kill(&self, id: &str) -> u32 {
+        self.state.answered_before_kill.lock().expect("answered").get(id).copied().unwrap_or(0)
+    }
+
+    /// Every path's hits so far.
+    pub fn all_hits(&self) -> HashMap<String, EpochHits> {
+        self.state.hits.lock().expect("hits").clone()
+    }
+}
+
+async fn crash_hit(State(state): State<Arc<CrashHits>>, UrlPath(id): UrlPath<String>) -> axum::Json<Value> {
+    let (hit, epoch) = {
+        let mut hits = state.hits.lock().expect("hits");
+        let after = state.after_restart.load(Ordering::SeqCst);
+        let counts = hits.entry(id.clone()).or_default();
+        if after {
+            counts.after += 1;
+        } else {
+            counts.before += 1;
+        }
+        let hit = counts.total();
+        *state.last_hit.lock().expect("last hit") = Some(Instant::now());
+        // Still under the lock of the counts: what they say at the kill is exact.
+        let mut trigger = state.trigger.lock().expect("trigger");
+        if let Some(trigger) = trigger.as_mut()
+            && id.ends_with(&trigger.suffix)
+        {
+            trigger.seen += 1;
+            if trigger.seen == trigger.nth {
+                // The flag's lock is held across the kill, so an answer is either released
+                // before the kill or seen as after it.
+                let (lock, condvar) = &state.killed;
+                let mut killed = lock.lock().expect("killed");
+                // SAFETY: signals a child process of this test; the harness reaps it.
+                if unsafe { libc::kill(trigger.pid, libc::SIGKILL) } == 0 {
+                    *killed = true;
+                    condvar.notify_all();
+                } else {
+                    eprintln!("SIGKILL of {} failed: {}", trigger.pid, std::io::Error::last_os_error());
+                }
+            }
+        }
+        (hit, u32::from(after))
+    };
+    tokio::time::sleep(state.delay).await;
+    // Under the lock of the kill flag: an answer counted here was released before the kill.
+    let killed = state.killed.0.lock().expect("killed");
+    if !*killed {
+        *state.answered_before_kill.lock().expect("answered").entry(id.clone()).or_default() += 1;
+    }
+    drop(killed);
+    axum::Json(json!({"id": id, "hit": hit, "epoch": epoch}))
+}

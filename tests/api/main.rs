@@ -6,6 +6,7 @@
 mod admission;
 mod blocks;
 mod cancel;
+mod crash_under_load;
 mod data;
 mod distributed;
 mod errors;
