@@ -113,10 +113,12 @@ pub trait ExecutionObserver: Send + Sync {
     fn event(&self, event: ExecutionEvent);
 
     /// Completes once every event reported so far is durable. The engine
-    /// awaits it after each finished block and before anything that follows
-    /// the block runs, so that with an observer that stores checkpoints a
-    /// block counts as finished only once its checkpoint is committed: crash
-    /// recovery never runs a block again whose successors had started.
+    /// awaits it before it starts a block that acts outside its sandbox
+    /// (`BlockRunner::acts_outside`), so that with an observer that stores
+    /// checkpoints such a block starts only once every block that finished
+    /// before it is committed: after a crash, recovery never runs a block
+    /// again whose checkpoint was committed, and never repeats a block that
+    /// finished before an outside action started.
     fn flushed(&self) -> BoxFuture<'static, ()> {
         Box::pin(std::future::ready(()))
     }

@@ -105,6 +105,18 @@ pub trait BlockRunner: Send + Sync + 'static {
         true
     }
 
+    /// Whether a run of `block_type` can do anything outside its sandbox (an
+    /// HTTP request, a child execution) that running it a second time would
+    /// do again. Before such a block starts, everything that finished earlier
+    /// in the execution is durable (see `ExecutionObserver::flushed`); a block
+    /// that cannot may start while earlier checkpoints are still being
+    /// committed, since after a crash it only computes the same thing again.
+    /// Unknown: it can.
+    fn acts_outside(&self, block_type: &str) -> bool {
+        let _ = block_type;
+        true
+    }
+
     /// Evaluates a JavaScript expression for `while` and `doWhile` loops; its
     /// workflow references are written `__refs[i]`, and `references[i]` is the
     /// value each stands for, to be bound as data (never pasted into the source).

@@ -116,6 +116,11 @@ impl<R: BlockRunner> BlockRunner for Subworkflows<R> {
         block_type != SUBWORKFLOW_BLOCK_TYPE && self.inner.counts_toward_parallelism(block_type)
     }
 
+    fn acts_outside(&self, block_type: &str) -> bool {
+        // A child execution runs blocks of its own, which may.
+        block_type == SUBWORKFLOW_BLOCK_TYPE || self.inner.acts_outside(block_type)
+    }
+
     async fn evaluate(&self, expression: &str, references: &[Value], cancel: Cancellation) -> Result<Value, String> {
         self.inner.evaluate(expression, references, cancel).await
     }

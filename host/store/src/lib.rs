@@ -123,6 +123,20 @@ pub trait Store: Send + Sync {
         checkpoint: Value,
     ) -> Result<u64, StoreError>;
 
+    /// Appends the checkpoints of several finished block runs of one execution, in order, as
+    /// [`Store::append_checkpoint`] does each. On an error, the ones before it may be kept.
+    async fn append_checkpoints(
+        &self,
+        tenant: &str,
+        execution_id: &str,
+        checkpoints: Vec<(String, Value)>,
+    ) -> Result<(), StoreError> {
+        for (context_id, checkpoint) in checkpoints {
+            self.append_checkpoint(tenant, execution_id, &context_id, checkpoint).await?;
+        }
+        Ok(())
+    }
+
     /// The execution's checkpoints in append order (empty for a missing execution).
     async fn list_checkpoints(&self, tenant: &str, execution_id: &str) -> Result<Vec<Value>, StoreError>;
 

@@ -1,7 +1,7 @@
 //! The engine's [`BlockRunner`] over the wasm runtime: standard blocks from
 //! the binary, each loaded (compiled, linked, described) once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,10 +11,20 @@ use sandflow_engine::{
 use sandflow_runtime::{BlockInfo, BlockRunError, LoadError, LoadedBlock, RunLimits, RunRequest, Runtime};
 use serde_json::Value;
 
+/// Standard blocks that only compute: none of them calls the host's `fetch`
+/// or starts anything elsewhere, so running one again after a crash repeats
+/// nothing outside its sandbox. Every other block (`api`, `function`, custom
+/// blocks) may act outside.
+pub const COMPUTE_ONLY_BLOCKS: &[&str] =
+    &["start", "transform", "template", "condition", "router", "response", "variables", "wait", "human_in_the_loop"];
+
 /// Runs workflow blocks as components.
 pub struct WasmBlockRunner {
     runtime: Arc<Runtime>,
     blocks: HashMap<String, Arc<LoadedBlock>>,
+    /// The types among `blocks` that are standard blocks that only compute
+    /// ([`COMPUTE_ONLY_BLOCKS`]); a type replaced by [`Self::add_block`] is not.
+    compute_only: Arc<HashSet<String>>,
     /// Whose blocks these runs are: the runtime admits them against this
     /// tenant's share of run slots and guest memory.
     tenant: Option<String>,
@@ -23,10 +33,14 @@ pub struct WasmBlockRunner {
 impl WasmBlockRunner {
     /// Loads every standard block into `runtime`.
     pub async fn with_standard_blocks(runtime: impl Into<Arc<Runtime>>) -> Result<Self, LoadError> {
-        let mut runner = Self { runtime: runtime.into(), blocks: HashMap::new(), tenant: None };
+        let mut runner =
+            Self { runtime: runtime.into(), blocks: HashMap::new(), compute_only: Arc::default(), tenant: None };
         for block in sandflow_stdblocks::STANDARD_BLOCKS {
             runner.add_block(block.block_type, block.component).await?;
         }
+        runner.compute_only = Arc::new(
+            COMPUTE_ONLY_BLOCKS.iter().filter(|t| runner.blocks.contains_key(**t)).map(|t| t.to_string()).collect(),
+        );
         Ok(runner)
     }
 
@@ -34,8 +48,13 @@ impl WasmBlockRunner {
     pub async fn add_block(&mut self, block_type: &str, component: &[u8]) -> Result<(), LoadError> {
         let loaded = self.runtime.load(component).await?;
         self.blocks.insert(block_type.to_string(), loaded);
+        if self.compute_only.contains(block_type) {
+            Arc::make_mut(&mut self.compute_only).remove(block_type);
+        }
         Ok(())
     }
+
+
 
     /// The runtime the blocks run in.
     pub fn runtime(&self) -> &Arc<Runtime> {
@@ -59,12 +78,17 @@ impl WasmBlockRunner {
         for (block_type, block) in extra {
             blocks.entry(block_type).or_insert(block);
         }
-        Self { runtime: self.runtime.clone(), blocks, tenant: self.tenant.clone() }
+        Self { runtime: self.runtime.clone(), blocks, compute_only: self.compute_only.clone(), tenant: self.tenant.clone() }
     }
 
     /// This runner with its runs counted against `tenant`'s share.
     pub fn for_tenant(&self, tenant: &str) -> Self {
-        Self { runtime: self.runtime.clone(), blocks: self.blocks.clone(), tenant: Some(tenant.to_string()) }
+        Self {
+            runtime: self.runtime.clone(),
+            blocks: self.blocks.clone(),
+            compute_only: self.compute_only.clone(),
+            tenant: Some(tenant.to_string()),
+        }
     }
 
     fn limits(&self, call: &BlockCall) -> RunLimits {
@@ -87,6 +111,10 @@ impl WasmBlockRunner {
 impl BlockRunner for WasmBlockRunner {
     fn input_schemas(&self) -> HashMap<String, Value> {
         self.blocks.iter().map(|(name, block)| (name.clone(), block.manifest().input_schema.clone())).collect()
+    }
+
+    fn acts_outside(&self, block_type: &str) -> bool {
+        !self.compute_only.contains(block_type)
     }
 
     async fn run(&self, call: BlockCall) -> BlockReport {
@@ -212,6 +240,16 @@ mod tests {
         ];
         for (error, kind) in cases {
             assert_eq!(block_error(&error), BlockError::new(kind, error.to_string()), "{error:?}");
+        }
+    }
+
+    #[test]
+    fn the_compute_only_blocks_are_standard_blocks_and_the_ones_that_fetch_are_not_among_them() {
+        for block_type in COMPUTE_ONLY_BLOCKS {
+            assert!(sandflow_stdblocks::standard_block(block_type).is_some(), "{block_type} is not a standard block");
+        }
+        for fetches in ["api", "function"] {
+            assert!(!COMPUTE_ONLY_BLOCKS.contains(&fetches), "{fetches} can fetch");
         }
     }
 }

@@ -50,6 +50,15 @@ impl<R: BlockRunner> ExecutionContext<R> {
         if self.halted() {
             return NodeEnd::Halted;
         }
+        if self.runner.acts_outside(&block.block_type)
+            && let Some(observer) = &self.request.observer
+        {
+            // What finished before an outside action is durable before it happens.
+            tokio::select! {
+                () = observer.flushed() => {}
+                () = self.stop_runs.cancelled() => return NodeEnd::Halted,
+            }
+        }
         let started = self.start(id, &context_id, block);
         let report = match self.call(id, &context_id, block, &params) {
             Ok(call) => tokio::select! {
@@ -66,13 +75,9 @@ impl<R: BlockRunner> ExecutionContext<R> {
         }
         let (checkpoint, over_budget) = self.record(id, block, context_id, &frame, params, started, report);
         if let Some(observer) = &self.request.observer {
+            // Not waited for here: the next block that acts outside waits
+            // (above), and the execution's result is stored after every checkpoint.
             observer.event(ExecutionEvent::BlockFinished(Box::new(checkpoint.clone())));
-            // A stopped execution schedules nothing after this block, so
-            // it need not wait for the commit.
-            tokio::select! {
-                () = observer.flushed() => {}
-                () = self.stop_runs.cancelled() => {}
-            }
         }
         if over_budget && let CheckpointOutcome::Failed { message, .. } = &checkpoint.outcome {
             self.fail(format!("{}: {message}", block.name));

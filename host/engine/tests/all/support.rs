@@ -43,7 +43,7 @@ impl BlockRunner for FakeRunner {
     fn input_schemas(&self) -> HashMap<String, Value> {
         let open = json!({"type": "object"});
         let mut schemas: HashMap<String, Value> =
-            ["start", "echo", "slow", "pause", "timer", "spin", "setvar", "condition", "router", "response"]
+            ["start", "echo", "call", "slow", "pause", "timer", "spin", "setvar", "condition", "router", "response"]
                 .into_iter()
                 .map(|t| (t.to_string(), open.clone()))
                 .collect();
@@ -54,13 +54,19 @@ impl BlockRunner for FakeRunner {
         schemas
     }
 
+    /// `call` stands for a block that reaches outside its sandbox (an `api` block); the
+    /// others only compute.
+    fn acts_outside(&self, block_type: &str) -> bool {
+        block_type == "call"
+    }
+
     async fn run(&self, call: BlockCall) -> BlockReport {
         self.started.lock().unwrap().push(call.info.block_id.clone());
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_running.fetch_max(now, Ordering::SeqCst);
         let params = call.params.clone();
         let outcome = match call.block_type.as_str() {
-            "start" | "echo" | "response" => Ok(BlockOutcome::Done { output: params }),
+            "start" | "echo" | "call" | "response" => Ok(BlockOutcome::Done { output: params }),
             "fail" => Err(BlockError::reported(params["message"].as_str().unwrap_or("failed"))),
             "slow" => {
                 tokio::time::sleep(Duration::from_millis(params["ms"].as_u64().unwrap_or(20))).await;

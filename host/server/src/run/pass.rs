@@ -66,8 +66,8 @@ enum ToWriter {
 }
 
 /// Sends engine events to the checkpoint writer; the engine waits for a
-/// flush after each finished block, so what follows a block starts only
-/// once the block's checkpoint is in the store.
+/// flush before a block that acts outside its sandbox, so such a block
+/// starts only once every checkpoint before it is in the store.
 struct ChannelObserver(mpsc::UnboundedSender<ToWriter>);
 
 impl ExecutionObserver for ChannelObserver {
@@ -169,44 +169,60 @@ pub async fn run_pass(
         let execution_id = execution_id.to_string();
         let metrics = app.metrics.clone();
         let (sealer, secret) = (app.sealer.clone(), !request.env.is_empty());
+        let cancel = cancel.clone();
         tokio::spawn(async move {
-            while let Some(message) = received.recv().await {
-                let event = match message {
-                    ToWriter::Event(event) => event,
-                    ToWriter::Flush(done) => {
-                        let _ = done.send(());
-                        continue;
-                    }
-                };
-                match event {
-                    ExecutionEvent::BlockStarted { context_id, block_id, block_name, block_type } => {
-                        let data = json!({"contextId": context_id, "blockId": block_id,
-                                          "blockName": block_name, "blockType": block_type});
-                        let _ = sender.send(ProgressEvent { event: "block_started", data });
-                    }
-                    ExecutionEvent::BlockFinished(checkpoint) => {
-                        if let Some(log) = &checkpoint.log {
-                            metrics.observe_block(log.duration_ms, log.fuel_consumed);
+            // Why a checkpoint could not be stored: the execution stops and fails.
+            let mut lost: Option<String> = None;
+            let mut messages = Vec::new();
+            // Everything queued meanwhile is written at once: one store call, and in
+            // the SQLite store one write of its group commit.
+            while received.recv_many(&mut messages, usize::MAX).await > 0 {
+                let mut checkpoints = Vec::new();
+                let mut progress = Vec::new();
+                let mut flushes = Vec::new();
+                for message in messages.drain(..) {
+                    match message {
+                        ToWriter::Flush(done) => flushes.push(done),
+                        ToWriter::Event(ExecutionEvent::BlockStarted { context_id, block_id, block_name, block_type }) => {
+                            let data = json!({"contextId": context_id, "blockId": block_id,
+                                              "blockName": block_name, "blockType": block_type});
+                            progress.push(ProgressEvent { event: "block_started", data });
                         }
-                        let value = sealer.seal_checkpoint(tenant.as_str(), &execution_id, &checkpoint, secret);
-                        if let Err(error) =
-                            store.append_checkpoint(tenant.as_str(), &execution_id, &checkpoint.context_id, value).await
-                        {
-                            tracing::error!(execution_id, context_id = %checkpoint.context_id, %error, "storing a checkpoint");
+                        ToWriter::Event(ExecutionEvent::BlockFinished(checkpoint)) => {
+                            if let Some(log) = &checkpoint.log {
+                                metrics.observe_block(log.duration_ms, log.fuel_consumed);
+                            }
+                            let data = json!({
+                                "contextId": checkpoint.context_id,
+                                "blockId": checkpoint.block_id,
+                                "success": !matches!(checkpoint.outcome, sandflow_engine::CheckpointOutcome::Failed { .. }),
+                                "durationMs": checkpoint.log.as_ref().map(|l| l.duration_ms),
+                            });
+                            let event = if checkpoint.pause.is_some() { "block_paused" } else { "block_finished" };
+                            progress.push(ProgressEvent { event, data });
+                            let value = sealer.seal_checkpoint(tenant.as_str(), &execution_id, &checkpoint, secret);
+                            checkpoints.push((checkpoint.context_id.clone(), value));
                         }
-                        let paused = checkpoint.pause.is_some();
-                        let data = json!({
-                            "contextId": checkpoint.context_id,
-                            "blockId": checkpoint.block_id,
-                            "success": !matches!(checkpoint.outcome, sandflow_engine::CheckpointOutcome::Failed { .. }),
-                            "durationMs": checkpoint.log.as_ref().map(|l| l.duration_ms),
-                        });
-                        let event = if paused { "block_paused" } else { "block_finished" };
-                        let _ = sender.send(ProgressEvent { event, data });
                     }
                 }
+                if !checkpoints.is_empty()
+                    && let Err(error) = store.append_checkpoints(tenant.as_str(), &execution_id, checkpoints).await
+                {
+                    tracing::error!(execution_id, %error, "storing checkpoints");
+                    // A final execution (cancelled meanwhile) refuses them: it is over anyway.
+                    if !matches!(error, StoreError::Conflict(_)) && lost.is_none() {
+                        lost = Some(error.to_string());
+                        cancel.cancel();
+                    }
+                }
+                for event in progress {
+                    let _ = sender.send(event);
+                }
+                for done in flushes {
+                    let _ = done.send(());
+                }
             }
-            sender
+            (sender, lost)
         })
     };
 
@@ -248,7 +264,16 @@ pub async fn run_pass(
     }
     // Every checkpoint is written before the result is, so a crash between
     // the two loses nothing that finished.
-    let sender = writer.await.ok();
+    let (sender, lost) = match writer.await {
+        Ok((sender, lost)) => (Some(sender), lost),
+        Err(error) => (None, Some(format!("the checkpoint writer stopped: {error}"))),
+    };
+    if let (Some(error), Ok(result)) = (&lost, &mut outcome) {
+        // Stopped because what finished could not be made durable.
+        result.status = ExecutionStatus::Failed;
+        result.success = false;
+        result.error = Some(format!("a checkpoint could not be stored: {error}"));
+    }
     drop(slot);
     if !hold.still_held().await {
         // Another worker owns the execution now and continues from the

@@ -27,6 +27,23 @@ pub async fn checkpoints_come_back_in_append_order(store: &dyn Store) {
     assert_eq!(store.list_checkpoints(TENANT, "e2").await.unwrap(), others);
 }
 
+/// Checkpoints appended together come back in their order, after those appended before, and
+/// an execution that is final or missing refuses them.
+pub async fn checkpoints_appended_together_keep_their_order(store: &dyn Store) {
+    seed_execution(store, TENANT, "e1", ExecutionStatus::Running).await;
+    store.append_checkpoint(TENANT, "e1", "start", json!({"n": 0})).await.unwrap();
+    let together: Vec<(String, serde_json::Value)> =
+        (1..=3).map(|n| (format!("b{n}"), json!({"n": n}))).collect();
+    store.append_checkpoints(TENANT, "e1", together).await.unwrap();
+    let expected: Vec<_> = (0..=3).map(|n| json!({"n": n})).collect();
+    assert_eq!(store.list_checkpoints(TENANT, "e1").await.unwrap(), expected);
+
+    store.update_execution(TENANT, "e1", ExecutionStatus::Completed, None).await.unwrap();
+    assert_error(store.append_checkpoints(TENANT, "e1", vec![("late".into(), json!({}))]).await, "conflict");
+    assert_error(store.append_checkpoints(TENANT, "nope", vec![("x".into(), json!({}))]).await, "not found");
+    assert_eq!(store.list_checkpoints(TENANT, "e1").await.unwrap().len(), 4);
+}
+
 /// Twenty appends at once are all kept, each with its own sequence number.
 pub async fn concurrent_checkpoint_appends_are_all_kept(store: &dyn Store) {
     seed_execution(store, TENANT, "e1", ExecutionStatus::Running).await;

@@ -42,6 +42,7 @@ macro_rules! conformance_cases {
             executions::record_restart_counts_up,
             executions::execution_other_tenant_sees_nothing,
             checkpoints::checkpoints_come_back_in_append_order,
+            checkpoints::checkpoints_appended_together_keep_their_order,
             checkpoints::concurrent_checkpoint_appends_are_all_kept,
             checkpoints::checkpoint_for_missing_execution_is_not_found,
             checkpoints::checkpoint_after_final_status_is_conflict,

@@ -318,6 +318,38 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn append_checkpoints(
+        &self,
+        tenant: &str,
+        execution_id: &str,
+        checkpoints: Vec<(String, Value)>,
+    ) -> Result<(), StoreError> {
+        let rows =
+            checkpoints.iter().map(|(context_id, value)| Ok((context_id.clone(), to_text(value)?))).collect::<Result<
+                Vec<_>,
+                StoreError,
+            >>()?;
+        let [tenant, execution_id] = owned([tenant, execution_id]);
+        // One write: all of them or (its savepoint rolled back) none.
+        self.write(move |c| {
+            let now = now_millis();
+            for (context_id, checkpoint) in &rows {
+                let inserted = execute(
+                    c,
+                    "INSERT INTO checkpoints (tenant, execution_id, context_id, checkpoint, created_at) \
+                     SELECT tenant, id, ?1, ?2, ?3 FROM executions \
+                     WHERE tenant = ?4 AND id = ?5 AND status NOT IN ('completed', 'failed', 'cancelled')",
+                    (context_id, checkpoint, now, &tenant, &execution_id),
+                )?;
+                if inserted == 0 {
+                    return Err(execution_refusal(c, &tenant, &execution_id));
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn list_checkpoints(&self, tenant: &str, execution_id: &str) -> Result<Vec<Value>, StoreError> {
         let texts = self.read(|c| {
             query_all(
