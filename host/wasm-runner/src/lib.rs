@@ -54,8 +54,6 @@ impl WasmBlockRunner {
         Ok(())
     }
 
-
-
     /// The runtime the blocks run in.
     pub fn runtime(&self) -> &Arc<Runtime> {
         &self.runtime
@@ -78,7 +76,12 @@ impl WasmBlockRunner {
         for (block_type, block) in extra {
             blocks.entry(block_type).or_insert(block);
         }
-        Self { runtime: self.runtime.clone(), blocks, compute_only: self.compute_only.clone(), tenant: self.tenant.clone() }
+        Self {
+            runtime: self.runtime.clone(),
+            blocks,
+            compute_only: self.compute_only.clone(),
+            tenant: self.tenant.clone(),
+        }
     }
 
     /// This runner with its runs counted against `tenant`'s share.

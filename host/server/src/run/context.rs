@@ -30,14 +30,7 @@ pub struct RunContext {
 impl RunContext {
     /// The context over a store, the blocks and the settings, with fresh metrics.
     pub fn new(store: Arc<dyn Store>, blocks: TenantBlocks, limits: ServerLimits, sealer: Sealer) -> Self {
-        Self {
-            store,
-            blocks,
-            limits,
-            metrics: Metrics::new(),
-            sealer,
-            live: LiveExecutions::default(),
-        }
+        Self { store, blocks, limits, metrics: Metrics::new(), sealer, live: LiveExecutions::default() }
     }
 
     /// The stored execution a resume is for, refused when it is unknown or already final.

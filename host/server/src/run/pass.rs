@@ -183,7 +183,12 @@ pub async fn run_pass(
                 for message in messages.drain(..) {
                     match message {
                         ToWriter::Flush(done) => flushes.push(done),
-                        ToWriter::Event(ExecutionEvent::BlockStarted { context_id, block_id, block_name, block_type }) => {
+                        ToWriter::Event(ExecutionEvent::BlockStarted {
+                            context_id,
+                            block_id,
+                            block_name,
+                            block_type,
+                        }) => {
                             let data = json!({"contextId": context_id, "blockId": block_id,
                                               "blockName": block_name, "blockType": block_type});
                             progress.push(ProgressEvent { event: "block_started", data });

@@ -32,8 +32,7 @@ pub async fn checkpoints_come_back_in_append_order(store: &dyn Store) {
 pub async fn checkpoints_appended_together_keep_their_order(store: &dyn Store) {
     seed_execution(store, TENANT, "e1", ExecutionStatus::Running).await;
     store.append_checkpoint(TENANT, "e1", "start", json!({"n": 0})).await.unwrap();
-    let together: Vec<(String, serde_json::Value)> =
-        (1..=3).map(|n| (format!("b{n}"), json!({"n": n}))).collect();
+    let together: Vec<(String, serde_json::Value)> = (1..=3).map(|n| (format!("b{n}"), json!({"n": n}))).collect();
     store.append_checkpoints(TENANT, "e1", together).await.unwrap();
     let expected: Vec<_> = (0..=3).map(|n| json!({"n": n})).collect();
     assert_eq!(store.list_checkpoints(TENANT, "e1").await.unwrap(), expected);

@@ -180,7 +180,9 @@ impl Store for SqliteStore {
                 "SELECT version, deployed_at FROM workflow_versions \
                  WHERE tenant = ?1 AND workflow_id = ?2 ORDER BY version DESC LIMIT 1",
                 (tenant, id),
-                |row| Ok(WorkflowVersionInfo { version: to_u32(get(row, 0)?)?, deployed_at: from_millis(get(row, 1)?)? }),
+                |row| {
+                    Ok(WorkflowVersionInfo { version: to_u32(get(row, 0)?)?, deployed_at: from_millis(get(row, 1)?)? })
+                },
             )
         })
     }
@@ -324,11 +326,10 @@ impl Store for SqliteStore {
         execution_id: &str,
         checkpoints: Vec<(String, Value)>,
     ) -> Result<(), StoreError> {
-        let rows =
-            checkpoints.iter().map(|(context_id, value)| Ok((context_id.clone(), to_text(value)?))).collect::<Result<
-                Vec<_>,
-                StoreError,
-            >>()?;
+        let rows = checkpoints
+            .iter()
+            .map(|(context_id, value)| Ok((context_id.clone(), to_text(value)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let [tenant, execution_id] = owned([tenant, execution_id]);
         // One write: all of them or (its savepoint rolled back) none.
         self.write(move |c| {
