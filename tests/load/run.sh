@@ -5,8 +5,9 @@
 #
 #   tests/load/run.sh                      # 32 connections, 3 s warm-up, 20 s measured
 #   CONNECTIONS=64 DURATION=30 tests/load/run.sh
-#   CHAIN=response tests/load/run.sh       # the four blocks are `response` (trivial) instead
 #   CHAIN=none tests/load/run.sh           # the start block alone: the HTTP + store floor
+#   PROFILE=1 tests/load/run.sh            # also samples the server with perf during the measured
+#                                          # run; prints where its time goes (needs linux-perf)
 #
 # Needs curl and jq, and a load generator: `oha` (cargo install oha --locked)
 # or, failing that, `wrk` (apt-get install -y wrk). Raw outputs are kept in
@@ -22,12 +23,17 @@ DURATION=${DURATION:-20}
 WARMUP=${WARMUP:-3}
 SKIP_BUILD=${SKIP_BUILD:-0}
 CHAIN=${CHAIN:-transform}
+PROFILE=${PROFILE:-0}
 OUT="$ROOT/target/load"
 mkdir -p "$OUT"
 
 for tool in curl jq; do
     command -v "$tool" >/dev/null || { echo "run.sh: $tool is required" >&2; exit 1; }
 done
+if [ "$PROFILE" = 1 ] && ! command -v perf >/dev/null; then
+    echo "run.sh: PROFILE=1 needs perf (apt-get install -y linux-perf)" >&2
+    exit 1
+fi
 if command -v oha >/dev/null; then
     GENERATOR=oha
     GENERATOR_VERSION=$(oha --version)
@@ -70,15 +76,11 @@ transform)
     echo "== workflow: start -> t1 -> t2 -> t3 -> t4 (transform, .n + 1)"
     WORKFLOW=$(chain_workflow "$TRANSFORM_STEP" '<start.n>' result)
     ;;
-response)
-    echo "== workflow: start -> t1 -> t2 -> t3 -> t4 (response, data passed on)"
-    WORKFLOW=$(chain_workflow '{type: "response", name: $name, params: {data: {n: $ref}}}' '<start.n>' data.n)
-    ;;
 none)
     echo "== workflow: start alone"
     WORKFLOW=$(chain_workflow '' '' '')
     ;;
-*) echo "run.sh: CHAIN is transform, response or none" >&2; exit 1 ;;
+*) echo "run.sh: CHAIN is transform or none" >&2; exit 1 ;;
 esac
 api POST /v1/workflows "$WORKFLOW" | jq -e '.id == "bench"' >/dev/null
 api POST /v1/workflows/bench/deploy | jq -e '.version == 1' >/dev/null
@@ -88,7 +90,6 @@ api POST /v1/workflows/execute "$BODY" >"$OUT/sanity.json"
 jq -c '{status, blocks: [.logs[] | {blockId, durationMs, fuelConsumed}]}' "$OUT/sanity.json"
 case $CHAIN in
 transform) EXPECT='.output.t4.result == 5' ;;
-response) EXPECT='.output.t4.data.n == 1' ;;
 none) EXPECT='.output.start.n == 1' ;;
 esac
 jq -e ".status == \"completed\" and $EXPECT" "$OUT/sanity.json" >/dev/null \
@@ -136,9 +137,17 @@ wrk) COMMAND="wrk -t 1 -c $CONNECTIONS -d ${DURATION}s --latency -s execute.lua 
 esac
 echo "== measured: ${DURATION} s, $CONNECTIONS connections"
 echo "\$ $COMMAND"
+PERF_PID=
+if [ "$PROFILE" = 1 ]; then
+    # cpu-clock: a software event, so it samples in VMs without hardware counters too.
+    perf record -e cpu-clock -F 999 -g -p "$SERVER_PID" -o "$OUT/perf.data" -- sleep "$DURATION" \
+        >"$OUT/perf-record.log" 2>&1 &
+    PERF_PID=$!
+fi
 TIMEFORMAT='%U %S'
 GENERATOR_CPU=$( { time run_generator "$DURATION" "$OUT/measured.out" 2>/dev/null; } 2>&1 | awk '{printf "%.1f", $1 + $2}')
 TICKS_AFTER=$(server_cpu_ticks)
+if [ -n "$PERF_PID" ]; then wait "$PERF_PID" || true; fi
 executions_by_status >"$OUT/metrics_after.txt"
 
 echo "== results"
@@ -166,4 +175,13 @@ echo "server CPU: $(awk -v t=$((TICKS_AFTER - TICKS_BEFORE)) -v hz="$(getconf CL
     'BEGIN {printf "%.1f s over the run, %.2f core-ms per completed execution", t / hz, n ? t / hz * 1000 / n : 0}')"
 echo "load generator CPU: ${GENERATOR_CPU} s (user + sys) over the run, on the same 2 cores"
 echo "server RSS after the run: $(ps -o rss= -p "$SERVER_PID" | awk '{printf "%.0f MiB", $1/1024}')"
+if [ "$PROFILE" = 1 ]; then
+    echo "== profile of the server during the measured run (perf, cpu-clock, self time)"
+    perf report -i "$OUT/perf.data" --no-children --sort dso --stdio 2>/dev/null \
+        | grep -E '^ +[0-9]' | head -n 8 | sed 's/^/  /'
+    echo "  -- top symbols"
+    perf report -i "$OUT/perf.data" --no-children --sort symbol --stdio -g none 2>/dev/null \
+        | grep -E '^ +[0-9]' | head -n 40 | cut -c1-150 | sed 's/^/  /'
+    echo "  (perf report -i $OUT/perf.data for the call graphs)"
+fi
 echo "raw outputs: $OUT"
