@@ -301,23 +301,7 @@ impl Store for SqliteStore {
     ) -> Result<u64, StoreError> {
         let checkpoint = to_text(&checkpoint)?;
         let [tenant, execution_id, context_id] = owned([tenant, execution_id, context_id]);
-        self.write(move |c| {
-            // One INSERT that also checks the execution: this runs after every block.
-            let seq = query_one(
-                c,
-                "INSERT INTO checkpoints (tenant, execution_id, context_id, checkpoint, created_at) \
-                 SELECT tenant, id, ?1, ?2, ?3 FROM executions \
-                 WHERE tenant = ?4 AND id = ?5 AND status NOT IN ('completed', 'failed', 'cancelled') \
-                 RETURNING seq",
-                (&context_id, &checkpoint, now_millis(), &tenant, &execution_id),
-                |row| get::<i64>(row, 0),
-            )?;
-            match seq {
-                Some(seq) => u64::try_from(seq).map_err(backend),
-                None => Err(execution_refusal(c, &tenant, &execution_id)),
-            }
-        })
-        .await
+        self.write(move |c| insert_checkpoint(c, &tenant, &execution_id, &context_id, &checkpoint, now_millis())).await
     }
 
     async fn append_checkpoints(
@@ -327,24 +311,15 @@ impl Store for SqliteStore {
         checkpoints: Vec<(String, Value)>,
     ) -> Result<(), StoreError> {
         let rows = checkpoints
-            .iter()
-            .map(|(context_id, value)| Ok((context_id.clone(), to_text(value)?)))
+            .into_iter()
+            .map(|(context_id, value)| Ok((context_id, to_text(&value)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
         let [tenant, execution_id] = owned([tenant, execution_id]);
         // One write: all of them or (its savepoint rolled back) none.
         self.write(move |c| {
             let now = now_millis();
             for (context_id, checkpoint) in &rows {
-                let inserted = execute(
-                    c,
-                    "INSERT INTO checkpoints (tenant, execution_id, context_id, checkpoint, created_at) \
-                     SELECT tenant, id, ?1, ?2, ?3 FROM executions \
-                     WHERE tenant = ?4 AND id = ?5 AND status NOT IN ('completed', 'failed', 'cancelled')",
-                    (context_id, checkpoint, now, &tenant, &execution_id),
-                )?;
-                if inserted == 0 {
-                    return Err(execution_refusal(c, &tenant, &execution_id));
-                }
+                insert_checkpoint(c, &tenant, &execution_id, context_id, checkpoint, now)?;
             }
             Ok(())
         })
@@ -575,6 +550,31 @@ impl SqliteStore {
             }
         })
         .await
+    }
+}
+
+/// Appends one checkpoint (`checkpoint` in stored form) and returns its sequence number; one
+/// INSERT that also checks the execution, since this runs after every block.
+fn insert_checkpoint(
+    connection: &Connection,
+    tenant: &str,
+    execution_id: &str,
+    context_id: &str,
+    checkpoint: &str,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let seq = query_one(
+        connection,
+        "INSERT INTO checkpoints (tenant, execution_id, context_id, checkpoint, created_at) \
+         SELECT tenant, id, ?1, ?2, ?3 FROM executions \
+         WHERE tenant = ?4 AND id = ?5 AND status NOT IN ('completed', 'failed', 'cancelled') \
+         RETURNING seq",
+        (context_id, checkpoint, now, tenant, execution_id),
+        |row| get::<i64>(row, 0),
+    )?;
+    match seq {
+        Some(seq) => u64::try_from(seq).map_err(backend),
+        None => Err(execution_refusal(connection, tenant, execution_id)),
     }
 }
 
