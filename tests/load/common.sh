@@ -1,6 +1,40 @@
 # What tests/load/run.sh and tests/load/distributed.sh share; sourced, not run.
 # Expects ROOT, SKIP_BUILD and BASE to be set, and AUTH once a token exists.
 
+pick_generator() { # sets GENERATOR and GENERATOR_VERSION: oha if installed, else wrk
+    if command -v oha >/dev/null; then
+        GENERATOR=oha
+        GENERATOR_VERSION=$(oha --version)
+    elif command -v wrk >/dev/null; then
+        GENERATOR=wrk
+        GENERATOR_VERSION=$(wrk --version 2>&1 | head -n1 || true)
+    else
+        echo "$(basename "$0"): no load generator: cargo install oha --locked, or apt-get install -y wrk" >&2
+        exit 1
+    fi
+}
+
+run_generator() { # SECONDS OUTPUT_FILE: $BODY to the execute route, $CONNECTIONS connections
+    # Expects OUT, CONNECTIONS, AUTH and TOKEN; WRK_TIMEOUT (e.g. 60s) replaces wrk's 2 s timeout.
+    local seconds=$1 file=$2
+    case $GENERATOR in
+    oha)
+        oha -z "${seconds}s" -c "$CONNECTIONS" -m POST -H "$AUTH" -T application/json -d "$BODY" \
+            -w --no-tui --output-format json "$BASE/v1/workflows/execute" >"$file"
+        ;;
+    wrk)
+        cat >"$OUT/execute.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '$BODY'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+EOF
+        wrk -t 1 -c "$CONNECTIONS" -d "${seconds}s" ${WRK_TIMEOUT:+--timeout "$WRK_TIMEOUT"} --latency \
+            -s "$OUT/execute.lua" "$BASE/v1/workflows/execute" >"$file"
+        ;;
+    esac
+}
+
 # The bench request: the deployed `bench` workflow with n = 1.
 BODY='{"workflowId": "bench", "options": {"input": {"n": 1}}}'
 

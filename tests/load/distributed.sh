@@ -97,15 +97,12 @@ fail() { echo "distributed.sh: $*" >&2; exit 1; }
 for tool in curl jq psql; do
     command -v "$tool" >/dev/null || fail "$tool is required"
 done
-if command -v oha >/dev/null; then
-    GENERATOR=oha
-    GENERATOR_VERSION=$(oha --version)
-elif command -v wrk >/dev/null; then
-    GENERATOR=wrk
-    GENERATOR_VERSION=$(wrk --version 2>&1 | head -n1 || true)
-else
-    fail "no load generator: cargo install oha --locked, or apt-get install -y wrk"
-fi
+BASE="http://127.0.0.1:$PORT"
+# shellcheck source=tests/load/common.sh
+. "$ROOT/tests/load/common.sh"
+pick_generator
+# Slow answers under a tight quota are counted, not dropped at wrk's 2 s default.
+WRK_TIMEOUT=60s
 psql "$DATABASE_URL" -XAtqc 'SELECT 1' >/dev/null || fail "cannot reach PostgreSQL at $DATABASE_URL"
 # Worker counts in increasing order: the first is the base of "vs linear".
 WORKER_COUNTS=$(tr ' ' '\n' <<<"$WORKER_COUNTS" | grep . | sort -n | uniq | tr '\n' ' ')
@@ -127,9 +124,6 @@ else
     QUOTA_LABEL="none (WORKER_CPU=$WORKER_CPU): workers share the machine with the server and PostgreSQL"
 fi
 
-BASE="http://127.0.0.1:$PORT"
-# shellcheck source=tests/load/common.sh
-. "$ROOT/tests/load/common.sh"
 print_machine "$GENERATOR_VERSION" "postgres: $(psql "$DATABASE_URL" -XAtqc 'SHOW server_version')" \
     "worker CPU quota: $QUOTA_LABEL" "worker counts: $WORKER_COUNTS x $ROUNDS round(s)"
 build_release
@@ -234,25 +228,7 @@ setup_workflow() { # DIR: token, the workflow of run.sh's transform chain, one s
 generator_command() { # SECONDS: the command line as printed (the token elided)
     case $GENERATOR in
     oha) echo "oha -z ${1}s -c $CONNECTIONS -m POST -H 'Authorization: Bearer \$TOKEN' -T application/json -d '$BODY' -w --no-tui --output-format json $BASE/v1/workflows/execute" ;;
-    wrk) echo "wrk -t 1 -c $CONNECTIONS -d ${1}s --timeout 60s --latency -s execute.lua $BASE/v1/workflows/execute" ;;
-    esac
-}
-run_generator() { # SECONDS OUTPUT_FILE
-    case $GENERATOR in
-    oha)
-        oha -z "${1}s" -c "$CONNECTIONS" -m POST -H "$AUTH" -T application/json -d "$BODY" \
-            -w --no-tui --output-format json "$BASE/v1/workflows/execute" >"$2"
-        ;;
-    wrk)
-        cat >"$OUT/execute.lua" <<EOF
-wrk.method = "POST"
-wrk.body = '$BODY'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $TOKEN"
-EOF
-        wrk -t 1 -c "$CONNECTIONS" -d "${1}s" --timeout 60s --latency -s "$OUT/execute.lua" \
-            "$BASE/v1/workflows/execute" >"$2"
-        ;;
+    wrk) echo "wrk -t 1 -c $CONNECTIONS -d ${1}s --timeout $WRK_TIMEOUT --latency -s execute.lua $BASE/v1/workflows/execute" ;;
     esac
 }
 generator_figures() { # FILE: "executions/s p50_ms p99_ms success_% max_ms"

@@ -34,20 +34,11 @@ if [ "$PROFILE" = 1 ] && ! command -v perf >/dev/null; then
     echo "run.sh: PROFILE=1 needs perf (apt-get install -y linux-perf)" >&2
     exit 1
 fi
-if command -v oha >/dev/null; then
-    GENERATOR=oha
-    GENERATOR_VERSION=$(oha --version)
-elif command -v wrk >/dev/null; then
-    GENERATOR=wrk
-    GENERATOR_VERSION=$(wrk --version 2>&1 | head -n1 || true)
-else
-    echo "run.sh: no load generator: cargo install oha --locked, or apt-get install -y wrk" >&2
-    exit 1
-fi
 
 BASE="http://127.0.0.1:$PORT"
 # shellcheck source=tests/load/common.sh
 . "$ROOT/tests/load/common.sh"
+pick_generator
 print_machine "$GENERATOR_VERSION"
 build_release
 
@@ -104,24 +95,6 @@ executions_by_status() { # prints status=count lines from /metrics
     curl -fsS "$BASE/metrics" | sed -n 's/^sandflow_executions_total{status="\([a-z]*\)"} \([0-9]*\)$/\1 \2/p' | sort
 }
 
-run_generator() { # SECONDS OUTPUT_FILE
-    local seconds=$1 file=$2
-    case $GENERATOR in
-    oha)
-        oha -z "${seconds}s" -c "$CONNECTIONS" -m POST -H "$AUTH" -T application/json -d "$BODY" \
-            -w --no-tui --output-format json "$BASE/v1/workflows/execute" >"$file"
-        ;;
-    wrk)
-        cat >"$OUT/execute.lua" <<EOF
-wrk.method = "POST"
-wrk.body = '$BODY'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $TOKEN"
-EOF
-        wrk -t 1 -c "$CONNECTIONS" -d "${seconds}s" --latency -s "$OUT/execute.lua" "$BASE/v1/workflows/execute" >"$file"
-        ;;
-    esac
-}
 
 echo "== warm-up: ${WARMUP} s, $CONNECTIONS connections"
 run_generator "$WARMUP" "$OUT/warmup.out"
