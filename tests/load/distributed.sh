@@ -289,6 +289,15 @@ enqueue_to_claim() { # SQL_WINDOW: "p50 p99" of claimed_at - created_at (ms), do
          FROM jobs WHERE $1 AND state = 'done' AND kind = 'run'"
 }
 
+sequential_with_claims() { # FILE: 50 executes one at a time (see sequential_times); prints
+    # "p50-latency enqueue->claim-p50 enqueue->claim-p99" over their jobs
+    local first last p50
+    first=$(sql 'SELECT COALESCE(MAX(id), 0) FROM jobs')
+    p50=$(sequential_times "$1")
+    last=$(sql 'SELECT MAX(id) FROM jobs')
+    echo "$p50 $(enqueue_to_claim "id > $first AND id <= $last")"
+}
+
 # ---------------------------------------------------------------- embedded
 echo "== embedded (SQLite) baseline: serve --data-dir \$(mktemp -d), 50 sequential executes"
 DIR="$OUT/embedded"
@@ -346,18 +355,12 @@ for WORKERS in $WORKER_COUNTS; do
     # The queue's own latency, one request at a time, before the quota: a worker at 0.05-0.1
     # core is throttled even by sequential executes (3 core-ms each, every ~10 ms), and a
     # throttled worker hears a NOTIFY only at its next CFS period (up to 100 ms later).
-    SEQ_FIRST=$(sql 'SELECT COALESCE(MAX(id), 0) FROM jobs')
-    SEQ=$(sequential_times "$DIR/sequential.txt")
-    SEQ_LAST=$(sql 'SELECT MAX(id) FROM jobs')
-    read -r IDLE_P50 IDLE_P99 < <(enqueue_to_claim "id > $SEQ_FIRST AND id <= $SEQ_LAST")
+    read -r SEQ IDLE_P50 IDLE_P99 < <(sequential_with_claims "$DIR/sequential.txt")
     echo "sequential latency, no quota: p50 $SEQ ms (one request at a time); enqueue -> claim p50 $IDLE_P50 ms, p99 $IDLE_P99 ms"
     if [ "$QUOTA_US" != -1 ]; then
         for k in $(seq 1 "$WORKERS"); do cgroup_for_worker "$k" "${WORKER_PIDS[$((k - 1))]}"; done
         echo "each worker now in its own group, $WORKER_CPU core"
-        SEQ_FIRST=$(sql 'SELECT COALESCE(MAX(id), 0) FROM jobs')
-        SEQ_QUOTA=$(sequential_times "$DIR/sequential-quota.txt")
-        SEQ_LAST=$(sql 'SELECT MAX(id) FROM jobs')
-        read -r QIDLE_P50 QIDLE_P99 < <(enqueue_to_claim "id > $SEQ_FIRST AND id <= $SEQ_LAST")
+        read -r SEQ_QUOTA QIDLE_P50 QIDLE_P99 < <(sequential_with_claims "$DIR/sequential-quota.txt")
         echo "sequential latency, in quota: p50 $SEQ_QUOTA ms; enqueue -> claim p50 $QIDLE_P50 ms, p99 $QIDLE_P99 ms"
     else
         QIDLE_P50=-
