@@ -67,7 +67,7 @@ fn request(state: &WorkflowState, parallel: usize) -> ExecutionRequest {
         execution_id: "bench".into(),
         spec: ExecutionSpec {
             workflow_id: "bench".into(),
-            state: state.clone(),
+            state: Arc::new(state.clone()),
             input: json!({"step": 0}),
             max_parallel_nodes: Some(parallel),
             ..Default::default()

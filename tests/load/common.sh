@@ -53,7 +53,10 @@ print_machine() { # GENERATOR_VERSION [EXTRA_LINE...]
     echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
-build_release() { # sets BIN
+build_release() { # sets BIN; BIN=path/to/sandflow measures that binary instead (before/after)
+    if [ -n "${BIN:-}" ]; then
+        return
+    fi
     if [ "$SKIP_BUILD" != 1 ]; then
         echo "== cargo build --release -p sandflow"
         cargo build --release -p sandflow

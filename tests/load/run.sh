@@ -6,6 +6,7 @@
 #   tests/load/run.sh                      # 32 connections, 3 s warm-up, 20 s measured
 #   CONNECTIONS=64 DURATION=30 tests/load/run.sh
 #   CHAIN=none tests/load/run.sh           # the start block alone: the HTTP + store floor
+#   BIN=/tmp/sandflow-before tests/load/run.sh  # measures another build (before/after)
 #   PROFILE=1 tests/load/run.sh            # also samples the server with perf during the measured
 #                                          # run; prints where its time goes (needs linux-perf)
 #
@@ -54,6 +55,9 @@ cleanup() {
 trap cleanup EXIT
 
 # /metrics is read below; it is off the public address unless asked for.
+# Dirty pages of an earlier build or copy would be written back during the run and
+# slow every commit's sync: flush them first.
+sync
 "$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$DATA" --public-metrics >"$OUT/server.log" 2>&1 &
 SERVER_PID=$!
 # A fresh data dir has no compiled-component cache: the first start compiles

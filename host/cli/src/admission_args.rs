@@ -61,7 +61,13 @@ impl AdmissionArgs {
         runtime.compile.memory_bytes = parse_size(&sandbox.compile_memory).context("--compile-memory")?;
         // The compiler child is this very binary, run with the hidden subcommand.
         let program = std::env::current_exe().context("finding this binary for the compiler child")?;
-        runtime.compile.child = Some(CompilerCommand { program, args: vec![OsString::from(COMPILE_CHILD_COMMAND)] });
+        runtime.compile.child = Some(CompilerCommand {
+            program,
+            args: vec![OsString::from(COMPILE_CHILD_COMMAND)],
+            // The child caps its address space (`--memory-bytes`); mimalloc (main.rs) reserves
+            // address space a gigabyte at a time by default, which alone would use up the cap.
+            envs: vec![(OsString::from("MIMALLOC_ARENA_RESERVE"), OsString::from("16MiB"))],
+        });
         Ok(())
     }
 }

@@ -252,7 +252,23 @@ enum BlocksCommand {
     },
 }
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc's `mi_option_purge_delay` (`enum mi_option_e` in its mimalloc.h; the Rust
+/// bindings name no constant for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Freed memory goes back to the OS after a second rather than mimalloc's 10 ms: under
+/// load, returning and faulting the same pages in again cost a quarter of the throughput,
+/// and a second still gives memory back soon after a burst (BENCHMARKS.md, issue 16).
+fn tune_allocator() {
+    // SAFETY: sets one of mimalloc's global options, which it reads atomically.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1_000) }
+}
+
 fn main() -> ExitCode {
+    tune_allocator();
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     // Before any thread exists: the child caps its own address space.

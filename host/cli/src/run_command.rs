@@ -94,7 +94,7 @@ pub async fn run_workflow(runtime: Runtime, args: RunArgs<'_>) -> anyhow::Result
         execution_id: execution_id.clone(),
         spec: ExecutionSpec {
             workflow_id: args.workflow.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
-            state,
+            state: Arc::new(state),
             input,
             env,
             max_parallel_nodes: args.max_parallel,

@@ -153,6 +153,36 @@ pub fn exceeds_depth(value: &Value, max: usize) -> bool {
     false
 }
 
+/// [`exceeds_depth`] of JSON text, measured on the text itself (brackets
+/// inside strings do not count): one pass over the bytes, nothing parsed, for
+/// a request body before it is parsed or a result already serialized.
+pub fn text_exceeds_depth(json: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &byte in json {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Bytes of `value` as compact JSON, without building the text.
 pub fn json_size(value: &Value) -> u64 {
     struct Counter(u64);
@@ -183,6 +213,24 @@ mod tests {
         assert!(!exceeds_depth(&json!([1]), 1));
         assert!(!exceeds_depth(&json!({"a": [{"b": 1}]}), 3));
         assert!(exceeds_depth(&json!({"a": [{"b": []}]}), 3));
+    }
+
+    #[test]
+    fn depth_of_text_is_the_depth_of_its_value() {
+        let values = [
+            json!(1),
+            json!([1]),
+            json!({"a": [{"b": 1}]}),
+            json!({"a": [{"b": []}]}),
+            json!({"[[[": "{{\\\"[", "k": ["]]]", {"x": "\\"}]}),
+            json!([[[], [[]]], {}]),
+        ];
+        for value in values {
+            let text = serde_json::to_string(&value).unwrap();
+            for max in 0..5 {
+                assert_eq!(text_exceeds_depth(text.as_bytes(), max), exceeds_depth(&value, max), "{text} at {max}");
+            }
+        }
     }
 
     #[test]

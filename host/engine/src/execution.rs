@@ -26,17 +26,27 @@ pub struct Engine<R> {
     /// What earlier validations worked out (compiled input schemas, recent
     /// valid workflows), shared by the engine's clones (a subworkflow's child runs on a clone).
     memory: Arc<ValidationMemory>,
+    /// The params schemas of the runner's block types and the `workflow`
+    /// block's: a runner's blocks are fixed, so they are gathered once, and
+    /// the recent workflows recognise them by address instead of comparing them.
+    schemas: Arc<HashMap<String, Value>>,
 }
 
 impl<R> Clone for Engine<R> {
     fn clone(&self) -> Self {
-        Self { runner: self.runner.clone(), settings: self.settings.clone(), memory: self.memory.clone() }
+        Self {
+            runner: self.runner.clone(),
+            settings: self.settings.clone(),
+            memory: self.memory.clone(),
+            schemas: self.schemas.clone(),
+        }
     }
 }
 
 impl<R: BlockRunner> Engine<R> {
     pub fn new(runner: Arc<R>, settings: EngineSettings) -> Self {
-        Self { runner, settings, memory: Arc::default() }
+        let schemas = Arc::new(block_schemas(&*runner));
+        Self { runner, settings, memory: Arc::default(), schemas }
     }
 
     /// The block runner.
@@ -48,24 +58,22 @@ impl<R: BlockRunner> Engine<R> {
     /// environment variables provided, so no grant is checked; an execution's
     /// grants are checked by [`Engine::check`] and [`Engine::execute`]).
     pub fn validate(&self, state: &WorkflowState) -> Result<(), Vec<Problem>> {
-        let schemas = block_schemas(&*self.runner);
-        validated_graph(state, &schemas, &self.memory.compiled, &self.settings.validation, &BTreeSet::new(), false)
+        validated_graph(state, &self.schemas, &self.memory.compiled, &self.settings.validation, &BTreeSet::new(), false)
             .map(|_| ())
     }
 
     /// Refuses an execution of `spec` as [`Engine::execute`] would, without
     /// running anything: a server asks before it stores the execution.
     pub fn check(&self, spec: &ExecutionSpec) -> Result<(), ExecuteError> {
-        admit(&self.settings, &block_schemas(&*self.runner), &self.memory, spec, &[], None).map(|_| ())
+        admit(&self.settings, &self.schemas, &self.memory, spec, &[], None).map(|_| ())
     }
 
     /// Runs (or continues, or resumes) an execution to completion, failure,
     /// cancellation or pause.
     pub async fn execute(&self, request: ExecutionRequest) -> Result<ExecutionResult, ExecuteError> {
-        let schemas = block_schemas(&*self.runner);
         let admitted = admit(
             &self.settings,
-            &schemas,
+            &self.schemas,
             &self.memory,
             &request.spec,
             &request.checkpoints,
@@ -77,7 +85,7 @@ impl<R: BlockRunner> Engine<R> {
         let context = ExecutionContext::new(Arc::new(runner), self.settings.clone(), request, admitted);
         let result = context.clone().run().await;
         if validated_now {
-            self.remember(context, schemas);
+            self.remember(context);
         }
         Ok(result)
     }
@@ -88,14 +96,14 @@ impl<R: BlockRunner> Engine<R> {
     /// among the recent ones. Out of `execute`, whose future every level of a
     /// call chain nests (see `run_block`).
     #[inline(never)]
-    fn remember(&self, context: Arc<ExecutionContext<Subworkflows<R>>>, schemas: HashMap<String, Value>) {
+    fn remember(&self, context: Arc<ExecutionContext<Subworkflows<R>>>) {
         // Nothing of the execution runs any more, so the context is ours again.
         let Ok(context) = Arc::try_unwrap(context) else { return };
         let provided_env = provided_env(&context.request.spec);
         let spec = context.request.spec;
         let validation = self.settings.validation;
         let worked_out = (context.graph, context.blocks, context.found);
-        self.memory.recent.remember(spec.state, schemas, validation, provided_env, worked_out);
+        self.memory.recent.remember(spec.state, self.schemas.clone(), validation, provided_env, worked_out);
     }
 }
 

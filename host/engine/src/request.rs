@@ -21,7 +21,10 @@ use crate::runner::{BlockOutcome, Cancellation};
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionSpec {
     pub workflow_id: String,
-    pub state: WorkflowState,
+    /// Shared, not copied: every execution of a deployed version runs the
+    /// state parsed once for it, and the engine recognises it by address.
+    #[serde(with = "shared")]
+    pub state: Arc<WorkflowState>,
     /// The start block's output.
     pub input: Value,
     /// Environment values for `{{NAME}}` and granted env handles; redacted everywhere.
@@ -37,6 +40,21 @@ pub struct ExecutionSpec {
     /// Re-run a block and everything downstream of it, keeping the other
     /// outputs of an earlier execution of the same workflow.
     pub run_from: Option<RunFrom>,
+}
+
+/// (De)serializes an `Arc<T>` as the `T` it holds.
+mod shared {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(value: &Arc<T>, serializer: S) -> Result<S::Ok, S::Error> {
+        T::serialize(value, serializer)
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<T>, D::Error> {
+        T::deserialize(deserializer).map(Arc::new)
+    }
 }
 
 /// One pass of an execution: its [`ExecutionSpec`], where this pass starts

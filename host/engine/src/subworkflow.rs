@@ -159,7 +159,7 @@ impl<R: BlockRunner> Subworkflows<R> {
             execution_id: child_execution_id.clone(),
             spec: ExecutionSpec {
                 workflow_id: child_id.clone(),
-                state,
+                state: Arc::new(state),
                 input: params.get("input").cloned().unwrap_or(Value::Null),
                 env: parent.env.clone(),
                 max_parallel_nodes: Some(parent.parallel),

@@ -44,13 +44,14 @@ const STDERR_BYTES: u64 = 16 << 10;
 /// Niceness of the compiler child: the API's own threads win the CPU.
 const CHILD_NICENESS: libc::c_int = 10;
 
-/// The compiler child to run: `program args...`, to which the runtime adds
-/// `--fuel <bool> --memory-bytes <n>`. The program must pass those to
-/// [`compile_child_main`].
+/// The compiler child to run: `program args...` with `envs` added to its
+/// environment, to which the runtime adds `--fuel <bool> --memory-bytes <n>`.
+/// The program must pass those to [`compile_child_main`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompilerCommand {
     pub program: PathBuf,
     pub args: Vec<OsString>,
+    pub envs: Vec<(OsString, OsString)>,
 }
 
 /// How untrusted components ([`crate::Runtime::load_untrusted`]) are compiled.
@@ -144,6 +145,7 @@ impl Compiler {
         let failed = |what: &str, e: std::io::Error| LoadError::Compile(format!("the compiler process {what}: {e}"));
         let mut child = tokio::process::Command::new(&command.program)
             .args(&command.args)
+            .envs(command.envs.iter().map(|(name, value)| (name, value)))
             .arg("--fuel")
             .arg(self.fuel.to_string())
             .arg("--memory-bytes")

@@ -46,7 +46,7 @@ mod postgres;
 mod sqlite;
 
 pub use model::{
-    BlockRecord, ClaimResult, ExecutionRecord, ExecutionStatus, NewExecution, PauseKind, PausePointRecord,
+    BlockRecord, ClaimResult, ExecutionRecord, ExecutionStatus, JsonText, NewExecution, PauseKind, PausePointRecord,
     PausePointRow, PauseStatus, StoreError, WorkflowRecord, WorkflowVersionInfo,
 };
 pub use postgres::{
@@ -103,7 +103,7 @@ pub trait Store: Send + Sync {
         tenant: &str,
         id: &str,
         status: ExecutionStatus,
-        result: Option<Value>,
+        result: Option<JsonText>,
     ) -> Result<(), StoreError>;
 
     /// `(tenant, id)` of every queued or running execution of every tenant, for crash recovery.
@@ -120,7 +120,7 @@ pub trait Store: Send + Sync {
         tenant: &str,
         execution_id: &str,
         context_id: &str,
-        checkpoint: Value,
+        checkpoint: JsonText,
     ) -> Result<u64, StoreError>;
 
     /// Appends the checkpoints of several finished block runs of one execution, in order, as
@@ -129,12 +129,29 @@ pub trait Store: Send + Sync {
         &self,
         tenant: &str,
         execution_id: &str,
-        checkpoints: Vec<(String, Value)>,
+        checkpoints: Vec<(String, JsonText)>,
     ) -> Result<(), StoreError> {
         for (context_id, checkpoint) in checkpoints {
             self.append_checkpoint(tenant, execution_id, &context_id, checkpoint).await?;
         }
         Ok(())
+    }
+
+    /// Appends the last checkpoints of an engine pass, then sets the status and result, as
+    /// [`Store::append_checkpoints`] and [`Store::update_execution`] one after the other would;
+    /// a store may commit both at once. On an error, the checkpoints may be kept.
+    async fn append_checkpoints_then_update(
+        &self,
+        tenant: &str,
+        id: &str,
+        checkpoints: Vec<(String, JsonText)>,
+        status: ExecutionStatus,
+        result: Option<JsonText>,
+    ) -> Result<(), StoreError> {
+        if !checkpoints.is_empty() {
+            self.append_checkpoints(tenant, id, checkpoints).await?;
+        }
+        self.update_execution(tenant, id, status, result).await
     }
 
     /// The execution's checkpoints in append order (empty for a missing execution).

@@ -2,11 +2,48 @@
 //!
 //! Everything the engine owns (workflow states, execution requests and results, checkpoints,
 //! pause data, block manifests) is an opaque [`serde_json::Value`] here: the store never looks
-//! inside, so the engine's model can change without a migration.
+//! inside, so the engine's model can change without a migration. What the store writes comes
+//! as [`JsonText`]: serialized once by its owner, never rebuilt as a `Value` to be written.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use time::OffsetDateTime;
+
+/// A JSON value as text, as the store writes it and a server answers with it: serialized once
+/// from whatever its owner holds (an engine result, a checkpoint), not through a [`Value`].
+#[derive(Debug, Clone)]
+pub struct JsonText(Box<RawValue>);
+
+impl JsonText {
+    /// `value` serialized; fails only for what JSON cannot hold (a map with non-string keys).
+    pub fn of<T: Serialize + ?Sized>(value: &T) -> Result<Self, StoreError> {
+        serde_json::value::to_raw_value(value).map(Self).map_err(|e| StoreError::Invalid(e.to_string()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The text as serde's raw value, to be embedded in a response as it is.
+    pub fn into_raw(self) -> Box<RawValue> {
+        self.0
+    }
+}
+
+impl From<Value> for JsonText {
+    fn from(value: Value) -> Self {
+        // A `Value`'s keys are strings: it always serializes.
+        Self(serde_json::value::to_raw_value(&value).expect("a JSON value serializes"))
+    }
+}
+
+impl PartialEq for JsonText {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -116,7 +153,7 @@ pub struct NewExecution {
     /// The workflow it runs (not necessarily a stored one: inline workflows only name the run).
     pub workflow_id: String,
     /// The execute request, environment variable values included (hence the private file).
-    pub request: Value,
+    pub request: JsonText,
     /// The initial status, usually queued or running.
     pub status: ExecutionStatus,
 }

@@ -34,7 +34,12 @@ fn spin_workflow(error_edge: bool) -> WorkflowState {
 fn request(state: WorkflowState) -> ExecutionRequest {
     ExecutionRequest {
         execution_id: "e".into(),
-        spec: ExecutionSpec { workflow_id: "w".into(), state, input: json!({"n": 1}), ..Default::default() },
+        spec: ExecutionSpec {
+            workflow_id: "w".into(),
+            state: state.into(),
+            input: json!({"n": 1}),
+            ..Default::default()
+        },
         ..Default::default()
     }
 }

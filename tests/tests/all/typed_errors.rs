@@ -89,7 +89,12 @@ async fn the_engine_distinguishes_timeout_fuel_memory_trap_and_reported_failures
         seen.kinds.lock().unwrap().clear();
         let request = ExecutionRequest {
             execution_id: "e".into(),
-            spec: ExecutionSpec { workflow_id: "w".into(), state, input: json!({}), ..Default::default() },
+            spec: ExecutionSpec {
+                workflow_id: "w".into(),
+                state: state.into(),
+                input: json!({}),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let result = engine.execute(request).await.unwrap();

@@ -22,8 +22,8 @@ const REMEMBERED: usize = 16;
 /// A workflow that passed validation, and everything its validation depended
 /// on: the same inputs give the same verdict, so it need not be found again.
 struct Validated {
-    state: WorkflowState,
-    input_schemas: HashMap<String, Value>,
+    state: Arc<WorkflowState>,
+    input_schemas: Arc<HashMap<String, Value>>,
     settings: ValidationSettings,
     provided_env: BTreeSet<String>,
     graph: Arc<WorkflowGraph>,
@@ -34,15 +34,16 @@ struct Validated {
 impl Validated {
     fn is_for(
         &self,
-        state: &WorkflowState,
+        state: &Arc<WorkflowState>,
         input_schemas: &HashMap<String, Value>,
         settings: &ValidationSettings,
         provided_env: &BTreeSet<String>,
     ) -> bool {
-        self.settings == *settings
-            && self.provided_env == *provided_env
-            && self.state == *state
-            && self.input_schemas == *input_schemas
+        // An engine hands in the same schemas every time: the address settles it.
+        let same_schemas = std::ptr::eq(&*self.input_schemas, input_schemas) || *self.input_schemas == *input_schemas;
+        // A deployed version's executions share its state: the address settles that too.
+        let same_state = Arc::ptr_eq(&self.state, state) || *self.state == **state;
+        self.settings == *settings && self.provided_env == *provided_env && same_schemas && same_state
     }
 }
 
@@ -58,7 +59,7 @@ impl RecentWorkflows {
     /// validated with identical inputs before.
     pub(crate) fn find(
         &self,
-        state: &WorkflowState,
+        state: &Arc<WorkflowState>,
         input_schemas: &HashMap<String, Value>,
         settings: &ValidationSettings,
         provided_env: &BTreeSet<String>,
@@ -78,8 +79,8 @@ impl RecentWorkflows {
     /// execution hands its workflow over when it ends, so nothing is copied.
     pub(crate) fn remember(
         &self,
-        state: WorkflowState,
-        input_schemas: HashMap<String, Value>,
+        state: Arc<WorkflowState>,
+        input_schemas: Arc<HashMap<String, Value>>,
         settings: ValidationSettings,
         provided_env: BTreeSet<String>,
         (graph, index, found): WorkedOut,
@@ -97,23 +98,25 @@ mod tests {
 
     use super::*;
 
-    fn state(name: &str) -> WorkflowState {
-        serde_json::from_value(json!({"blocks": {"start": {"type": "start", "name": name}}})).unwrap()
+    fn state(name: &str) -> Arc<WorkflowState> {
+        Arc::new(serde_json::from_value(json!({"blocks": {"start": {"type": "start", "name": name}}})).unwrap())
     }
 
     #[test]
     fn a_workflow_is_found_again_only_with_every_input_identical() {
         let recent = RecentWorkflows::default();
-        let schemas: HashMap<String, Value> = [("start".to_string(), json!({"type": "object"}))].into();
+        let schemas: Arc<HashMap<String, Value>> = Arc::new([("start".to_string(), json!({"type": "object"}))].into());
         let settings = ValidationSettings::default();
         let env = BTreeSet::new();
-        let remember = |state: WorkflowState| {
+        let remember = |state: Arc<WorkflowState>| {
             let index = Arc::new(BlockIndex::new(&state));
             let graph = Arc::new(WorkflowGraph::build(&state).0);
             recent.remember(state, schemas.clone(), settings, env.clone(), (graph, index, Arc::default()));
         };
         remember(state("Start"));
         assert!(recent.find(&state("Start"), &schemas, &settings, &env).is_some());
+        let equal_schemas = (*schemas).clone();
+        assert!(recent.find(&state("Start"), &equal_schemas, &settings, &env).is_some(), "equal, not the same");
         assert!(recent.find(&state("Begin"), &schemas, &settings, &env).is_none());
         let other_schemas: HashMap<String, Value> = [("start".to_string(), json!({"type": "array"}))].into();
         assert!(recent.find(&state("Start"), &other_schemas, &settings, &env).is_none());

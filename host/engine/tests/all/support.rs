@@ -156,7 +156,12 @@ pub fn engine() -> (Engine<FakeRunner>, Arc<FakeRunner>) {
 pub fn request(state: WorkflowState) -> ExecutionRequest {
     ExecutionRequest {
         execution_id: "exec-1".into(),
-        spec: ExecutionSpec { workflow_id: "wf-1".into(), state, input: json!({"n": 1}), ..Default::default() },
+        spec: ExecutionSpec {
+            workflow_id: "wf-1".into(),
+            state: state.into(),
+            input: json!({"n": 1}),
+            ..Default::default()
+        },
         ..Default::default()
     }
 }

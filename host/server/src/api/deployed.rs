@@ -35,21 +35,21 @@ impl DeployedStates {
         tenant: &Tenant,
         id: &str,
         max_blocks: usize,
-    ) -> ApiResult<Option<(u32, WorkflowState)>> {
+    ) -> ApiResult<Option<(u32, Arc<WorkflowState>)>> {
         let Some(latest) = store.latest_deployed_version(tenant.as_str(), id).await? else { return Ok(None) };
         let version = latest.version;
         let key = (tenant.clone(), id.to_string(), version, latest.deployed_at.unix_timestamp_nanos());
         if let Some(state) = self.by_version.lock().expect("deployed states").get(&key) {
-            return Ok(Some((version, WorkflowState::clone(state))));
+            return Ok(Some((version, state.clone())));
         }
         // Deleted since the version was read: as if never deployed.
         let Some(stored) = store.get_workflow_version(tenant.as_str(), id, version).await? else { return Ok(None) };
-        let state = parse_workflow_state(stored, max_blocks)?;
+        let state = Arc::new(parse_workflow_state(stored, max_blocks)?);
         let mut by_version = self.by_version.lock().expect("deployed states");
         if by_version.len() >= MAX_KEPT_VERSIONS {
             by_version.clear();
         }
-        by_version.insert(key, Arc::new(state.clone()));
+        by_version.insert(key, state.clone());
         Ok(Some((version, state)))
     }
 }

@@ -92,7 +92,7 @@ pub struct ResumeBody {
 impl IntoResponse for Answer {
     fn into_response(self) -> axum::response::Response {
         let status = if self.paused { StatusCode::ACCEPTED } else { StatusCode::OK };
-        (status, Json(self.result)).into_response()
+        (status, Json(self.result.into_raw())).into_response()
     }
 }
 
@@ -142,7 +142,7 @@ pub async fn execute(
     let state = match body.workflow {
         Some(inline) => {
             caller.require(Scope::WorkflowsWrite)?;
-            parse_workflow_state(inline, max_blocks)?
+            Arc::new(parse_workflow_state(inline, max_blocks)?)
         }
         None if body.use_draft_state => {
             let draft = app
@@ -152,7 +152,7 @@ pub async fn execute(
                 .await?
                 .ok_or_else(|| ApiError::not_found("workflow", &body.workflow_id))?
                 .draft;
-            parse_workflow_state(draft, max_blocks)?
+            Arc::new(parse_workflow_state(draft, max_blocks)?)
         }
         None => match app.deployed.latest(&*app.run.store, &tenant, &body.workflow_id, max_blocks).await? {
             Some((_, state)) => state,

@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use sandflow_engine::budget::text_exceeds_depth;
 use sandflow_engine::{MAX_JSON_DEPTH, WorkflowState};
 
 use crate::api::error::{ApiError, ApiResult};
@@ -59,7 +60,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
             Ok(bytes) => bytes,
             Err(rejection) => return Err(json_rejection(JsonRejection::BytesRejection(rejection))),
         };
-        if nests_deeper_than(&bytes, MAX_BODY_DEPTH) {
+        // Checked before parsing, so a deep body costs a scan, not a parse.
+        if text_exceeds_depth(&bytes, MAX_BODY_DEPTH) {
             return Err(ApiError::bad_request(format!(
                 "the request body nests deeper than {MAX_BODY_DEPTH} levels (values such as `options.input` at most {MAX_JSON_DEPTH})"
             )));
@@ -83,38 +85,6 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
     };
     let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
-}
-
-/// True when the JSON text opens more than `max` arrays and objects inside one
-/// another (brackets inside strings do not count). Checked before parsing, so
-/// a deep body costs a scan, not a parse.
-fn nests_deeper_than(json: &[u8], max: usize) -> bool {
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &byte in json {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > max {
-                    return true;
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    false
 }
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
@@ -159,7 +129,7 @@ pub fn parse_workflow_state(state: Value, max_blocks: usize) -> ApiResult<Workfl
 
 #[cfg(test)]
 mod tests {
-    use super::nests_deeper_than;
+    use sandflow_engine::budget::text_exceeds_depth as nests_deeper_than;
 
     #[test]
     fn depth_counts_brackets_outside_strings() {

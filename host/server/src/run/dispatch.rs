@@ -178,7 +178,7 @@ impl Dispatch {
                 result["success"] = json!(false);
                 result["error"] = json!("cancelled");
                 app.store
-                    .update_execution(tenant.as_str(), execution_id, StoredStatus::Cancelled, Some(result))
+                    .update_execution(tenant.as_str(), execution_id, StoredStatus::Cancelled, Some(result.into()))
                     .await?;
             }
         }

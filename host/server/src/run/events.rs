@@ -38,7 +38,7 @@ pub async fn events(
     elsewhere: Elsewhere,
 ) -> Result<EventStream, RunError> {
     // Subscribe before reading the store, so nothing falls between the two.
-    let live = app.live.live(&tenant, &id).map(|live| live.events.subscribe());
+    let live = app.live.live(&tenant, &id).map(|live| live.subscribe());
     let record =
         app.store.get_execution(tenant.as_str(), &id).await?.ok_or_else(|| RunError::UnknownExecution(id.clone()))?;
     let checkpoints = app.store.list_checkpoints(tenant.as_str(), &id).await?;

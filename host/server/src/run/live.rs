@@ -2,7 +2,7 @@
 //! progress channels for SSE, and the run lock each takes.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sandflow_engine::Cancellation;
 use serde::Serialize;
@@ -28,7 +28,28 @@ pub struct ProgressEvent {
 /// An execution running in this process.
 pub struct LiveExecution {
     pub cancel: Cancellation,
-    pub events: broadcast::Sender<ProgressEvent>,
+    /// Made when the first listener subscribes: most executions never have
+    /// one, and a channel allocates its whole buffer up front.
+    events: OnceLock<broadcast::Sender<ProgressEvent>>,
+}
+
+impl LiveExecution {
+    /// The execution's progress events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<ProgressEvent> {
+        self.events.get_or_init(|| broadcast::channel(EVENT_BUFFER).0).subscribe()
+    }
+
+    /// True while someone listens to the progress events: nobody else needs them built.
+    pub fn listened(&self) -> bool {
+        self.events.get().is_some_and(|sender| sender.receiver_count() > 0)
+    }
+
+    /// Sends a progress event to whoever listens now.
+    pub fn publish(&self, event: ProgressEvent) {
+        if let Some(sender) = self.events.get() {
+            let _ = sender.send(event);
+        }
+    }
 }
 
 /// An execution's tenant and ID.
@@ -64,10 +85,7 @@ impl LiveExecutions {
             .lock()
             .expect("live")
             .entry((tenant.clone(), id.to_string()))
-            .or_insert_with(|| {
-                let (events, _) = broadcast::channel(EVENT_BUFFER);
-                Arc::new(LiveExecution { cancel: Cancellation::default(), events })
-            })
+            .or_insert_with(|| Arc::new(LiveExecution { cancel: Cancellation::default(), events: OnceLock::new() }))
             .clone()
     }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sandflow_engine::{Engine, ExecuteError, ExecutionResult, ExecutionSpec};
+use sandflow_engine::{Engine, ExecuteError, ExecutionSpec};
 use sandflow_store::{ExecutionStatus as StoredStatus, NewExecution};
 use sandflow_wasm_runner::WasmBlockRunner;
 use serde_json::{Value, json};
@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use crate::run::context::RunContext;
 use crate::run::error::RunError;
-use crate::run::pass::{Pass, failed_before_running, run_pass};
+use crate::run::pass::{Ended, Pass, failed_before_running, run_pass};
 use crate::run::resume::{Attempt, claim, resume_claimed};
 use crate::tenant::Tenant;
 
@@ -44,7 +44,7 @@ impl Local {
         engine: Engine<WasmBlockRunner>,
         execution: NewExecution,
         request: &ExecutionSpec,
-    ) -> Result<ExecutionResult, RunError> {
+    ) -> Result<Ended, RunError> {
         let app = &self.app;
         let id = execution.id.clone();
         let run_lock = app.live.lock(tenant, &id).await;
@@ -62,7 +62,7 @@ impl Local {
         execution_id: &str,
         context_id: &str,
         input: Value,
-    ) -> Result<ExecutionResult, RunError> {
+    ) -> Result<Ended, RunError> {
         let app = &self.app;
         let run_lock = app.live.lock(tenant, execution_id).await;
         let record = app.unfinished_execution(tenant, execution_id).await?;

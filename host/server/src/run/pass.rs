@@ -13,7 +13,7 @@ use sandflow_engine::{
     Checkpoint, Engine, ExecuteError, ExecutionEvent, ExecutionObserver, ExecutionRequest, ExecutionResult,
     ExecutionSpec, ExecutionStatus, PauseKind, ResumeRequest, ResumeStatus, WorkflowSource, WorkflowState,
 };
-use sandflow_store::{ExecutionStatus as StoredStatus, PausePointRow, Store, StoreError};
+use sandflow_store::{ExecutionStatus as StoredStatus, JsonText, PausePointRow, Store, StoreError};
 use sandflow_wasm_runner::WasmBlockRunner;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -22,7 +22,7 @@ use tokio::sync::{OwnedMutexGuard, mpsc, oneshot};
 
 use crate::run::context::RunContext;
 use crate::run::error::RunError;
-use crate::run::live::ProgressEvent;
+use crate::run::live::{LiveExecution, ProgressEvent};
 use crate::tenant::Tenant;
 
 /// Whatever makes an execution this process's to store while a pass runs:
@@ -42,20 +42,26 @@ impl Hold for OwnedMutexGuard<()> {
     }
 }
 
-/// What an execute or a resume answers with: the execution's result (or
-/// what is stored of it) and whether it paused.
+/// What an execute or a resume answers with: the execution's result as it
+/// is stored, and whether it paused.
 #[derive(Debug)]
 pub struct Answer {
     pub paused: bool,
-    pub result: Value,
+    pub result: JsonText,
 }
 
 impl Answer {
-    /// The answer of a pass this process ran.
-    pub fn of(result: ExecutionResult) -> Self {
-        let paused = result.status == ExecutionStatus::Paused;
-        Self { paused, result: serde_json::to_value(result).unwrap_or(Value::Null) }
+    /// The answer of a pass this process ran: the text it stored, sent as it is.
+    pub fn of(ended: Ended) -> Self {
+        Self { paused: ended.result.status == ExecutionStatus::Paused, result: ended.stored }
     }
+}
+
+/// What an engine pass ended with: its result, and the same result as the
+/// JSON text the store was given (serialized once, for the store and the caller).
+pub struct Ended {
+    pub result: ExecutionResult,
+    pub stored: JsonText,
 }
 
 /// What the engine tells an execution's checkpoint writer, in order.
@@ -110,6 +116,38 @@ impl WorkflowSource for TenantWorkflows {
     }
 }
 
+/// A block's progress, made a [`ProgressEvent`] only when someone listens.
+enum BlockProgress {
+    Started { context_id: String, block_id: String, block_name: String, block_type: String },
+    Finished { context_id: String, block_id: String, success: bool, duration_ms: Option<u64>, paused: bool },
+}
+
+impl BlockProgress {
+    fn finished(checkpoint: &Checkpoint) -> Self {
+        Self::Finished {
+            context_id: checkpoint.context_id.clone(),
+            block_id: checkpoint.block_id.clone(),
+            success: !matches!(checkpoint.outcome, sandflow_engine::CheckpointOutcome::Failed { .. }),
+            duration_ms: checkpoint.log.as_ref().map(|log| log.duration_ms),
+            paused: checkpoint.pause.is_some(),
+        }
+    }
+
+    fn event(self) -> ProgressEvent {
+        match self {
+            Self::Started { context_id, block_id, block_name, block_type } => ProgressEvent {
+                event: "block_started",
+                data: json!({"contextId": context_id, "blockId": block_id,
+                             "blockName": block_name, "blockType": block_type}),
+            },
+            Self::Finished { context_id, block_id, success, duration_ms, paused } => ProgressEvent {
+                event: if paused { "block_paused" } else { "block_finished" },
+                data: json!({"contextId": context_id, "blockId": block_id, "success": success, "durationMs": duration_ms}),
+            },
+        }
+    }
+}
+
 /// Which engine pass of an execution to run.
 pub enum Pass {
     /// The first run of a new execution, by the engine that admitted it.
@@ -132,7 +170,7 @@ pub async fn run_pass(
     request: &ExecutionSpec,
     pass: Pass,
     hold: &dyn Hold,
-) -> Result<ExecutionResult, RunError> {
+) -> Result<Ended, RunError> {
     let store = app.store.clone();
     let (engine, resume, is_first_pass) = match pass {
         Pass::First(engine) => (engine, None, true),
@@ -159,7 +197,6 @@ pub async fn run_pass(
     };
     let live = app.live.begin(tenant, execution_id);
     let cancel = live.cancel.clone();
-    let sender = live.events.clone();
     let slot = PassSlot::take(app, tenant, execution_id);
 
     let (events, mut received) = mpsc::unbounded_channel::<ToWriter>();
@@ -170,6 +207,7 @@ pub async fn run_pass(
         let metrics = app.metrics.clone();
         let (sealer, secret) = (app.sealer.clone(), !request.env.is_empty());
         let cancel = cancel.clone();
+        let live = live.clone();
         tokio::spawn(async move {
             // Why a checkpoint could not be stored: the execution stops and fails.
             let mut lost: Option<String> = None;
@@ -189,26 +227,25 @@ pub async fn run_pass(
                             block_name,
                             block_type,
                         }) => {
-                            let data = json!({"contextId": context_id, "blockId": block_id,
-                                              "blockName": block_name, "blockType": block_type});
-                            progress.push(ProgressEvent { event: "block_started", data });
+                            progress.push(BlockProgress::Started { context_id, block_id, block_name, block_type });
                         }
                         ToWriter::Event(ExecutionEvent::BlockFinished(checkpoint)) => {
                             if let Some(log) = &checkpoint.log {
                                 metrics.observe_block(log.duration_ms, log.fuel_consumed);
                             }
-                            let data = json!({
-                                "contextId": checkpoint.context_id,
-                                "blockId": checkpoint.block_id,
-                                "success": !matches!(checkpoint.outcome, sandflow_engine::CheckpointOutcome::Failed { .. }),
-                                "durationMs": checkpoint.log.as_ref().map(|l| l.duration_ms),
-                            });
-                            let event = if checkpoint.pause.is_some() { "block_paused" } else { "block_finished" };
-                            progress.push(ProgressEvent { event, data });
+                            progress.push(BlockProgress::finished(&checkpoint));
                             let value = sealer.seal_checkpoint(tenant.as_str(), &execution_id, &checkpoint, secret);
                             checkpoints.push((checkpoint.context_id.clone(), value));
                         }
                     }
+                }
+                if received.is_closed() && received.is_empty() && lost.is_none() {
+                    // The engine is done and sent nothing more: these last checkpoints
+                    // are stored with the result, in the same write (see `store_result`).
+                    for done in flushes {
+                        let _ = done.send(());
+                    }
+                    return WriterEnd { lost, last: checkpoints, last_progress: progress };
                 }
                 if !checkpoints.is_empty()
                     && let Err(error) = store.append_checkpoints(tenant.as_str(), &execution_id, checkpoints).await
@@ -220,14 +257,12 @@ pub async fn run_pass(
                         cancel.cancel();
                     }
                 }
-                for event in progress {
-                    let _ = sender.send(event);
-                }
+                publish_progress(&live, progress);
                 for done in flushes {
                     let _ = done.send(());
                 }
             }
-            (sender, lost)
+            WriterEnd { lost, last: Vec::new(), last_progress: Vec::new() }
         })
     };
 
@@ -267,12 +302,13 @@ pub async fn run_pass(
         result.success = false;
         result.error = Some(format!("the execution ran past its time limit of {}s", limit.as_secs()));
     }
-    // Every checkpoint is written before the result is, so a crash between
-    // the two loses nothing that finished.
-    let (sender, lost) = match writer.await {
-        Ok((sender, lost)) => (Some(sender), lost),
-        Err(error) => (None, Some(format!("the checkpoint writer stopped: {error}"))),
-    };
+    // Every checkpoint is written before the result is (the last ones in the
+    // same write), so a crash between the two loses nothing that finished.
+    let WriterEnd { lost, last, last_progress } = writer.await.unwrap_or_else(|error| WriterEnd {
+        lost: Some(format!("the checkpoint writer stopped: {error}")),
+        last: Vec::new(),
+        last_progress: Vec::new(),
+    });
     if let (Some(error), Ok(result)) = (&lost, &mut outcome) {
         // Stopped because what finished could not be made durable.
         result.status = ExecutionStatus::Failed;
@@ -280,7 +316,20 @@ pub async fn run_pass(
         result.error = Some(format!("a checkpoint could not be stored: {error}"));
     }
     drop(slot);
-    if !hold.still_held().await {
+    let held = hold.still_held().await;
+    let mut last = Some((last, last_progress));
+    if !held || outcome.is_err() {
+        // No result of this pass is stored to carry them: the last checkpoints go alone.
+        if let Some((checkpoints, progress)) = last.take() {
+            if !checkpoints.is_empty()
+                && let Err(error) = store.append_checkpoints(tenant.as_str(), execution_id, checkpoints).await
+            {
+                tracing::error!(execution_id, %error, "storing checkpoints");
+            }
+            publish_progress(&live, progress);
+        }
+    }
+    if !held {
         // Another worker owns the execution now and continues from the
         // checkpoints: what this one ends with must not be stored.
         tracing::warn!(execution_id, "the hold on the execution was lost; its result is not stored here");
@@ -296,26 +345,29 @@ pub async fn run_pass(
         let result = failed_before_running(execution_id, error.to_string());
         let _ = store.update_execution(tenant.as_str(), execution_id, StoredStatus::Failed, Some(result)).await;
     }
-    if let Ok(result) = &mut outcome {
-        trim_logs(result, app.limits.max_stored_log_bytes);
-        let stored = hold_to_stored_limits(result, app.limits.max_stored_result_bytes);
-        store_result(app, tenant, execution_id, result, stored).await;
-        app.metrics.executions.with_label_values(&[status_name(result.status)]).inc();
-        if let Some(sender) = sender {
-            let data =
-                json!({"executionId": execution_id, "status": status_name(result.status), "error": result.error});
-            let event =
-                if result.status == ExecutionStatus::Paused { "execution_paused" } else { "execution_finished" };
-            let _ = sender.send(ProgressEvent { event, data });
-        }
+    let mut result = outcome.map_err(RunError::Engine)?;
+    let stored = stored_text(&mut result, &app.limits);
+    let (last, last_progress) = last.unwrap_or_default();
+    store_result(app, tenant, execution_id, last, &result, stored.clone()).await;
+    publish_progress(&live, last_progress);
+    app.metrics.executions.with_label_values(&[status_name(result.status)]).inc();
+    if live.listened() {
+        let data = json!({"executionId": execution_id, "status": status_name(result.status), "error": result.error});
+        let event = if result.status == ExecutionStatus::Paused { "execution_paused" } else { "execution_finished" };
+        live.publish(ProgressEvent { event, data });
     }
-    outcome.map_err(RunError::Engine)
+    Ok(Ended { result, stored })
 }
 
 /// The stored result of an execution that failed without a pass to report
 /// it: the engine's own `ExecutionResult`, empty but for the error.
-pub fn failed_before_running(execution_id: &str, error: String) -> Value {
-    let result = ExecutionResult {
+pub fn failed_before_running(execution_id: &str, error: String) -> JsonText {
+    JsonText::of(&failed_result(execution_id, error)).expect("a result is JSON")
+}
+
+/// An `ExecutionResult` that failed with `error` before any block ran.
+fn failed_result(execution_id: &str, error: String) -> ExecutionResult {
+    ExecutionResult {
         success: false,
         status: ExecutionStatus::Failed,
         execution_id: execution_id.to_string(),
@@ -324,13 +376,19 @@ pub fn failed_before_running(execution_id: &str, error: String) -> Value {
         pause_points: Vec::new(),
         logs: Vec::new(),
         final_state: Default::default(),
-    };
-    serde_json::to_value(result).unwrap_or(Value::Null)
+    }
 }
 
-/// Stores the open pause points of an engine pass and its result, `value`
-/// being `result` as JSON.
-async fn store_result(app: &RunContext, tenant: &Tenant, execution_id: &str, result: &ExecutionResult, value: Value) {
+/// Stores the last checkpoints of an engine pass, its open pause points and
+/// its result, `text` being `result` as JSON; in one write when it did not pause.
+async fn store_result(
+    app: &RunContext,
+    tenant: &Tenant,
+    execution_id: &str,
+    last: Vec<(String, JsonText)>,
+    result: &ExecutionResult,
+    text: JsonText,
+) {
     let store = &app.store;
     let pauses: Vec<PausePointRow> = result
         .pause_points
@@ -346,15 +404,43 @@ async fn store_result(app: &RunContext, tenant: &Tenant, execution_id: &str, res
             data: serde_json::to_value(p).unwrap_or(Value::Null),
         })
         .collect();
-    if !pauses.is_empty()
-        && let Err(error) = store.put_pause_points(tenant.as_str(), execution_id, pauses).await
-    {
-        tracing::error!(execution_id, %error, "storing the pause points");
-    }
-    if let Err(error) =
-        store.update_execution(tenant.as_str(), execution_id, stored_status(result.status), Some(value)).await
-    {
+    let status = stored_status(result.status);
+    let stored = if pauses.is_empty() {
+        store.append_checkpoints_then_update(tenant.as_str(), execution_id, last, status, Some(text)).await
+    } else {
+        // The pause points come after the checkpoints of the blocks that paused.
+        if !last.is_empty()
+            && let Err(error) = store.append_checkpoints(tenant.as_str(), execution_id, last).await
+        {
+            tracing::error!(execution_id, %error, "storing checkpoints");
+        }
+        if let Err(error) = store.put_pause_points(tenant.as_str(), execution_id, pauses).await {
+            tracing::error!(execution_id, %error, "storing the pause points");
+        }
+        store.update_execution(tenant.as_str(), execution_id, status, Some(text)).await
+    };
+    if let Err(error) = stored {
         tracing::error!(execution_id, %error, "storing the result");
+    }
+}
+
+/// What the checkpoint writer of a pass ends with: why a checkpoint could
+/// not be stored, if one could not, and the last checkpoints, left to be
+/// stored with the result (with their progress, sent once they are).
+struct WriterEnd {
+    lost: Option<String>,
+    last: Vec<(String, JsonText)>,
+    last_progress: Vec<BlockProgress>,
+}
+
+/// Sends blocks' progress to whoever listens, after their checkpoints were
+/// written: a listener that subscribes later finds them among the stored
+/// checkpoints instead, so they are built only for a listener.
+fn publish_progress(live: &LiveExecution, progress: Vec<BlockProgress>) {
+    if live.listened() {
+        for block in progress {
+            live.publish(block.event());
+        }
     }
 }
 
@@ -379,42 +465,42 @@ impl Drop for PassSlot<'_> {
     }
 }
 
-/// A result that could not be stored and read back whole becomes a failed
-/// one saying why: too large for `maxStoredResultBytes`, or nested deeper than
-/// the store reads back.
-/// Returns the result as JSON, as the store is to keep it.
-fn hold_to_stored_limits(result: &mut ExecutionResult, max_bytes: usize) -> Value {
-    let value = serde_json::to_value(&*result).unwrap_or(Value::Null);
-    let problem = if sandflow_engine::budget::exceeds_depth(&value, MAX_STORED_DEPTH) {
+/// The result as the store keeps it and the caller gets it, serialized once
+/// (again only when something had to change): guest log lines dropped when
+/// it is over the log budget, and a result that could not be stored and read
+/// back whole (too large for `maxStoredResultBytes`, or nested deeper than
+/// the store reads back) replaced by a failed one saying why.
+fn stored_text(result: &mut ExecutionResult, limits: &crate::limits::ServerLimits) -> JsonText {
+    let serialize = |result: &ExecutionResult| JsonText::of(result).expect("a result is JSON");
+    let mut text = serialize(result);
+    if text.as_str().len() > limits.max_stored_log_bytes && drop_guest_logs(result, limits.max_stored_log_bytes) {
+        text = serialize(result);
+    }
+    let max_bytes = limits.max_stored_result_bytes;
+    let problem = if sandflow_engine::budget::text_exceeds_depth(text.as_str().as_bytes(), MAX_STORED_DEPTH) {
         Some(format!("the result is nested deeper than {MAX_STORED_DEPTH} levels, more than the store keeps"))
     } else {
-        let size = sandflow_engine::budget::json_size(&value);
-        (size > max_bytes as u64).then(|| {
+        let size = text.as_str().len();
+        (size > max_bytes).then(|| {
             format!(
                 "execution budget exceeded: the result is {size} bytes, more than {max_bytes} (limit `maxStoredResultBytes`)"
             )
         })
     };
-    match problem {
-        Some(message) => {
-            let failed = failed_before_running(&result.execution_id, message);
-            *result = serde_json::from_value(failed.clone()).expect("a failed result deserializes");
-            failed
-        }
-        None => value,
+    if let Some(message) = problem {
+        *result = failed_result(&result.execution_id, message);
+        text = serialize(result);
     }
+    text
 }
 
 /// Deepest result the store is asked to keep: serde_json reads back 128 levels.
 const MAX_STORED_DEPTH: usize = 120;
 
-/// Keeps a stored result under the log budget by dropping guest log lines,
-/// newest runs last, and saying so.
-fn trim_logs(result: &mut ExecutionResult, budget: usize) {
-    let size = |r: &ExecutionResult| serde_json::to_vec(r).map(|v| v.len()).unwrap_or(0);
-    if size(result) <= budget {
-        return;
-    }
+/// Drops every guest log line of a result over the log budget, saying so in
+/// their place; false when there were none to drop.
+fn drop_guest_logs(result: &mut ExecutionResult, budget: usize) -> bool {
+    let mut dropped = false;
     for log in &mut result.logs {
         if !log.guest_logs.is_empty() {
             log.guest_logs.clear();
@@ -422,8 +508,10 @@ fn trim_logs(result: &mut ExecutionResult, budget: usize) {
                 level: "warn".into(),
                 message: format!("guest logs dropped: the stored result is limited to {budget} bytes"),
             });
+            dropped = true;
         }
     }
+    dropped
 }
 
 /// The engine's status as the store spells it.

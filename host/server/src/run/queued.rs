@@ -174,7 +174,7 @@ impl Queued {
             .result
             .ok_or_else(|| RunError::Internal(format!("execution {execution_id} ended without a stored result")))?;
         result["status"] = json!(record.status.as_str());
-        Ok(Answer { paused: record.status == StoredStatus::Paused, result })
+        Ok(Answer { paused: record.status == StoredStatus::Paused, result: result.into() })
     }
 }
 

@@ -2,13 +2,13 @@
 //! claim the point (one winner among concurrent resumes), run the pass, then
 //! complete the point, or release it when the pass was refused.
 
-use sandflow_engine::{ExecuteError, ExecutionResult, ExecutionSpec, ResumeRequest};
+use sandflow_engine::{ExecuteError, ExecutionSpec, ResumeRequest};
 use sandflow_store::{ClaimResult, ExecutionStatus as StoredStatus, PauseStatus};
 use serde_json::Value;
 
 use crate::run::context::RunContext;
 use crate::run::error::RunError;
-use crate::run::pass::{Hold, Pass, run_pass};
+use crate::run::pass::{Ended, Hold, Pass, run_pass};
 use crate::tenant::Tenant;
 
 /// Which attempt at a resume this is, as far as its caller knows.
@@ -81,7 +81,7 @@ pub async fn resume_claimed(
     input: Value,
     attempt: Attempt,
     hold: &dyn Hold,
-) -> Result<ExecutionResult, RunError> {
+) -> Result<Ended, RunError> {
     let store = &app.store;
     let resume = ResumeRequest { context_id: context_id.to_string(), input };
     let outcome = match run_pass(app, tenant, id, request, Pass::Resume(resume), hold).await {
@@ -91,9 +91,9 @@ pub async fn resume_claimed(
         outcome => outcome,
     };
     match outcome {
-        Ok(result) => {
+        Ok(ended) => {
             store.complete_pause_point(tenant.as_str(), id, context_id).await?;
-            Ok(result)
+            Ok(ended)
         }
         // Nothing was stored: the execution is someone else's now.
         Err(lost @ RunError::HoldLost(_)) => Err(lost),

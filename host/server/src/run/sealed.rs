@@ -23,6 +23,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use sandflow_engine::{Checkpoint, CheckpointOutcome, ExecutionSpec};
+use sandflow_store::JsonText;
 use serde_json::{Map, Value, json};
 
 /// Prefix of every sealed text: the format version.
@@ -137,17 +138,19 @@ impl Sealer {
     }
 
     /// The request as the store keeps it: its environment values sealed.
-    pub fn seal_request(&self, tenant: &str, execution_id: &str, request: &ExecutionSpec) -> Value {
+    pub fn seal_request(&self, tenant: &str, execution_id: &str, request: &ExecutionSpec) -> JsonText {
+        if request.env.is_empty() {
+            // Nothing to seal: straight to text.
+            return JsonText::of(request).expect("a stored request is JSON");
+        }
         let mut value = serde_json::to_value(request).expect("a stored request is JSON");
-        if let Some(fields) = value.as_object_mut()
-            && !request.env.is_empty()
-        {
+        if let Some(fields) = value.as_object_mut() {
             let env = serde_json::to_vec(&request.env).expect("environment values are JSON");
             fields.remove("env");
             let sealed = self.seal(&request_context(tenant, execution_id), &env);
             fields.insert(SEALED_ENV_FIELD.into(), Value::String(sealed));
         }
-        value
+        value.into()
     }
 
     /// A stored request read back, its environment values opened. Rows
@@ -170,12 +173,11 @@ impl Sealer {
     /// A checkpoint as the store keeps it: when `secret` (its execution has
     /// environment values) the whole checkpoint sealed, beside the few plain
     /// fields the event stream shows (context, block, success, duration).
-    pub fn seal_checkpoint(&self, tenant: &str, execution_id: &str, checkpoint: &Checkpoint, secret: bool) -> Value {
-        let plain = serde_json::to_value(checkpoint).expect("a checkpoint is JSON");
+    pub fn seal_checkpoint(&self, tenant: &str, execution_id: &str, checkpoint: &Checkpoint, secret: bool) -> JsonText {
         if !secret {
-            return plain;
+            return JsonText::of(checkpoint).expect("a checkpoint is JSON");
         }
-        let bytes = serde_json::to_vec(&plain).expect("a checkpoint is JSON");
+        let bytes = serde_json::to_vec(checkpoint).expect("a checkpoint is JSON");
         let context = checkpoint_context(tenant, execution_id, &checkpoint.context_id);
         let kind = match checkpoint.outcome {
             CheckpointOutcome::Succeeded { .. } => "succeeded",
@@ -190,7 +192,7 @@ impl Sealer {
             fields.insert("pause".into(), json!(true));
         }
         fields.insert(SEALED_CHECKPOINT_FIELD.into(), Value::String(self.seal(&context, &bytes)));
-        Value::Object(fields)
+        Value::Object(fields).into()
     }
 
     /// A stored checkpoint read back, opened if it was sealed.

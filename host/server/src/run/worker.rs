@@ -385,12 +385,12 @@ async fn run_job(
         .open_request(tenant.as_str(), id, record.request)
         .map_err(|e| JobError::Lost(RunError::Store(StoreError::Backend(format!("stored request of {id}: {e}")))))?;
     let attempt = Attempt::Job { retried, point: point_status };
-    let result = match &job.kind {
+    let ended = match &job.kind {
         JobKind::Run => {
             store.update_execution(tenant.as_str(), id, StoredStatus::Running, None).await?;
             let pass = if retried { Pass::Recover } else { Pass::First(app.blocks.engine_for(tenant).await) };
             match run_pass(app, tenant, id, &request, pass, held).await {
-                Ok(result) => result,
+                Ok(ended) => ended,
                 Err(lost @ RunError::HoldLost(_)) => return Err(JobError::Lost(lost)),
                 Err(error) => {
                     // It cannot run (a run from a block that cannot start, checkpoints that no
@@ -418,7 +418,7 @@ async fn run_job(
     // another; the later finds the pause point resumed and does nothing.
     let timed =
         |p: &sandflow_engine::PausePoint| p.pause_kind == PauseKind::Time && p.resume_status == ResumeStatus::Paused;
-    if result.pause_points.iter().any(timed) {
+    if ended.result.pause_points.iter().any(timed) {
         queue_stored_timers(app, queue, tenant, id).await?;
     }
     Ok(())

@@ -55,15 +55,15 @@ pub async fn execution_update_sets_status_and_keeps_result(store: &dyn Store) {
     store.update_execution(TENANT, "e1", ExecutionStatus::Running, None).await.unwrap();
     check(ExecutionStatus::Running, None).await;
     let first_pause = json!({"status": "paused", "pausePoints": ["a"]});
-    store.update_execution(TENANT, "e1", ExecutionStatus::Paused, Some(first_pause.clone())).await.unwrap();
+    store.update_execution(TENANT, "e1", ExecutionStatus::Paused, Some(first_pause.clone().into())).await.unwrap();
     check(ExecutionStatus::Paused, Some(first_pause.clone())).await;
     store.update_execution(TENANT, "e1", ExecutionStatus::Running, None).await.unwrap();
     check(ExecutionStatus::Running, Some(first_pause)).await;
     let second_pause = json!({"status": "paused", "pausePoints": ["b"]});
-    store.update_execution(TENANT, "e1", ExecutionStatus::Paused, Some(second_pause.clone())).await.unwrap();
+    store.update_execution(TENANT, "e1", ExecutionStatus::Paused, Some(second_pause.clone().into())).await.unwrap();
     check(ExecutionStatus::Paused, Some(second_pause)).await;
     let done = json!({"status": "completed", "output": {"end": 1}});
-    store.update_execution(TENANT, "e1", ExecutionStatus::Completed, Some(done.clone())).await.unwrap();
+    store.update_execution(TENANT, "e1", ExecutionStatus::Completed, Some(done.clone().into())).await.unwrap();
     check(ExecutionStatus::Completed, Some(done)).await;
 }
 
@@ -73,11 +73,11 @@ pub async fn execution_final_is_never_rewritten(store: &dyn Store) {
         let id = format!("e-{}", last.as_str());
         let result = json!({"status": last.as_str()});
         store.create_execution(new_execution(TENANT, &id, ExecutionStatus::Running)).await.unwrap();
-        store.update_execution(TENANT, &id, last, Some(result.clone())).await.unwrap();
+        store.update_execution(TENANT, &id, last, Some(result.clone().into())).await.unwrap();
 
         for status in ExecutionStatus::ALL {
             let rewrite = json!({"status": status.as_str(), "rewritten": true});
-            assert_error(store.update_execution(TENANT, &id, status, Some(rewrite)).await, "conflict");
+            assert_error(store.update_execution(TENANT, &id, status, Some(rewrite.into())).await, "conflict");
             assert_error(store.update_execution(TENANT, &id, status, None).await, "conflict");
         }
         let got = store.get_execution(TENANT, &id).await.unwrap().unwrap();
@@ -133,7 +133,10 @@ pub async fn execution_other_tenant_sees_nothing(store: &dyn Store) {
     seed_execution(store, TENANT, "e1", ExecutionStatus::Running).await;
 
     assert_eq!(store.get_execution(OTHER, "e1").await.unwrap(), None);
-    assert_error(store.update_execution(OTHER, "e1", ExecutionStatus::Cancelled, Some(json!({}))).await, "not found");
+    assert_error(
+        store.update_execution(OTHER, "e1", ExecutionStatus::Cancelled, Some(json!({}).into())).await,
+        "not found",
+    );
     assert_error(store.record_restart(OTHER, "e1").await, "not found");
 
     let ours = store.get_execution(TENANT, "e1").await.unwrap().unwrap();

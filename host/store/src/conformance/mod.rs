@@ -43,6 +43,7 @@ macro_rules! conformance_cases {
             executions::execution_other_tenant_sees_nothing,
             checkpoints::checkpoints_come_back_in_append_order,
             checkpoints::checkpoints_appended_together_keep_their_order,
+            checkpoints::last_checkpoints_land_with_the_result,
             checkpoints::concurrent_checkpoint_appends_are_all_kept,
             checkpoints::checkpoint_for_missing_execution_is_not_found,
             checkpoints::checkpoint_after_final_status_is_conflict,
@@ -70,7 +71,7 @@ pub fn new_execution(tenant: &str, id: &str, status: ExecutionStatus) -> NewExec
         tenant: tenant.to_owned(),
         id: id.to_owned(),
         workflow_id: "wf".to_owned(),
-        request: request_for(id),
+        request: request_for(id).into(),
         status,
     }
 }

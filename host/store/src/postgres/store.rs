@@ -12,7 +12,7 @@ use super::{
     PostgresStore, backend, db, execution_refusal, execution_status, final_conflict, millis, now_millis, to_text,
 };
 use crate::{
-    BlockRecord, ClaimResult, ExecutionRecord, ExecutionStatus, NewExecution, PauseKind, PausePointRecord,
+    BlockRecord, ClaimResult, ExecutionRecord, ExecutionStatus, JsonText, NewExecution, PauseKind, PausePointRecord,
     PausePointRow, PauseStatus, Store, StoreError, WorkflowRecord, WorkflowVersionInfo,
 };
 
@@ -216,9 +216,9 @@ impl Store for PostgresStore {
         tenant: &str,
         id: &str,
         status: ExecutionStatus,
-        result: Option<Value>,
+        result: Option<JsonText>,
     ) -> Result<(), StoreError> {
-        let result = result.as_ref().map(to_text).transpose()?;
+        let result = result.as_ref().map(JsonText::as_str);
         // The final-status guard is in the WHERE clause: an update that waited for a concurrent
         // finish re-checks it on the finished row, so a finish cannot be overwritten.
         let updated = sqlx::query(
@@ -269,7 +269,7 @@ impl Store for PostgresStore {
         tenant: &str,
         execution_id: &str,
         context_id: &str,
-        checkpoint: Value,
+        checkpoint: JsonText,
     ) -> Result<u64, StoreError> {
         // One INSERT that also checks the execution: this runs after every block. FOR SHARE
         // makes a concurrent finish either wait for this append or be seen by it, so no
@@ -282,7 +282,7 @@ impl Store for PostgresStore {
              RETURNING seq",
         )
         .bind(context_id)
-        .bind(to_text(&checkpoint)?)
+        .bind(checkpoint.as_str())
         .bind(now_millis())
         .bind(tenant)
         .bind(execution_id)
@@ -568,7 +568,7 @@ where
     .bind(&execution.id)
     .bind(&execution.workflow_id)
     .bind(execution.status.as_str())
-    .bind(to_text(&execution.request)?)
+    .bind(execution.request.as_str())
     .bind(now_millis())
     .execute(executor)
     .await

@@ -11,7 +11,7 @@ use super::rows::{
 };
 use super::{SqliteStore, backend, execution_refusal, execution_status, millis, now_millis, to_text};
 use crate::{
-    BlockRecord, ClaimResult, ExecutionRecord, ExecutionStatus, NewExecution, PauseKind, PausePointRecord,
+    BlockRecord, ClaimResult, ExecutionRecord, ExecutionStatus, JsonText, NewExecution, PauseKind, PausePointRecord,
     PausePointRow, PauseStatus, Store, StoreError, WorkflowRecord, WorkflowVersionInfo,
 };
 
@@ -197,7 +197,6 @@ impl Store for SqliteStore {
     }
 
     async fn create_execution(&self, execution: NewExecution) -> Result<(), StoreError> {
-        let request = to_text(&execution.request)?;
         self.write(move |c| {
             let now = now_millis();
             let inserted = execute(
@@ -205,7 +204,14 @@ impl Store for SqliteStore {
                 "INSERT INTO executions \
                  (tenant, id, workflow_id, status, request, result, restarts, created_at, updated_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, NULL, 0, ?6, ?6) ON CONFLICT DO NOTHING",
-                (&execution.tenant, &execution.id, &execution.workflow_id, execution.status.as_str(), &request, now),
+                (
+                    &execution.tenant,
+                    &execution.id,
+                    &execution.workflow_id,
+                    execution.status.as_str(),
+                    execution.request.as_str(),
+                    now,
+                ),
             )?;
             if inserted == 0 {
                 return Err(StoreError::Conflict(format!("execution {} already exists", execution.id)));
@@ -245,23 +251,28 @@ impl Store for SqliteStore {
         tenant: &str,
         id: &str,
         status: ExecutionStatus,
-        result: Option<Value>,
+        result: Option<JsonText>,
     ) -> Result<(), StoreError> {
-        let result = result.as_ref().map(to_text).transpose()?;
         let [tenant, id] = owned([tenant, id]);
+        self.write(move |c| update_row(c, &tenant, &id, status, result.as_ref())).await
+    }
+
+    async fn append_checkpoints_then_update(
+        &self,
+        tenant: &str,
+        id: &str,
+        checkpoints: Vec<(String, JsonText)>,
+        status: ExecutionStatus,
+        result: Option<JsonText>,
+    ) -> Result<(), StoreError> {
+        let [tenant, id] = owned([tenant, id]);
+        // One write: the checkpoints are committed with the result, never after it.
         self.write(move |c| {
-            // The final-status guard is in the WHERE clause: a finished execution is never
-            // rewritten.
-            let updated = execute(
-                c,
-                "UPDATE executions SET status = ?1, result = COALESCE(?2, result), updated_at = ?3 \
-                 WHERE tenant = ?4 AND id = ?5 AND status NOT IN ('completed', 'failed', 'cancelled')",
-                (status.as_str(), &result, now_millis(), &tenant, &id),
-            )?;
-            if updated == 0 {
-                return Err(execution_refusal(c, &tenant, &id));
+            let now = now_millis();
+            for (context_id, checkpoint) in &checkpoints {
+                insert_checkpoint(c, &tenant, &id, context_id, checkpoint.as_str(), now)?;
             }
-            Ok(())
+            update_row(c, &tenant, &id, status, result.as_ref())
         })
         .await
     }
@@ -297,29 +308,27 @@ impl Store for SqliteStore {
         tenant: &str,
         execution_id: &str,
         context_id: &str,
-        checkpoint: Value,
+        checkpoint: JsonText,
     ) -> Result<u64, StoreError> {
-        let checkpoint = to_text(&checkpoint)?;
         let [tenant, execution_id, context_id] = owned([tenant, execution_id, context_id]);
-        self.write(move |c| insert_checkpoint(c, &tenant, &execution_id, &context_id, &checkpoint, now_millis())).await
+        self.write(move |c| {
+            insert_checkpoint(c, &tenant, &execution_id, &context_id, checkpoint.as_str(), now_millis())
+        })
+        .await
     }
 
     async fn append_checkpoints(
         &self,
         tenant: &str,
         execution_id: &str,
-        checkpoints: Vec<(String, Value)>,
+        checkpoints: Vec<(String, JsonText)>,
     ) -> Result<(), StoreError> {
-        let rows = checkpoints
-            .into_iter()
-            .map(|(context_id, value)| Ok((context_id, to_text(&value)?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
         let [tenant, execution_id] = owned([tenant, execution_id]);
         // One write: all of them or (its savepoint rolled back) none.
         self.write(move |c| {
             let now = now_millis();
-            for (context_id, checkpoint) in &rows {
-                insert_checkpoint(c, &tenant, &execution_id, context_id, checkpoint, now)?;
+            for (context_id, checkpoint) in &checkpoints {
+                insert_checkpoint(c, &tenant, &execution_id, context_id, checkpoint.as_str(), now)?;
             }
             Ok(())
         })
@@ -551,6 +560,27 @@ impl SqliteStore {
         })
         .await
     }
+}
+
+/// Sets an execution's status and, when given, its result; a final execution is refused.
+fn update_row(
+    connection: &Connection,
+    tenant: &str,
+    id: &str,
+    status: ExecutionStatus,
+    result: Option<&JsonText>,
+) -> Result<(), StoreError> {
+    // The final-status guard is in the WHERE clause: a finished execution is never rewritten.
+    let updated = execute(
+        connection,
+        "UPDATE executions SET status = ?1, result = COALESCE(?2, result), updated_at = ?3 \
+         WHERE tenant = ?4 AND id = ?5 AND status NOT IN ('completed', 'failed', 'cancelled')",
+        (status.as_str(), result.map(JsonText::as_str), now_millis(), tenant, id),
+    )?;
+    if updated == 0 {
+        return Err(execution_refusal(connection, tenant, id));
+    }
+    Ok(())
 }
 
 /// Appends one checkpoint (`checkpoint` in stored form) and returns its sequence number; one

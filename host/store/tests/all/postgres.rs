@@ -75,8 +75,8 @@ async fn everything_persists_after_reconnecting() {
         store.deploy_workflow(TENANT, "wf").await.unwrap();
         store.update_draft(TENANT, "wf", json!({"v": 2})).await.unwrap();
         seed_execution(store, TENANT, "e1", ExecutionStatus::Running).await;
-        store.append_checkpoint(TENANT, "e1", "a", json!({"n": 1})).await.unwrap();
-        store.append_checkpoint(TENANT, "e1", "b", json!({"n": 2})).await.unwrap();
+        store.append_checkpoint(TENANT, "e1", "a", json!({"n": 1}).into()).await.unwrap();
+        store.append_checkpoint(TENANT, "e1", "b", json!({"n": 2}).into()).await.unwrap();
         let wait = PausePointRow {
             context_id: "wait".into(),
             kind: PauseKind::Time,
@@ -146,7 +146,7 @@ async fn no_checkpoint_is_kept_after_a_cancel_returns() {
         let branch = |b: u32| async move {
             let mut accepted = 0;
             loop {
-                match store.append_checkpoint(TENANT, "e1", "branch", json!({"b": b, "n": accepted})).await {
+                match store.append_checkpoint(TENANT, "e1", "branch", json!({"b": b, "n": accepted}).into()).await {
                     Ok(_) => accepted += 1,
                     Err(StoreError::Conflict(_)) => return accepted,
                     Err(e) => panic!("append failed: {e}"),

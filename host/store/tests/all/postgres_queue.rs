@@ -383,7 +383,7 @@ async fn an_execution_is_created_with_its_run_job_or_not_at_all() {
             tenant: TENANT.into(),
             id: "together".into(),
             workflow_id: workflow.into(),
-            request: json!({"n": 1}),
+            request: json!({"n": 1}).into(),
             status: ExecutionStatus::Queued,
         };
         let job = queue.create_and_enqueue(&new("first")).await.unwrap();

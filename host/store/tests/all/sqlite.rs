@@ -63,8 +63,8 @@ async fn everything_persists_after_reopening() {
         store.deploy_workflow(TENANT, "wf").await.unwrap();
         store.update_draft(TENANT, "wf", json!({"v": 2})).await.unwrap();
         seed_execution(&store, TENANT, "e1", ExecutionStatus::Running).await;
-        store.append_checkpoint(TENANT, "e1", "a", json!({"n": 1})).await.unwrap();
-        store.append_checkpoint(TENANT, "e1", "b", json!({"n": 2})).await.unwrap();
+        store.append_checkpoint(TENANT, "e1", "a", json!({"n": 1}).into()).await.unwrap();
+        store.append_checkpoint(TENANT, "e1", "b", json!({"n": 2}).into()).await.unwrap();
         let wait = PausePointRow {
             context_id: "wait".into(),
             kind: PauseKind::Time,
@@ -149,7 +149,7 @@ async fn writes_queued_behind_a_busy_writer_commit_together_and_a_refused_one_al
     for id in ["e1", "e2"] {
         seed_execution(&store, TENANT, id, ExecutionStatus::Running).await;
     }
-    store.update_execution(TENANT, "e2", ExecutionStatus::Completed, Some(json!({"done": true}))).await.unwrap();
+    store.update_execution(TENANT, "e2", ExecutionStatus::Completed, Some(json!({"done": true}).into())).await.unwrap();
     let (transactions_before, _) = store.committed_writes();
 
     // Another connection holds the write lock, so the writer cannot commit: what is sent
@@ -160,9 +160,10 @@ async fn writes_queued_behind_a_busy_writer_commit_together_and_a_refused_one_al
         let store = store.clone();
         tokio::spawn(async move {
             let contexts: Vec<String> = (0..40).map(|n| format!("c{n}")).collect();
-            let appends = contexts.iter().map(|context| store.append_checkpoint(TENANT, "e1", context, json!({})));
+            let appends =
+                contexts.iter().map(|context| store.append_checkpoint(TENANT, "e1", context, json!({}).into()));
             // Refused: e2 is final. It must roll back alone, not with its group.
-            let refused = store.append_checkpoint(TENANT, "e2", "late", json!({}));
+            let refused = store.append_checkpoint(TENANT, "e2", "late", json!({}).into());
             futures::join!(futures::future::join_all(appends), refused)
         })
     };
