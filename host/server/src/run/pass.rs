@@ -304,7 +304,7 @@ pub async fn run_pass(
     }
     // Every checkpoint is written before the result is (the last ones in the
     // same write), so a crash between the two loses nothing that finished.
-    let WriterEnd { lost, last, last_progress } = writer.await.unwrap_or_else(|error| WriterEnd {
+    let WriterEnd { lost, mut last, mut last_progress } = writer.await.unwrap_or_else(|error| WriterEnd {
         lost: Some(format!("the checkpoint writer stopped: {error}")),
         last: Vec::new(),
         last_progress: Vec::new(),
@@ -317,17 +317,10 @@ pub async fn run_pass(
     }
     drop(slot);
     let held = hold.still_held().await;
-    let mut last = Some((last, last_progress));
     if !held || outcome.is_err() {
         // No result of this pass is stored to carry them: the last checkpoints go alone.
-        if let Some((checkpoints, progress)) = last.take() {
-            if !checkpoints.is_empty()
-                && let Err(error) = store.append_checkpoints(tenant.as_str(), execution_id, checkpoints).await
-            {
-                tracing::error!(execution_id, %error, "storing checkpoints");
-            }
-            publish_progress(&live, progress);
-        }
+        append_alone(&*store, tenant, execution_id, std::mem::take(&mut last)).await;
+        publish_progress(&live, std::mem::take(&mut last_progress));
     }
     if !held {
         // Another worker owns the execution now and continues from the
@@ -347,7 +340,6 @@ pub async fn run_pass(
     }
     let mut result = outcome.map_err(RunError::Engine)?;
     let stored = stored_text(&mut result, &app.limits);
-    let (last, last_progress) = last.unwrap_or_default();
     store_result(app, tenant, execution_id, last, &result, stored.clone()).await;
     publish_progress(&live, last_progress);
     app.metrics.executions.with_label_values(&[status_name(result.status)]).inc();
@@ -409,11 +401,7 @@ async fn store_result(
         store.append_checkpoints_then_update(tenant.as_str(), execution_id, last, status, Some(text)).await
     } else {
         // The pause points come after the checkpoints of the blocks that paused.
-        if !last.is_empty()
-            && let Err(error) = store.append_checkpoints(tenant.as_str(), execution_id, last).await
-        {
-            tracing::error!(execution_id, %error, "storing checkpoints");
-        }
+        append_alone(&**store, tenant, execution_id, last).await;
         if let Err(error) = store.put_pause_points(tenant.as_str(), execution_id, pauses).await {
             tracing::error!(execution_id, %error, "storing the pause points");
         }
@@ -421,6 +409,16 @@ async fn store_result(
     };
     if let Err(error) = stored {
         tracing::error!(execution_id, %error, "storing the result");
+    }
+}
+
+/// Stores checkpoints that no result goes with, logging a failure: the pass
+/// is over, so there is nothing left to stop (unlike in the writer).
+async fn append_alone(store: &dyn Store, tenant: &Tenant, execution_id: &str, checkpoints: Vec<(String, JsonText)>) {
+    if !checkpoints.is_empty()
+        && let Err(error) = store.append_checkpoints(tenant.as_str(), execution_id, checkpoints).await
+    {
+        tracing::error!(execution_id, %error, "storing checkpoints");
     }
 }
 

@@ -268,10 +268,7 @@ impl Store for SqliteStore {
         let [tenant, id] = owned([tenant, id]);
         // One write: the checkpoints are committed with the result, never after it.
         self.write(move |c| {
-            let now = now_millis();
-            for (context_id, checkpoint) in &checkpoints {
-                insert_checkpoint(c, &tenant, &id, context_id, checkpoint.as_str(), now)?;
-            }
+            insert_checkpoints(c, &tenant, &id, &checkpoints)?;
             update_row(c, &tenant, &id, status, result.as_ref())
         })
         .await
@@ -325,14 +322,7 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let [tenant, execution_id] = owned([tenant, execution_id]);
         // One write: all of them or (its savepoint rolled back) none.
-        self.write(move |c| {
-            let now = now_millis();
-            for (context_id, checkpoint) in &checkpoints {
-                insert_checkpoint(c, &tenant, &execution_id, context_id, checkpoint.as_str(), now)?;
-            }
-            Ok(())
-        })
-        .await
+        self.write(move |c| insert_checkpoints(c, &tenant, &execution_id, &checkpoints)).await
     }
 
     async fn list_checkpoints(&self, tenant: &str, execution_id: &str) -> Result<Vec<Value>, StoreError> {
@@ -579,6 +569,20 @@ fn update_row(
     )?;
     if updated == 0 {
         return Err(execution_refusal(connection, tenant, id));
+    }
+    Ok(())
+}
+
+/// Appends checkpoints in order, all with the same time, as [`insert_checkpoint`] does each.
+fn insert_checkpoints(
+    connection: &Connection,
+    tenant: &str,
+    execution_id: &str,
+    checkpoints: &[(String, JsonText)],
+) -> Result<(), StoreError> {
+    let now = now_millis();
+    for (context_id, checkpoint) in checkpoints {
+        insert_checkpoint(connection, tenant, execution_id, context_id, checkpoint.as_str(), now)?;
     }
     Ok(())
 }
